@@ -1,0 +1,153 @@
+//! Sealing of everything that crosses a relay: AES-256-GCM under a key stretched with
+//! PBKDF2-HMAC-SHA256 from the room password (or from appId and roomId when there is none).
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// PBKDF2 iteration count used for every room key.
+pub const PBKDF2_ITERATIONS: u32 = 100_000;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Upper bound on a sealed message accepted by [`RoomKey::open`] (base64 characters).
+pub const MAX_SEALED_LEN: usize = 256 * 1024;
+
+/// Why a sealed message could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CryptoError {
+    /// Not base64, too short or too long to be a sealed message.
+    Malformed,
+    /// Authentication failed: wrong password, tampering, or a message meant for another context.
+    Unauthentic,
+    /// The plaintext is not UTF-8.
+    NotText,
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "sealed message is malformed",
+            Self::Unauthentic => "sealed message failed authentication (wrong password?)",
+            Self::NotText => "sealed message does not hold text",
+        })
+    }
+}
+
+impl std::error::Error for CryptoError {}
+
+/// The symmetric key of one room.
+#[derive(Clone)]
+pub struct RoomKey(Aes256Gcm);
+
+impl RoomKey {
+    /// Derives the room key. The salt is bound to `app_id` and `room_id`; the secret is the
+    /// password, or `app_id` and `room_id` again when the room has no password.
+    pub fn derive(password: Option<&str>, app_id: &str, room_id: &str) -> Self {
+        let salt = Sha256::new()
+            .chain_update(b"rendez/salt/v1\0")
+            .chain_update(app_id.as_bytes())
+            .chain_update([0])
+            .chain_update(room_id.as_bytes())
+            .finalize();
+        let secret = match password {
+            Some(password) => password.to_owned(),
+            None => format!("{app_id}\0{room_id}"),
+        };
+        let mut key = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut key);
+        Self(Aes256Gcm::new((&key).into()))
+    }
+
+    /// Encrypts `plaintext` under a fresh random nonce, authenticating `context` with it,
+    /// and returns base64 of `nonce || ciphertext || tag`.
+    pub fn seal(&self, plaintext: &str, context: &str) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        crate::ids::random_bytes(&mut nonce);
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: context.as_bytes(),
+        };
+        let ciphertext = self
+            .0
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .expect("AES-GCM encryption cannot fail for messages under 64 GiB");
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        BASE64.encode(out)
+    }
+
+    /// Decrypts a message made by [`RoomKey::seal`] with the same `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<String, CryptoError> {
+        if sealed.len() > MAX_SEALED_LEN {
+            return Err(CryptoError::Malformed);
+        }
+        let bytes = BASE64.decode(sealed).map_err(|_| CryptoError::Malformed)?;
+        if bytes.len() < NONCE_LEN + TAG_LEN {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context.as_bytes(),
+        };
+        let plaintext = self
+            .0
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| CryptoError::Unauthentic)?;
+        String::from_utf8(plaintext).map_err(|_| CryptoError::NotText)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(password: Option<&str>) -> RoomKey {
+        RoomKey::derive(password, "app", "room")
+    }
+
+    #[test]
+    fn sealed_text_opens_with_the_same_key_and_context() {
+        let k = key(Some("pw"));
+        let sealed = k.seal("v=0 sdp", "offer:A");
+        assert_eq!(k.open(&sealed, "offer:A").unwrap(), "v=0 sdp");
+        assert!(!sealed.contains("sdp"));
+    }
+
+    #[test]
+    fn nonces_are_fresh() {
+        let k = key(None);
+        assert_ne!(k.seal("x", "c"), k.seal("x", "c"));
+    }
+
+    #[test]
+    fn wrong_password_room_or_context_is_unauthentic() {
+        let sealed = key(Some("pw")).seal("secret", "offer:A");
+        assert_eq!(key(Some("other")).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        assert_eq!(key(None).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        let other_room = RoomKey::derive(Some("pw"), "app", "room2");
+        assert_eq!(other_room.open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        assert_eq!(key(Some("pw")).open(&sealed, "offer:B"), Err(CryptoError::Unauthentic));
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let k = key(None);
+        for input in ["", "!!!", "AAAA", &"A".repeat(MAX_SEALED_LEN + 4)] {
+            assert_eq!(k.open(input, "c"), Err(CryptoError::Malformed), "{input:.10}");
+        }
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let k = key(None);
+        let mut bytes = BASE64.decode(k.seal("hello", "c")).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(k.open(&BASE64.encode(bytes), "c"), Err(CryptoError::Unauthentic));
+    }
+}

@@ -1,0 +1,299 @@
+//! The DataChannel frame format.
+//!
+//! Every DataChannel message is `[header length: u16 BE][header][payload]`. Rust builds and
+//! reads headers only; payload bytes stay in JS memory. Header layout by kind byte:
+//!
+//! * `1` data chunk: `transfer: u32`, `seq: u32`, and when `seq == 0` the transfer's start:
+//!   `action name: u8 len + UTF-8`, `total payload length: u64`, `payload kind: u8`,
+//!   `metadata: u32 len + UTF-8 JSON` (length `u32::MAX` means no metadata).
+//!
+//! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
+
+use std::fmt;
+
+/// Bytes before the header: its length as a big-endian `u16`.
+pub const PREFIX_LEN: usize = 2;
+/// Longest action name, in UTF-8 bytes.
+pub const MAX_ACTION_NAME_LEN: usize = u8::MAX as usize;
+/// Longest metadata JSON that fits in a first-chunk header.
+pub const MAX_METADATA_LEN: usize = 16 * 1024;
+
+const KIND_DATA: u8 = 1;
+const NO_METADATA: u32 = u32::MAX;
+
+/// How a payload's bytes are to be read back into a JS value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// UTF-8 JSON text (numbers, booleans, null, objects, arrays).
+    Json = 1,
+    /// A UTF-8 string.
+    Text = 2,
+    /// Raw bytes, delivered as an `ArrayBuffer`.
+    Binary = 3,
+}
+
+impl PayloadKind {
+    fn from_byte(b: u8) -> Result<Self, FrameError> {
+        match b {
+            1 => Ok(Self::Json),
+            2 => Ok(Self::Text),
+            3 => Ok(Self::Binary),
+            other => Err(FrameError::UnknownPayloadKind(other)),
+        }
+    }
+}
+
+/// Describes a transfer; carried by its first chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferStart {
+    pub action: String,
+    pub total: u64,
+    pub kind: PayloadKind,
+    pub metadata: Option<String>,
+}
+
+/// The header of one data chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataHeader {
+    pub transfer: u32,
+    pub seq: u32,
+    pub start: Option<TransferStart>,
+}
+
+/// A decoded frame header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Header {
+    Data(DataHeader),
+    /// A kind this version does not know; ignored for forward compatibility.
+    Unknown(u8),
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    Truncated,
+    HeaderTooLong,
+    ActionNameTooLong,
+    MetadataTooLong,
+    NotUtf8,
+    UnknownPayloadKind(u8),
+    /// A chunk other than the first carries transfer-start fields, or the first lacks them.
+    StartMismatch,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("frame is truncated"),
+            Self::HeaderTooLong => f.write_str("frame header is longer than the frame"),
+            Self::ActionNameTooLong => f.write_str("action name is too long"),
+            Self::MetadataTooLong => f.write_str("metadata is too long"),
+            Self::NotUtf8 => f.write_str("frame text is not UTF-8"),
+            Self::UnknownPayloadKind(k) => write!(f, "unknown payload kind {k}"),
+            Self::StartMismatch => f.write_str("transfer start fields do not match the chunk number"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Encodes `[length prefix][header]` for a data chunk; the payload is appended by the caller.
+pub fn encode_data_header(header: &DataHeader) -> Result<Vec<u8>, FrameError> {
+    if (header.seq == 0) != header.start.is_some() {
+        return Err(FrameError::StartMismatch);
+    }
+    let mut out = vec![0, 0, KIND_DATA];
+    out.extend_from_slice(&header.transfer.to_be_bytes());
+    out.extend_from_slice(&header.seq.to_be_bytes());
+    if let Some(start) = &header.start {
+        let name = start.action.as_bytes();
+        if name.len() > MAX_ACTION_NAME_LEN {
+            return Err(FrameError::ActionNameTooLong);
+        }
+        out.push(name.len() as u8);
+        out.extend_from_slice(name);
+        out.extend_from_slice(&start.total.to_be_bytes());
+        out.push(start.kind as u8);
+        match &start.metadata {
+            Some(meta) if meta.len() > MAX_METADATA_LEN => return Err(FrameError::MetadataTooLong),
+            Some(meta) => {
+                out.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+                out.extend_from_slice(meta.as_bytes());
+            }
+            None => out.extend_from_slice(&NO_METADATA.to_be_bytes()),
+        }
+    }
+    let len = u16::try_from(out.len() - PREFIX_LEN).map_err(|_| FrameError::MetadataTooLong)?;
+    out[..PREFIX_LEN].copy_from_slice(&len.to_be_bytes());
+    Ok(out)
+}
+
+/// Reads the header length from the frame's first [`PREFIX_LEN`] bytes.
+pub fn header_len(prefix: [u8; PREFIX_LEN]) -> usize {
+    usize::from(u16::from_be_bytes(prefix))
+}
+
+/// Splits a whole frame into its header bytes and payload bytes.
+pub fn split(frame: &[u8]) -> Result<(&[u8], &[u8]), FrameError> {
+    let prefix: [u8; PREFIX_LEN] = frame
+        .get(..PREFIX_LEN)
+        .and_then(|p| p.try_into().ok())
+        .ok_or(FrameError::Truncated)?;
+    let end = PREFIX_LEN + header_len(prefix);
+    if end > frame.len() {
+        return Err(FrameError::HeaderTooLong);
+    }
+    Ok((&frame[PREFIX_LEN..end], &frame[end..]))
+}
+
+/// Decodes header bytes (without the length prefix).
+pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
+    let mut r = Reader(bytes);
+    match r.u8()? {
+        KIND_DATA => {
+            let transfer = r.u32()?;
+            let seq = r.u32()?;
+            let start = if seq == 0 { Some(decode_start(&mut r)?) } else { None };
+            Ok(Header::Data(DataHeader { transfer, seq, start }))
+        }
+        other => Ok(Header::Unknown(other)),
+    }
+}
+
+fn decode_start(r: &mut Reader<'_>) -> Result<TransferStart, FrameError> {
+    let name_len = usize::from(r.u8()?);
+    let action = r.text(name_len)?;
+    let total = r.u64()?;
+    let kind = PayloadKind::from_byte(r.u8()?)?;
+    let metadata = match r.u32()? {
+        NO_METADATA => None,
+        len if len as usize > MAX_METADATA_LEN => return Err(FrameError::MetadataTooLong),
+        len => Some(r.text(len as usize)?),
+    };
+    Ok(TransferStart { action, total, kind, metadata })
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
+        if n > self.0.len() {
+            return Err(FrameError::Truncated);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], FrameError> {
+        Ok(self.take(N)?.try_into().expect("take returned N bytes"))
+    }
+
+    fn u8(&mut self) -> Result<u8, FrameError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, FrameError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, FrameError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn text(&mut self, n: usize) -> Result<String, FrameError> {
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::NotUtf8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn first(meta: Option<&str>) -> DataHeader {
+        DataHeader {
+            transfer: 7,
+            seq: 0,
+            start: Some(TransferStart {
+                action: "chat".into(),
+                total: 1 << 40,
+                kind: PayloadKind::Binary,
+                metadata: meta.map(str::to_owned),
+            }),
+        }
+    }
+
+    fn roundtrip(header: &DataHeader) -> Header {
+        let mut frame = encode_data_header(header).unwrap();
+        frame.extend_from_slice(b"payload");
+        let (head, payload) = split(&frame).unwrap();
+        assert_eq!(payload, b"payload");
+        decode_header(head).unwrap()
+    }
+
+    #[test]
+    fn data_headers_roundtrip() {
+        for header in [
+            first(None),
+            first(Some(r#"{"name":"a.txt"}"#)),
+            first(Some("")),
+            DataHeader { transfer: u32::MAX, seq: 3, start: None },
+        ] {
+            assert_eq!(roundtrip(&header), Header::Data(header));
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_are_not_errors() {
+        assert_eq!(decode_header(&[99, 1, 2, 3]), Ok(Header::Unknown(99)));
+    }
+
+    #[test]
+    fn start_fields_must_match_the_chunk_number() {
+        let bad = DataHeader { transfer: 1, seq: 1, start: first(None).start };
+        assert_eq!(encode_data_header(&bad), Err(FrameError::StartMismatch));
+    }
+
+    #[test]
+    fn oversized_names_and_metadata_are_refused() {
+        let mut h = first(None);
+        h.start.as_mut().unwrap().action = "x".repeat(256);
+        assert_eq!(encode_data_header(&h), Err(FrameError::ActionNameTooLong));
+        let h = first(Some(&"m".repeat(MAX_METADATA_LEN + 1)));
+        assert_eq!(encode_data_header(&h), Err(FrameError::MetadataTooLong));
+    }
+
+    #[test]
+    fn lying_lengths_are_errors() {
+        assert_eq!(split(&[0]), Err(FrameError::Truncated));
+        assert_eq!(split(&[0, 10, 1]), Err(FrameError::HeaderTooLong));
+        let mut head = encode_data_header(&first(None)).unwrap()[PREFIX_LEN..].to_vec();
+        head.truncate(head.len() - 1);
+        assert_eq!(decode_header(&head), Err(FrameError::Truncated));
+        assert_eq!(decode_header(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 200]), Err(FrameError::Truncated));
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Ok((head, _)) = split(&bytes) {
+                let _ = decode_header(head);
+            }
+            let _ = decode_header(&bytes);
+        }
+
+        #[test]
+        fn any_valid_header_roundtrips(
+            transfer in any::<u32>(), total in any::<u64>(), action in "\\PC{0,40}",
+            meta in proptest::option::of("\\PC{0,200}"), kind in 1u8..=3,
+        ) {
+            let header = DataHeader {
+                transfer, seq: 0,
+                start: Some(TransferStart { action, total, kind: PayloadKind::from_byte(kind).unwrap(), metadata: meta }),
+            };
+            prop_assert_eq!(roundtrip(&header), Header::Data(header));
+        }
+    }
+}

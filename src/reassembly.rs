@@ -1,0 +1,233 @@
+//! Receive-side bookkeeping of chunked transfers from one peer.
+//!
+//! Generic over the part type `P` so the same rules run natively on `Vec<u8>` in tests and on
+//! JS `Uint8Array` views in the browser, where payload bytes never enter Wasm memory.
+
+use crate::frame::{DataHeader, TransferStart};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Limits on what one peer may make us hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest single payload accepted, in bytes.
+    pub max_message: u64,
+    /// Largest number of bytes held at once across this peer's unfinished transfers.
+    pub max_in_flight: u64,
+}
+
+/// Default largest payload: 512 MiB.
+pub const DEFAULT_MAX_MESSAGE: u64 = 512 * 1024 * 1024;
+/// Default per-peer in-flight bound: 1 GiB.
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1024 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+}
+
+/// Why a chunk was refused. The transfer it belonged to, if any, is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReassemblyError {
+    TooLarge { claimed: u64, max: u64 },
+    InFlightLimit { max: u64 },
+    UnknownTransfer(u32),
+    OutOfOrder { transfer: u32, expected: u32, got: u32 },
+    Overflow { transfer: u32 },
+}
+
+impl fmt::Display for ReassemblyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { claimed, max } => {
+                write!(f, "payload of {claimed} bytes exceeds the {max}-byte limit")
+            }
+            Self::InFlightLimit { max } => write!(f, "peer exceeded the {max}-byte in-flight limit"),
+            Self::UnknownTransfer(t) => write!(f, "chunk for unknown transfer {t}"),
+            Self::OutOfOrder { transfer, expected, got } => {
+                write!(f, "transfer {transfer}: expected chunk {expected}, got {got}")
+            }
+            Self::Overflow { transfer } => write!(f, "transfer {transfer} sent more bytes than announced"),
+        }
+    }
+}
+
+impl std::error::Error for ReassemblyError {}
+
+/// What an accepted chunk did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted<P> {
+    /// More chunks are due.
+    Partial { transfer: u32, received: u64, total: u64 },
+    /// The payload is whole: its parts, in order.
+    Complete { start: TransferStart, parts: Vec<P> },
+}
+
+struct Transfer<P> {
+    start: TransferStart,
+    received: u64,
+    next_seq: u32,
+    parts: Vec<P>,
+}
+
+/// Reassembles the transfers arriving from one peer.
+pub struct Reassembler<P> {
+    limits: Limits,
+    transfers: HashMap<u32, Transfer<P>>,
+    in_flight: u64,
+}
+
+impl<P> Reassembler<P> {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            transfers: HashMap::new(),
+            in_flight: 0,
+        }
+    }
+
+    /// The start of an unfinished transfer.
+    pub fn start(&self, transfer: u32) -> Option<&TransferStart> {
+        self.transfers.get(&transfer).map(|t| &t.start)
+    }
+
+    /// Bytes held for unfinished transfers.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Takes one chunk of `len` payload bytes.
+    pub fn accept(&mut self, header: DataHeader, part: P, len: u64) -> Result<Accepted<P>, ReassemblyError> {
+        let id = header.transfer;
+        if let Some(start) = header.start {
+            self.drop_transfer(id);
+            if start.total > self.limits.max_message {
+                return Err(ReassemblyError::TooLarge {
+                    claimed: start.total,
+                    max: self.limits.max_message,
+                });
+            }
+            self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new() });
+        }
+        let Some(transfer) = self.transfers.get_mut(&id) else {
+            return Err(ReassemblyError::UnknownTransfer(id));
+        };
+        if header.seq != transfer.next_seq {
+            let expected = transfer.next_seq;
+            self.drop_transfer(id);
+            return Err(ReassemblyError::OutOfOrder { transfer: id, expected, got: header.seq });
+        }
+        if transfer.received + len > transfer.start.total {
+            self.drop_transfer(id);
+            return Err(ReassemblyError::Overflow { transfer: id });
+        }
+        if self.in_flight + len > self.limits.max_in_flight {
+            self.drop_transfer(id);
+            return Err(ReassemblyError::InFlightLimit { max: self.limits.max_in_flight });
+        }
+        transfer.received += len;
+        transfer.next_seq = transfer.next_seq.wrapping_add(1);
+        transfer.parts.push(part);
+        self.in_flight += len;
+        if transfer.received < transfer.start.total {
+            return Ok(Accepted::Partial { transfer: id, received: transfer.received, total: transfer.start.total });
+        }
+        let done = self.transfers.remove(&id).expect("transfer present");
+        self.in_flight -= done.received;
+        Ok(Accepted::Complete { start: done.start, parts: done.parts })
+    }
+
+    fn drop_transfer(&mut self, id: u32) {
+        if let Some(t) = self.transfers.remove(&id) {
+            self.in_flight -= t.received;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunking::chunk_ranges;
+    use crate::frame::PayloadKind;
+    use proptest::prelude::*;
+
+    fn start(total: u64) -> Option<TransferStart> {
+        Some(TransferStart { action: "a".into(), total, kind: PayloadKind::Binary, metadata: None })
+    }
+
+    fn chunk(transfer: u32, seq: u32, total: u64) -> DataHeader {
+        DataHeader { transfer, seq, start: if seq == 0 { start(total) } else { None } }
+    }
+
+    fn feed(r: &mut Reassembler<Vec<u8>>, transfer: u32, seq: u32, total: u64, bytes: &[u8]) -> Result<Accepted<Vec<u8>>, ReassemblyError> {
+        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64)
+    }
+
+    #[test]
+    fn claims_over_the_limit_are_refused_before_any_byte() {
+        let mut r = Reassembler::<Vec<u8>>::new(Limits::default());
+        let claimed = 100 * 1024 * 1024 * 1024;
+        assert_eq!(feed(&mut r, 1, 0, claimed, b"x"), Err(ReassemblyError::TooLarge { claimed, max: DEFAULT_MAX_MESSAGE }));
+        assert_eq!(r.in_flight(), 0);
+    }
+
+    #[test]
+    fn unknown_out_of_order_and_overflowing_chunks_drop_only_their_transfer() {
+        let mut r = Reassembler::new(Limits::default());
+        assert_eq!(feed(&mut r, 9, 1, 0, b"x"), Err(ReassemblyError::UnknownTransfer(9)));
+        assert!(matches!(feed(&mut r, 1, 0, 10, b"abc"), Ok(Accepted::Partial { received: 3, .. })));
+        assert!(matches!(feed(&mut r, 2, 0, 4, b"ab"), Ok(Accepted::Partial { .. })));
+        assert_eq!(feed(&mut r, 1, 5, 0, b"x"), Err(ReassemblyError::OutOfOrder { transfer: 1, expected: 1, got: 5 }));
+        assert_eq!(r.in_flight(), 2);
+        assert_eq!(feed(&mut r, 2, 1, 0, b"abc"), Err(ReassemblyError::Overflow { transfer: 2 }));
+        assert_eq!(r.in_flight(), 0);
+        assert!(matches!(feed(&mut r, 3, 0, 1, b"z"), Ok(Accepted::Complete { .. })));
+    }
+
+    #[test]
+    fn in_flight_bytes_are_bounded() {
+        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 5 });
+        assert!(feed(&mut r, 1, 0, 100, b"abc").is_ok());
+        assert_eq!(feed(&mut r, 2, 0, 100, b"abc"), Err(ReassemblyError::InFlightLimit { max: 5 }));
+        assert_eq!(r.in_flight(), 3);
+    }
+
+    #[test]
+    fn a_restarted_transfer_id_replaces_the_old_one() {
+        let mut r = Reassembler::new(Limits::default());
+        assert!(feed(&mut r, 1, 0, 10, b"abc").is_ok());
+        assert!(matches!(feed(&mut r, 1, 0, 2, b"xy"), Ok(Accepted::Complete { .. })));
+        assert_eq!(r.in_flight(), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn interleaved_random_splits_reassemble_exactly(
+            a in proptest::collection::vec(any::<u8>(), 0..3000),
+            b in proptest::collection::vec(any::<u8>(), 0..3000),
+            chunk_a in 1usize..700, chunk_b in 1usize..700,
+        ) {
+            let mut r = Reassembler::new(Limits::default());
+            let ca: Vec<_> = chunk_ranges(a.len(), chunk_a).collect();
+            let cb: Vec<_> = chunk_ranges(b.len(), chunk_b).collect();
+            let mut done = Vec::new();
+            for i in 0..ca.len().max(cb.len()) {
+                for (id, payload, ranges) in [(1u32, &a, &ca), (2u32, &b, &cb)] {
+                    if let Some(range) = ranges.get(i) {
+                        let out = feed(&mut r, id, i as u32, payload.len() as u64, &payload[range.clone()]).unwrap();
+                        if let Accepted::Complete { parts, .. } = out {
+                            done.push((id, parts.concat()));
+                        }
+                    }
+                }
+            }
+            done.sort();
+            prop_assert_eq!(done, vec![(1, a.clone()), (2, b.clone())]);
+            prop_assert_eq!(r.in_flight(), 0);
+        }
+    }
+}
