@@ -127,18 +127,34 @@ mod tests {
     #[test]
     fn wrong_password_room_or_context_is_unauthentic() {
         let sealed = key(Some("pw")).seal("secret", "offer:A");
-        assert_eq!(key(Some("other")).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
-        assert_eq!(key(None).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        assert_eq!(
+            key(Some("other")).open(&sealed, "offer:A"),
+            Err(CryptoError::Unauthentic)
+        );
+        assert_eq!(
+            key(None).open(&sealed, "offer:A"),
+            Err(CryptoError::Unauthentic)
+        );
         let other_room = RoomKey::derive(Some("pw"), "app", "room2");
-        assert_eq!(other_room.open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
-        assert_eq!(key(Some("pw")).open(&sealed, "offer:B"), Err(CryptoError::Unauthentic));
+        assert_eq!(
+            other_room.open(&sealed, "offer:A"),
+            Err(CryptoError::Unauthentic)
+        );
+        assert_eq!(
+            key(Some("pw")).open(&sealed, "offer:B"),
+            Err(CryptoError::Unauthentic)
+        );
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
         let k = key(None);
         for input in ["", "!!!", "AAAA", &"A".repeat(MAX_SEALED_LEN + 4)] {
-            assert_eq!(k.open(input, "c"), Err(CryptoError::Malformed), "{input:.10}");
+            assert_eq!(
+                k.open(input, "c"),
+                Err(CryptoError::Malformed),
+                "{input:.10}"
+            );
         }
     }
 
@@ -148,6 +164,9 @@ mod tests {
         let mut bytes = BASE64.decode(k.seal("hello", "c")).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        assert_eq!(k.open(&BASE64.encode(bytes), "c"), Err(CryptoError::Unauthentic));
+        assert_eq!(
+            k.open(&BASE64.encode(bytes), "c"),
+            Err(CryptoError::Unauthentic)
+        );
     }
 }

@@ -90,7 +90,9 @@ impl fmt::Display for FrameError {
             Self::MetadataTooLong => f.write_str("metadata is too long"),
             Self::NotUtf8 => f.write_str("frame text is not UTF-8"),
             Self::UnknownPayloadKind(k) => write!(f, "unknown payload kind {k}"),
-            Self::StartMismatch => f.write_str("transfer start fields do not match the chunk number"),
+            Self::StartMismatch => {
+                f.write_str("transfer start fields do not match the chunk number")
+            }
         }
     }
 }
@@ -153,8 +155,16 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_DATA => {
             let transfer = r.u32()?;
             let seq = r.u32()?;
-            let start = if seq == 0 { Some(decode_start(&mut r)?) } else { None };
-            Ok(Header::Data(DataHeader { transfer, seq, start }))
+            let start = if seq == 0 {
+                Some(decode_start(&mut r)?)
+            } else {
+                None
+            };
+            Ok(Header::Data(DataHeader {
+                transfer,
+                seq,
+                start,
+            }))
         }
         other => Ok(Header::Unknown(other)),
     }
@@ -170,7 +180,12 @@ fn decode_start(r: &mut Reader<'_>) -> Result<TransferStart, FrameError> {
         len if len as usize > MAX_METADATA_LEN => return Err(FrameError::MetadataTooLong),
         len => Some(r.text(len as usize)?),
     };
-    Ok(TransferStart { action, total, kind, metadata })
+    Ok(TransferStart {
+        action,
+        total,
+        kind,
+        metadata,
+    })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -239,7 +254,11 @@ mod tests {
             first(None),
             first(Some(r#"{"name":"a.txt"}"#)),
             first(Some("")),
-            DataHeader { transfer: u32::MAX, seq: 3, start: None },
+            DataHeader {
+                transfer: u32::MAX,
+                seq: 3,
+                start: None,
+            },
         ] {
             assert_eq!(roundtrip(&header), Header::Data(header));
         }
@@ -252,7 +271,11 @@ mod tests {
 
     #[test]
     fn start_fields_must_match_the_chunk_number() {
-        let bad = DataHeader { transfer: 1, seq: 1, start: first(None).start };
+        let bad = DataHeader {
+            transfer: 1,
+            seq: 1,
+            start: first(None).start,
+        };
         assert_eq!(encode_data_header(&bad), Err(FrameError::StartMismatch));
     }
 
@@ -272,7 +295,10 @@ mod tests {
         let mut head = encode_data_header(&first(None)).unwrap()[PREFIX_LEN..].to_vec();
         head.truncate(head.len() - 1);
         assert_eq!(decode_header(&head), Err(FrameError::Truncated));
-        assert_eq!(decode_header(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 200]), Err(FrameError::Truncated));
+        assert_eq!(
+            decode_header(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 200]),
+            Err(FrameError::Truncated)
+        );
     }
 
     proptest! {

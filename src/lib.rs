@@ -5,6 +5,7 @@
 //! browser dependency and is unit-tested natively. The `web` layer (compiled for `wasm32` only)
 //! drives it with `web-sys`: peer connections, data channels, relay sockets and the JS-facing room.
 
+pub mod backoff;
 pub mod chunking;
 pub mod crypto;
 pub mod frame;

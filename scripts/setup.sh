@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, then builds the package. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+rustup target add wasm32-unknown-unknown
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]; then
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  as_root apt-get update
+  as_root apt-get install -y chromium chromium-driver
+fi
+npm ci
+cargo fetch
+npm run build

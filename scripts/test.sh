@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up, then runs every test: lint, native Rust tests, wasm-bindgen tests in headless
+# Chromium, and browser end-to-end tests against relay servers started on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+export CHROMEDRIVER=/usr/bin/chromedriver
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+wasm_tests=(cargo test --offline -p rendez-core --target wasm32-unknown-unknown --test web_peer)
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
+cargo test --workspace
+"${wasm_tests[@]}" --no-run
+scripts/isolated.sh bash -c "${wasm_tests[*]} && node --test --test-concurrency=1 tests/e2e/"

@@ -1,0 +1,203 @@
+//! `room.makeAction(name)`: the `[send, receive, onProgress]` triple and the chunked send path.
+
+use super::payload;
+use super::peer::Peer;
+use super::room::{call, Shared};
+use crate::chunking::{chunk_ranges, MAX_FRAME_LEN};
+use crate::frame::{
+    encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN,
+};
+use js_sys::{Array, Function, Promise, Uint8Array};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+type SendFn = dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise;
+
+/// Registers action `name` and returns `[send, receive, onProgress]`.
+pub(crate) fn make_action(room: &Shared, name: String) -> Result<Array, JsError> {
+    if name.is_empty() || name.len() > MAX_ACTION_NAME_LEN {
+        return Err(JsError::new(&format!(
+            "rendez: action name must be 1 to {MAX_ACTION_NAME_LEN} bytes"
+        )));
+    }
+    room.borrow_mut().actions.entry(name.clone()).or_default();
+    let weak = Rc::downgrade(room);
+    let action = name.clone();
+    let send =
+        Closure::<SendFn>::new(move |data, targets, metadata, on_progress| {
+            match start_send(&weak, &action, &data, &targets, &metadata, &on_progress) {
+                Ok(promise) => promise,
+                Err(e) => Promise::reject(&e.into()),
+            }
+        });
+    let receive = slot_setter(room, name.clone(), |slot, f| slot.on_receive = f);
+    let progress = slot_setter(room, name, |slot, f| slot.on_progress = f);
+    Ok(Array::of3(&send.into_js_value(), &receive, &progress))
+}
+
+fn slot_setter(
+    room: &Shared,
+    name: String,
+    set: fn(&mut super::room::ActionSlot, Option<Function>),
+) -> JsValue {
+    let weak = Rc::downgrade(room);
+    Closure::<dyn Fn(JsValue)>::new(move |callback: JsValue| {
+        if let Some(room) = weak.upgrade() {
+            if let Some(slot) = room.borrow_mut().actions.get_mut(&name) {
+                set(slot, callback.dyn_into::<Function>().ok());
+            }
+        }
+    })
+    .into_js_value()
+}
+
+struct Target {
+    peer_id: String,
+    peer: Peer,
+    transfer: u32,
+}
+
+fn start_send(
+    weak: &Weak<std::cell::RefCell<super::room::RoomState>>,
+    action: &str,
+    data: &JsValue,
+    targets: &JsValue,
+    metadata: &JsValue,
+    on_progress: &JsValue,
+) -> Result<Promise, JsError> {
+    let room = weak
+        .upgrade()
+        .ok_or_else(|| JsError::new("rendez: the room has been left"))?;
+    let (kind, bytes) = payload::encode(data)?;
+    let metadata = match metadata.is_null() || metadata.is_undefined() {
+        true => None,
+        false => payload::to_json(metadata)?.map(String::from),
+    };
+    if metadata
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_METADATA_LEN)
+    {
+        return Err(JsError::new(&format!(
+            "rendez: metadata exceeds {MAX_METADATA_LEN} bytes of JSON"
+        )));
+    }
+    let targets = resolve_targets(&room, targets)?;
+    let progress = on_progress.clone().dyn_into::<Function>().ok();
+    let sends: Vec<_> = targets
+        .into_iter()
+        .map(|target| {
+            let start = TransferStart {
+                action: action.to_owned(),
+                total: u64::from(bytes.length()),
+                kind,
+                metadata: metadata.clone(),
+            };
+            send_transfer(target, start, bytes.clone(), progress.clone())
+        })
+        .collect();
+    Ok(future_to_promise(async move {
+        let results = futures::future::join_all(sends).await;
+        match results.into_iter().find_map(Result::err) {
+            Some(error) => Err(JsError::new(&format!("rendez: {error}")).into()),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }))
+}
+
+/// `null`/`undefined` means every open peer; otherwise one peer id or an array of them.
+fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsError> {
+    let mut state = room.borrow_mut();
+    if state.left {
+        return Err(JsError::new("rendez: the room has been left"));
+    }
+    let ids: Vec<String> = if targets.is_null() || targets.is_undefined() {
+        state.open_peers().map(|(id, _)| id.clone()).collect()
+    } else if let Some(id) = targets.as_string() {
+        vec![id]
+    } else if Array::is_array(targets) {
+        Array::from(targets)
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect()
+    } else {
+        return Err(JsError::new(
+            "rendez: targetPeers must be a peer id, an array of peer ids, or null",
+        ));
+    };
+    ids.into_iter()
+        .map(|peer_id| {
+            let key = *state
+                .by_peer
+                .get(&peer_id)
+                .ok_or_else(|| unknown_peer(&peer_id))?;
+            let conn = state
+                .conns
+                .get_mut(&key)
+                .filter(|c| c.open)
+                .ok_or_else(|| unknown_peer(&peer_id))?;
+            let transfer = conn.next_transfer;
+            conn.next_transfer = transfer.wrapping_add(1);
+            Ok(Target {
+                peer_id,
+                peer: conn.peer.clone(),
+                transfer,
+            })
+        })
+        .collect()
+}
+
+fn unknown_peer(peer_id: &str) -> JsError {
+    JsError::new(&format!("rendez: no connected peer {peer_id}"))
+}
+
+/// Sends one payload to one peer in chunks, waiting on the channel's buffer between chunks.
+async fn send_transfer(
+    target: Target,
+    start: TransferStart,
+    bytes: Uint8Array,
+    progress: Option<Function>,
+) -> Result<(), String> {
+    let Target {
+        peer_id,
+        peer,
+        transfer,
+    } = target;
+    let total = bytes.length() as usize;
+    let first = DataHeader {
+        transfer,
+        seq: 0,
+        start: Some(start),
+    };
+    let first_len = encode_data_header(&first).map_err(|e| e.to_string())?.len();
+    let mut first = Some(first);
+    for (seq, range) in chunk_ranges(total, MAX_FRAME_LEN - first_len).enumerate() {
+        let header = first.take().unwrap_or(DataHeader {
+            transfer,
+            seq: seq as u32,
+            start: None,
+        });
+        let header = encode_data_header(&header).map_err(|e| e.to_string())?;
+        let frame_len = (header.len() + range.len()) as u32;
+        peer.room_for(frame_len)
+            .await
+            .map_err(|_| format!("peer {peer_id} disconnected during the transfer"))?;
+        let frame = Uint8Array::new_with_length(frame_len);
+        frame.subarray(0, header.len() as u32).copy_from(&header);
+        frame.set(
+            &bytes.subarray(range.start as u32, range.end as u32),
+            header.len() as u32,
+        );
+        peer.send(&frame)
+            .map_err(|e| format!("sending to peer {peer_id} failed: {e:?}"))?;
+        if progress.is_some() {
+            let done = if total == 0 {
+                1.0
+            } else {
+                range.end as f64 / total as f64
+            };
+            call(progress.clone(), &[done.into(), peer_id.clone().into()]);
+        }
+    }
+    Ok(())
+}

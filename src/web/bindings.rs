@@ -1,0 +1,99 @@
+//! The JS-facing API: `selfId`, the `Room` class, and `join_room` for strategy crates.
+
+use super::actions::make_action;
+use super::config::RoomConfig;
+use super::console::install_panic_hook;
+use super::room::{self, Shared};
+use super::strategy::{Strategy, StrategyContext};
+use crate::ids::{random_id, PEER_ID_LEN};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    static SELF_ID: String = random_id(PEER_ID_LEN);
+}
+
+/// This page's peer id, the same in every room it joins.
+#[wasm_bindgen(js_name = selfId)]
+pub fn self_id() -> String {
+    SELF_ID.with(String::clone)
+}
+
+/// A joined room.
+#[wasm_bindgen]
+pub struct Room {
+    inner: Shared,
+}
+
+#[wasm_bindgen]
+impl Room {
+    /// Returns `[send, receive, onProgress]` for action `name`.
+    #[wasm_bindgen(js_name = makeAction)]
+    pub fn make_action(&self, name: String) -> Result<Array, JsError> {
+        make_action(&self.inner, name)
+    }
+
+    /// Sets the callback called with a peer id when a peer connects.
+    #[wasm_bindgen(js_name = onPeerJoin)]
+    pub fn on_peer_join(&self, callback: Function) {
+        self.inner.borrow_mut().on_peer_join = Some(callback);
+    }
+
+    /// Sets the callback called with a peer id when a peer disconnects.
+    #[wasm_bindgen(js_name = onPeerLeave)]
+    pub fn on_peer_leave(&self, callback: Function) {
+        self.inner.borrow_mut().on_peer_leave = Some(callback);
+    }
+
+    /// Connected peers: an object mapping peer id to its `RTCPeerConnection`.
+    #[wasm_bindgen(js_name = getPeers)]
+    pub fn get_peers(&self) -> Object {
+        let peers = Object::new();
+        for (id, conn) in self.inner.borrow().open_peers() {
+            let _ = Reflect::set(&peers, &id.into(), conn.peer.connection());
+        }
+        peers
+    }
+
+    /// Relay connections: an object mapping relay URL to its `WebSocket` (absent while reconnecting).
+    #[wasm_bindgen(js_name = getRelaySockets)]
+    pub fn get_relay_sockets(&self) -> Object {
+        let sockets = Object::new();
+        if let Some(strategy) = self.inner.borrow().strategy() {
+            for (url, socket) in strategy.relay_sockets() {
+                if let Some(socket) = socket {
+                    let _ = Reflect::set(&sockets, &url.into(), &socket);
+                }
+            }
+        }
+        sockets
+    }
+
+    /// Leaves the room: disconnects every peer and relay.
+    pub fn leave(&self) -> Promise {
+        room::leave(&self.inner);
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+}
+
+/// Joins `room_id` with the strategy `make_strategy` builds; `default_relays` and
+/// `default_redundancy` apply when the config names no relays.
+pub fn join_room(
+    config: &JsValue,
+    room_id: &str,
+    default_relays: &[&str],
+    default_redundancy: usize,
+    make_strategy: impl FnOnce(StrategyContext) -> Box<dyn Strategy>,
+) -> Result<Room, JsError> {
+    install_panic_hook();
+    if room_id.is_empty() {
+        return Err(JsError::new("rendez: roomId is required"));
+    }
+    let config = RoomConfig::parse(config)?;
+    let relays = config.relay_urls(default_relays, default_redundancy);
+    if relays.is_empty() {
+        return Err(JsError::new("rendez: no relay URLs to connect to"));
+    }
+    let inner = room::start(config, room_id, &self_id(), relays, make_strategy);
+    Ok(Room { inner })
+}

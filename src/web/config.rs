@@ -1,0 +1,91 @@
+//! The `joinRoom` config object.
+
+use js_sys::{Array, Object, Reflect};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use web_sys::RtcConfiguration;
+
+/// STUN servers used when the app gives no `rtcConfig`.
+pub const DEFAULT_ICE_SERVERS: &[&str] = &[
+    "stun:stun.l.google.com:19302",
+    "stun:global.stun.twilio.com:3478",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    app_id: Option<String>,
+    password: Option<String>,
+    relay_urls: Option<Vec<String>>,
+    relay_redundancy: Option<usize>,
+}
+
+/// A validated room config.
+pub struct RoomConfig {
+    pub app_id: String,
+    pub password: Option<String>,
+    relay_urls: Option<Vec<String>>,
+    relay_redundancy: Option<usize>,
+    pub rtc_config: RtcConfiguration,
+}
+
+impl RoomConfig {
+    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?}`.
+    pub fn parse(config: &JsValue) -> Result<Self, JsError> {
+        if !config.is_object() {
+            return Err(JsError::new(
+                "rendez: joinRoom needs a config object with an appId",
+            ));
+        }
+        let raw: Raw = serde_wasm_bindgen::from_value(config.clone())
+            .map_err(|e| JsError::new(&format!("rendez: invalid config: {e}")))?;
+        let app_id = raw
+            .app_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
+        let rtc = Reflect::get(config, &"rtcConfig".into()).unwrap_or(JsValue::UNDEFINED);
+        let rtc_config = if rtc.is_object() {
+            rtc.unchecked_into()
+        } else {
+            default_rtc_config()
+        };
+        Ok(Self {
+            app_id,
+            password: raw.password.filter(|p| !p.is_empty()),
+            relay_urls: raw.relay_urls,
+            relay_redundancy: raw.relay_redundancy,
+            rtc_config,
+        })
+    }
+
+    /// The relays to use: `relayUrls` if given, else `defaults`; at most `relayRedundancy`
+    /// of them when set, else `default_redundancy` of the defaults (all of an explicit list).
+    pub fn relay_urls(&self, defaults: &[&str], default_redundancy: usize) -> Vec<String> {
+        match &self.relay_urls {
+            Some(urls) => urls
+                .iter()
+                .take(self.relay_redundancy.unwrap_or(urls.len()))
+                .cloned()
+                .collect(),
+            None => defaults
+                .iter()
+                .take(self.relay_redundancy.unwrap_or(default_redundancy))
+                .map(|u| (*u).to_owned())
+                .collect(),
+        }
+    }
+}
+
+fn default_rtc_config() -> RtcConfiguration {
+    let servers: Array = DEFAULT_ICE_SERVERS
+        .iter()
+        .map(|url| {
+            let server = Object::new();
+            let _ = Reflect::set(&server, &"urls".into(), &(*url).into());
+            JsValue::from(server)
+        })
+        .collect();
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&servers);
+    config
+}

@@ -1,0 +1,154 @@
+//! A WebSocket to one relay that reconnects with exponential backoff and jitter.
+
+use super::console::warn;
+use crate::backoff::backoff_delay;
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, WebSocket};
+
+/// What a relay socket reports.
+pub enum SocketEvent {
+    /// The socket (re)opened.
+    Open,
+    /// A text message arrived.
+    Message(String),
+}
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+struct Live {
+    socket: WebSocket,
+    _handlers: [Handler; 3],
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
+}
+
+struct Inner {
+    url: String,
+    protocols: Vec<String>,
+    on_event: Box<dyn Fn(SocketEvent)>,
+    live: RefCell<Option<Live>>,
+    failures: Cell<u32>,
+    retry: RefCell<Option<Timeout>>,
+    closed: Cell<bool>,
+}
+
+/// A self-healing connection to one relay.
+pub struct RelaySocket(Rc<Inner>);
+
+impl RelaySocket {
+    /// Connects to `url` (offering `protocols`); `on_event` hears every open and message.
+    pub fn connect(
+        url: &str,
+        protocols: &[&str],
+        on_event: impl Fn(SocketEvent) + 'static,
+    ) -> Self {
+        let inner = Rc::new(Inner {
+            url: url.to_owned(),
+            protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
+            on_event: Box::new(on_event),
+            live: RefCell::new(None),
+            failures: Cell::new(0),
+            retry: RefCell::new(None),
+            closed: Cell::new(false),
+        });
+        open(&inner);
+        Self(inner)
+    }
+
+    /// The relay's URL.
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// The current WebSocket, if one exists.
+    pub fn web_socket(&self) -> Option<WebSocket> {
+        self.0.live.borrow().as_ref().map(|l| l.socket.clone())
+    }
+
+    /// Whether the socket is open now.
+    pub fn is_open(&self) -> bool {
+        self.web_socket()
+            .is_some_and(|s| s.ready_state() == WebSocket::OPEN)
+    }
+
+    /// Sends `text` if the socket is open; returns whether it was sent.
+    pub fn send(&self, text: &str) -> bool {
+        self.is_open()
+            && self
+                .web_socket()
+                .is_some_and(|s| s.send_with_str(text).is_ok())
+    }
+
+    /// Closes the socket for good.
+    pub fn close(&self) {
+        self.0.closed.set(true);
+        self.0.retry.borrow_mut().take();
+        self.0.live.borrow_mut().take();
+    }
+}
+
+fn open(inner: &Rc<Inner>) {
+    let socket = match WebSocket::new_with_str_sequence(&inner.url, &protocols(&inner.protocols)) {
+        Ok(socket) => socket,
+        Err(e) => {
+            warn(&format!("cannot open relay {}: {e:?}", inner.url));
+            return;
+        }
+    };
+    let weak = Rc::downgrade(inner);
+    let on_open = Handler::new(move |_| {
+        if let Some(inner) = weak.upgrade() {
+            inner.failures.set(0);
+            (inner.on_event)(SocketEvent::Open);
+        }
+    });
+    let weak = Rc::downgrade(inner);
+    let on_message = Handler::new(move |event: JsValue| {
+        let data = event.unchecked_into::<MessageEvent>().data();
+        if let (Some(inner), Some(text)) = (weak.upgrade(), data.as_string()) {
+            (inner.on_event)(SocketEvent::Message(text));
+        }
+    });
+    let weak = Rc::downgrade(inner);
+    let on_close = Handler::new(move |_| schedule_reconnect(&weak));
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    *inner.live.borrow_mut() = Some(Live {
+        socket,
+        _handlers: [on_open, on_message, on_close],
+    });
+}
+
+fn protocols(list: &[String]) -> js_sys::Array {
+    list.iter().map(|p| JsValue::from_str(p)).collect()
+}
+
+fn schedule_reconnect(weak: &Weak<Inner>) {
+    let Some(inner) = weak.upgrade() else { return };
+    if inner.closed.get() {
+        return;
+    }
+    let failures = inner.failures.get();
+    inner.failures.set(failures.saturating_add(1));
+    let delay = backoff_delay(failures, js_sys::Math::random());
+    let weak = weak.clone();
+    *inner.retry.borrow_mut() = Some(Timeout::new(delay, move || {
+        if let Some(inner) = weak.upgrade() {
+            if !inner.closed.get() {
+                inner.live.borrow_mut().take();
+                open(&inner);
+            }
+        }
+    }));
+}

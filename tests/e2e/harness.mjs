@@ -1,0 +1,76 @@
+// Test harness: a real WebTorrent tracker and a static file server on 127.0.0.1, and
+// headless Debian Chromium driven by playwright-core.
+import { createServer } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import TrackerServer from 'bittorrent-tracker/server'
+import { chromium } from 'playwright-core'
+
+export const root = fileURLToPath(new URL('../..', import.meta.url))
+
+const mime = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css'
+}
+
+/** Serves the repository root over HTTP on 127.0.0.1; resolves to its base URL and a closer. */
+export async function startFileServer (port = 0) {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname))
+    if (path.includes('..')) return res.writeHead(400).end()
+    try {
+      const body = await readFile(join(root, path))
+      res.writeHead(200, { 'content-type': mime[extname(path)] ?? 'application/octet-stream' }).end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise(resolve => server.listen(port, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() }
+}
+
+/** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
+export async function startTracker (port = 0) {
+  const tracker = new TrackerServer({ udp: false, http: false, ws: true, stats: false })
+  tracker.on('warning', () => {})
+  await new Promise(resolve => tracker.listen(port, '127.0.0.1', resolve))
+  const { port: bound } = tracker.ws.address()
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close: () => new Promise(resolve => tracker.close(resolve)) }
+}
+
+export const chromiumArgs = [
+  '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic',
+  // Peers on one machine: gather 127.0.0.1 host candidates, unobfuscated.
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'
+]
+
+/** Launches headless Debian Chromium with a fresh profile. */
+export function launchBrowser () {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs })
+}
+
+/**
+ * Opens a page in its own browser context (its own origin storage, like another user),
+ * loads the library and joins `roomId` with an `echo` action whose arrivals are logged
+ * in `window.log`. Resolves to `{page, selfId}`.
+ */
+export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {}) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', e => console.error('[page error]', e.message))
+  await page.goto(`${baseUrl}/tests/e2e/page.html`)
+  const selfId = await page.evaluate(async ({ trackerUrl, roomId, config }) => {
+    const { joinRoom, selfId } = await import('/js/torrent.js')
+    const log = { joins: [], leaves: [], received: [], warnings: [] }
+    const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [trackerUrl], rtcConfig: { iceServers: [] }, ...config }, roomId)
+    room.onPeerJoin(id => log.joins.push(id))
+    room.onPeerLeave(id => log.leaves.push(id))
+    const [send, receive] = room.makeAction('echo')
+    receive((data, peerId, metadata) => log.received.push({ data, peerId, metadata }))
+    Object.assign(window, { log, room, send })
+    return selfId
+  }, { trackerUrl, roomId, config })
+  return { page, context, selfId }
+}
