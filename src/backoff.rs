@@ -9,14 +9,8 @@ pub const BACKOFF_MAX_MS: u32 = 30_000;
 /// capped at [`BACKOFF_MAX_MS`], scaled by a jitter factor in `[0.5, 1.0]` taken from `random`
 /// in `[0, 1]`, so that clients cut off together do not return together.
 pub fn backoff_delay(failures: u32, random: f64) -> u32 {
-    let exp = BACKOFF_BASE_MS
-        .saturating_mul(1 << failures.min(16))
-        .min(BACKOFF_MAX_MS);
-    let random = if random.is_finite() {
-        random.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let exp = BACKOFF_BASE_MS.saturating_mul(1 << failures.min(16)).min(BACKOFF_MAX_MS);
+    let random = if random.is_finite() { random.clamp(0.0, 1.0) } else { 0.0 };
     (f64::from(exp) * (0.5 + random / 2.0)) as u32
 }
 

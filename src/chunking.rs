@@ -27,10 +27,7 @@ mod tests {
 
     #[test]
     fn last_chunk_holds_the_remainder() {
-        assert_eq!(
-            chunk_ranges(25, 10).collect::<Vec<_>>(),
-            vec![0..10, 10..20, 20..25]
-        );
+        assert_eq!(chunk_ranges(25, 10).collect::<Vec<_>>(), vec![0..10, 10..20, 20..25]);
     }
 
     proptest! {

@@ -66,10 +66,7 @@ impl RoomKey {
     pub fn seal(&self, plaintext: &str, context: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         crate::ids::random_bytes(&mut nonce);
-        let payload = Payload {
-            msg: plaintext.as_bytes(),
-            aad: context.as_bytes(),
-        };
+        let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
         let ciphertext = self
             .0
             .encrypt(Nonce::from_slice(&nonce), payload)
@@ -90,14 +87,8 @@ impl RoomKey {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: context.as_bytes(),
-        };
-        let plaintext = self
-            .0
-            .decrypt(Nonce::from_slice(nonce), payload)
-            .map_err(|_| CryptoError::Unauthentic)?;
+        let payload = Payload { msg: ciphertext, aad: context.as_bytes() };
+        let plaintext = self.0.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| CryptoError::Unauthentic)?;
         String::from_utf8(plaintext).map_err(|_| CryptoError::NotText)
     }
 }
@@ -127,34 +118,18 @@ mod tests {
     #[test]
     fn wrong_password_room_or_context_is_unauthentic() {
         let sealed = key(Some("pw")).seal("secret", "offer:A");
-        assert_eq!(
-            key(Some("other")).open(&sealed, "offer:A"),
-            Err(CryptoError::Unauthentic)
-        );
-        assert_eq!(
-            key(None).open(&sealed, "offer:A"),
-            Err(CryptoError::Unauthentic)
-        );
+        assert_eq!(key(Some("other")).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        assert_eq!(key(None).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
         let other_room = RoomKey::derive(Some("pw"), "app", "room2");
-        assert_eq!(
-            other_room.open(&sealed, "offer:A"),
-            Err(CryptoError::Unauthentic)
-        );
-        assert_eq!(
-            key(Some("pw")).open(&sealed, "offer:B"),
-            Err(CryptoError::Unauthentic)
-        );
+        assert_eq!(other_room.open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
+        assert_eq!(key(Some("pw")).open(&sealed, "offer:B"), Err(CryptoError::Unauthentic));
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
         let k = key(None);
         for input in ["", "!!!", "AAAA", &"A".repeat(MAX_SEALED_LEN + 4)] {
-            assert_eq!(
-                k.open(input, "c"),
-                Err(CryptoError::Malformed),
-                "{input:.10}"
-            );
+            assert_eq!(k.open(input, "c"), Err(CryptoError::Malformed), "{input:.10}");
         }
     }
 
@@ -164,9 +139,6 @@ mod tests {
         let mut bytes = BASE64.decode(k.seal("hello", "c")).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        assert_eq!(
-            k.open(&BASE64.encode(bytes), "c"),
-            Err(CryptoError::Unauthentic)
-        );
+        assert_eq!(k.open(&BASE64.encode(bytes), "c"), Err(CryptoError::Unauthentic));
     }
 }

@@ -7,6 +7,8 @@
 //!   `action name: u8 len + UTF-8`, `total payload length: u64`, `payload kind: u8`,
 //!   `metadata: u32 len + UTF-8 JSON` (length `u32::MAX` means no metadata).
 //!
+//! * `2` ping and `3` pong: `nonce: u32`; no payload.
+//!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
 use std::fmt;
@@ -19,6 +21,8 @@ pub const MAX_ACTION_NAME_LEN: usize = u8::MAX as usize;
 pub const MAX_METADATA_LEN: usize = 16 * 1024;
 
 const KIND_DATA: u8 = 1;
+const KIND_PING: u8 = 2;
+const KIND_PONG: u8 = 3;
 const NO_METADATA: u32 = u32::MAX;
 
 /// How a payload's bytes are to be read back into a JS value.
@@ -64,6 +68,9 @@ pub struct DataHeader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Header {
     Data(DataHeader),
+    /// A round-trip probe; answered with a pong carrying the same nonce.
+    Ping(u32),
+    Pong(u32),
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -90,9 +97,7 @@ impl fmt::Display for FrameError {
             Self::MetadataTooLong => f.write_str("metadata is too long"),
             Self::NotUtf8 => f.write_str("frame text is not UTF-8"),
             Self::UnknownPayloadKind(k) => write!(f, "unknown payload kind {k}"),
-            Self::StartMismatch => {
-                f.write_str("transfer start fields do not match the chunk number")
-            }
+            Self::StartMismatch => f.write_str("transfer start fields do not match the chunk number"),
         }
     }
 }
@@ -130,6 +135,22 @@ pub fn encode_data_header(header: &DataHeader) -> Result<Vec<u8>, FrameError> {
     Ok(out)
 }
 
+/// A whole ping frame.
+pub fn encode_ping(nonce: u32) -> Vec<u8> {
+    control_frame(KIND_PING, nonce)
+}
+
+/// A whole pong frame.
+pub fn encode_pong(nonce: u32) -> Vec<u8> {
+    control_frame(KIND_PONG, nonce)
+}
+
+fn control_frame(kind: u8, nonce: u32) -> Vec<u8> {
+    let mut out = vec![0, 5, kind];
+    out.extend_from_slice(&nonce.to_be_bytes());
+    out
+}
+
 /// Reads the header length from the frame's first [`PREFIX_LEN`] bytes.
 pub fn header_len(prefix: [u8; PREFIX_LEN]) -> usize {
     usize::from(u16::from_be_bytes(prefix))
@@ -137,10 +158,8 @@ pub fn header_len(prefix: [u8; PREFIX_LEN]) -> usize {
 
 /// Splits a whole frame into its header bytes and payload bytes.
 pub fn split(frame: &[u8]) -> Result<(&[u8], &[u8]), FrameError> {
-    let prefix: [u8; PREFIX_LEN] = frame
-        .get(..PREFIX_LEN)
-        .and_then(|p| p.try_into().ok())
-        .ok_or(FrameError::Truncated)?;
+    let prefix: [u8; PREFIX_LEN] =
+        frame.get(..PREFIX_LEN).and_then(|p| p.try_into().ok()).ok_or(FrameError::Truncated)?;
     let end = PREFIX_LEN + header_len(prefix);
     if end > frame.len() {
         return Err(FrameError::HeaderTooLong);
@@ -155,17 +174,11 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_DATA => {
             let transfer = r.u32()?;
             let seq = r.u32()?;
-            let start = if seq == 0 {
-                Some(decode_start(&mut r)?)
-            } else {
-                None
-            };
-            Ok(Header::Data(DataHeader {
-                transfer,
-                seq,
-                start,
-            }))
+            let start = if seq == 0 { Some(decode_start(&mut r)?) } else { None };
+            Ok(Header::Data(DataHeader { transfer, seq, start }))
         }
+        KIND_PING => Ok(Header::Ping(r.u32()?)),
+        KIND_PONG => Ok(Header::Pong(r.u32()?)),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -180,12 +193,7 @@ fn decode_start(r: &mut Reader<'_>) -> Result<TransferStart, FrameError> {
         len if len as usize > MAX_METADATA_LEN => return Err(FrameError::MetadataTooLong),
         len => Some(r.text(len as usize)?),
     };
-    Ok(TransferStart {
-        action,
-        total,
-        kind,
-        metadata,
-    })
+    Ok(TransferStart { action, total, kind, metadata })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -254,14 +262,20 @@ mod tests {
             first(None),
             first(Some(r#"{"name":"a.txt"}"#)),
             first(Some("")),
-            DataHeader {
-                transfer: u32::MAX,
-                seq: 3,
-                start: None,
-            },
+            DataHeader { transfer: u32::MAX, seq: 3, start: None },
         ] {
             assert_eq!(roundtrip(&header), Header::Data(header));
         }
+    }
+
+    #[test]
+    fn pings_and_pongs_roundtrip() {
+        let ping = encode_ping(0xdead_beef);
+        assert_eq!(decode_header(split(&ping).unwrap().0), Ok(Header::Ping(0xdead_beef)));
+        let pong = encode_pong(7);
+        assert_eq!(split(&pong).unwrap(), (&pong[2..], &[][..]));
+        assert_eq!(decode_header(&pong[2..]), Ok(Header::Pong(7)));
+        assert_eq!(decode_header(&pong[2..6]), Err(FrameError::Truncated));
     }
 
     #[test]
@@ -271,11 +285,7 @@ mod tests {
 
     #[test]
     fn start_fields_must_match_the_chunk_number() {
-        let bad = DataHeader {
-            transfer: 1,
-            seq: 1,
-            start: first(None).start,
-        };
+        let bad = DataHeader { transfer: 1, seq: 1, start: first(None).start };
         assert_eq!(encode_data_header(&bad), Err(FrameError::StartMismatch));
     }
 
@@ -295,10 +305,7 @@ mod tests {
         let mut head = encode_data_header(&first(None)).unwrap()[PREFIX_LEN..].to_vec();
         head.truncate(head.len() - 1);
         assert_eq!(decode_header(&head), Err(FrameError::Truncated));
-        assert_eq!(
-            decode_header(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 200]),
-            Err(FrameError::Truncated)
-        );
+        assert_eq!(decode_header(&[1, 0, 0, 0, 1, 0, 0, 0, 0, 200]), Err(FrameError::Truncated));
     }
 
     proptest! {

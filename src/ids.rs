@@ -14,10 +14,7 @@ pub fn random_bytes(buf: &mut [u8]) {
 pub fn random_id(len: usize) -> String {
     let mut bytes = vec![0u8; len];
     random_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(b & 63)] as char)
-        .collect()
+    bytes.iter().map(|b| ALPHABET[usize::from(b & 63)] as char).collect()
 }
 
 /// Whether `id` looks like a peer id this library issues.

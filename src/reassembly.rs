@@ -23,32 +23,18 @@ pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1024 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_message: DEFAULT_MAX_MESSAGE,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
-        }
+        Self { max_message: DEFAULT_MAX_MESSAGE, max_in_flight: DEFAULT_MAX_IN_FLIGHT }
     }
 }
 
 /// Why a chunk was refused. The transfer it belonged to, if any, is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReassemblyError {
-    TooLarge {
-        claimed: u64,
-        max: u64,
-    },
-    InFlightLimit {
-        max: u64,
-    },
+    TooLarge { claimed: u64, max: u64 },
+    InFlightLimit { max: u64 },
     UnknownTransfer(u32),
-    OutOfOrder {
-        transfer: u32,
-        expected: u32,
-        got: u32,
-    },
-    Overflow {
-        transfer: u32,
-    },
+    OutOfOrder { transfer: u32, expected: u32, got: u32 },
+    Overflow { transfer: u32 },
 }
 
 impl fmt::Display for ReassemblyError {
@@ -61,15 +47,8 @@ impl fmt::Display for ReassemblyError {
                 write!(f, "peer exceeded the {max}-byte in-flight limit")
             }
             Self::UnknownTransfer(t) => write!(f, "chunk for unknown transfer {t}"),
-            Self::OutOfOrder {
-                transfer,
-                expected,
-                got,
-            } => {
-                write!(
-                    f,
-                    "transfer {transfer}: expected chunk {expected}, got {got}"
-                )
+            Self::OutOfOrder { transfer, expected, got } => {
+                write!(f, "transfer {transfer}: expected chunk {expected}, got {got}")
             }
             Self::Overflow { transfer } => {
                 write!(f, "transfer {transfer} sent more bytes than announced")
@@ -84,11 +63,7 @@ impl std::error::Error for ReassemblyError {}
 #[derive(Debug, PartialEq, Eq)]
 pub enum Accepted<P> {
     /// More chunks are due.
-    Partial {
-        transfer: u32,
-        received: u64,
-        total: u64,
-    },
+    Partial { transfer: u32, received: u64, total: u64 },
     /// The payload is whole: its parts, in order.
     Complete { start: TransferStart, parts: Vec<P> },
 }
@@ -109,11 +84,7 @@ pub struct Reassembler<P> {
 
 impl<P> Reassembler<P> {
     pub fn new(limits: Limits) -> Self {
-        Self {
-            limits,
-            transfers: HashMap::new(),
-            in_flight: 0,
-        }
+        Self { limits, transfers: HashMap::new(), in_flight: 0 }
     }
 
     /// The start of an unfinished transfer.
@@ -127,30 +98,14 @@ impl<P> Reassembler<P> {
     }
 
     /// Takes one chunk of `len` payload bytes.
-    pub fn accept(
-        &mut self,
-        header: DataHeader,
-        part: P,
-        len: u64,
-    ) -> Result<Accepted<P>, ReassemblyError> {
+    pub fn accept(&mut self, header: DataHeader, part: P, len: u64) -> Result<Accepted<P>, ReassemblyError> {
         let id = header.transfer;
         if let Some(start) = header.start {
             self.drop_transfer(id);
             if start.total > self.limits.max_message {
-                return Err(ReassemblyError::TooLarge {
-                    claimed: start.total,
-                    max: self.limits.max_message,
-                });
+                return Err(ReassemblyError::TooLarge { claimed: start.total, max: self.limits.max_message });
             }
-            self.transfers.insert(
-                id,
-                Transfer {
-                    start,
-                    received: 0,
-                    next_seq: 0,
-                    parts: Vec::new(),
-                },
-            );
+            self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new() });
         }
         let Some(transfer) = self.transfers.get_mut(&id) else {
             return Err(ReassemblyError::UnknownTransfer(id));
@@ -158,11 +113,7 @@ impl<P> Reassembler<P> {
         if header.seq != transfer.next_seq {
             let expected = transfer.next_seq;
             self.drop_transfer(id);
-            return Err(ReassemblyError::OutOfOrder {
-                transfer: id,
-                expected,
-                got: header.seq,
-            });
+            return Err(ReassemblyError::OutOfOrder { transfer: id, expected, got: header.seq });
         }
         if transfer.received + len > transfer.start.total {
             self.drop_transfer(id);
@@ -170,27 +121,18 @@ impl<P> Reassembler<P> {
         }
         if self.in_flight + len > self.limits.max_in_flight {
             self.drop_transfer(id);
-            return Err(ReassemblyError::InFlightLimit {
-                max: self.limits.max_in_flight,
-            });
+            return Err(ReassemblyError::InFlightLimit { max: self.limits.max_in_flight });
         }
         transfer.received += len;
         transfer.next_seq = transfer.next_seq.wrapping_add(1);
         transfer.parts.push(part);
         self.in_flight += len;
         if transfer.received < transfer.start.total {
-            return Ok(Accepted::Partial {
-                transfer: id,
-                received: transfer.received,
-                total: transfer.start.total,
-            });
+            return Ok(Accepted::Partial { transfer: id, received: transfer.received, total: transfer.start.total });
         }
         let done = self.transfers.remove(&id).expect("transfer present");
         self.in_flight -= done.received;
-        Ok(Accepted::Complete {
-            start: done.start,
-            parts: done.parts,
-        })
+        Ok(Accepted::Complete { start: done.start, parts: done.parts })
     }
 
     fn drop_transfer(&mut self, id: u32) {
@@ -208,20 +150,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn start(total: u64) -> Option<TransferStart> {
-        Some(TransferStart {
-            action: "a".into(),
-            total,
-            kind: PayloadKind::Binary,
-            metadata: None,
-        })
+        Some(TransferStart { action: "a".into(), total, kind: PayloadKind::Binary, metadata: None })
     }
 
     fn chunk(transfer: u32, seq: u32, total: u64) -> DataHeader {
-        DataHeader {
-            transfer,
-            seq,
-            start: if seq == 0 { start(total) } else { None },
-        }
+        DataHeader { transfer, seq, start: if seq == 0 { start(total) } else { None } }
     }
 
     fn feed(
@@ -231,11 +164,7 @@ mod tests {
         total: u64,
         bytes: &[u8],
     ) -> Result<Accepted<Vec<u8>>, ReassemblyError> {
-        r.accept(
-            chunk(transfer, seq, total),
-            bytes.to_vec(),
-            bytes.len() as u64,
-        )
+        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64)
     }
 
     #[test]
@@ -244,10 +173,7 @@ mod tests {
         let claimed = 100 * 1024 * 1024 * 1024;
         assert_eq!(
             feed(&mut r, 1, 0, claimed, b"x"),
-            Err(ReassemblyError::TooLarge {
-                claimed,
-                max: DEFAULT_MAX_MESSAGE
-            })
+            Err(ReassemblyError::TooLarge { claimed, max: DEFAULT_MAX_MESSAGE })
         );
         assert_eq!(r.in_flight(), 0);
     }
@@ -255,49 +181,21 @@ mod tests {
     #[test]
     fn unknown_out_of_order_and_overflowing_chunks_drop_only_their_transfer() {
         let mut r = Reassembler::new(Limits::default());
-        assert_eq!(
-            feed(&mut r, 9, 1, 0, b"x"),
-            Err(ReassemblyError::UnknownTransfer(9))
-        );
-        assert!(matches!(
-            feed(&mut r, 1, 0, 10, b"abc"),
-            Ok(Accepted::Partial { received: 3, .. })
-        ));
-        assert!(matches!(
-            feed(&mut r, 2, 0, 4, b"ab"),
-            Ok(Accepted::Partial { .. })
-        ));
-        assert_eq!(
-            feed(&mut r, 1, 5, 0, b"x"),
-            Err(ReassemblyError::OutOfOrder {
-                transfer: 1,
-                expected: 1,
-                got: 5
-            })
-        );
+        assert_eq!(feed(&mut r, 9, 1, 0, b"x"), Err(ReassemblyError::UnknownTransfer(9)));
+        assert!(matches!(feed(&mut r, 1, 0, 10, b"abc"), Ok(Accepted::Partial { received: 3, .. })));
+        assert!(matches!(feed(&mut r, 2, 0, 4, b"ab"), Ok(Accepted::Partial { .. })));
+        assert_eq!(feed(&mut r, 1, 5, 0, b"x"), Err(ReassemblyError::OutOfOrder { transfer: 1, expected: 1, got: 5 }));
         assert_eq!(r.in_flight(), 2);
-        assert_eq!(
-            feed(&mut r, 2, 1, 0, b"abc"),
-            Err(ReassemblyError::Overflow { transfer: 2 })
-        );
+        assert_eq!(feed(&mut r, 2, 1, 0, b"abc"), Err(ReassemblyError::Overflow { transfer: 2 }));
         assert_eq!(r.in_flight(), 0);
-        assert!(matches!(
-            feed(&mut r, 3, 0, 1, b"z"),
-            Ok(Accepted::Complete { .. })
-        ));
+        assert!(matches!(feed(&mut r, 3, 0, 1, b"z"), Ok(Accepted::Complete { .. })));
     }
 
     #[test]
     fn in_flight_bytes_are_bounded() {
-        let mut r = Reassembler::new(Limits {
-            max_message: 100,
-            max_in_flight: 5,
-        });
+        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 5 });
         assert!(feed(&mut r, 1, 0, 100, b"abc").is_ok());
-        assert_eq!(
-            feed(&mut r, 2, 0, 100, b"abc"),
-            Err(ReassemblyError::InFlightLimit { max: 5 })
-        );
+        assert_eq!(feed(&mut r, 2, 0, 100, b"abc"), Err(ReassemblyError::InFlightLimit { max: 5 }));
         assert_eq!(r.in_flight(), 3);
     }
 
@@ -305,10 +203,7 @@ mod tests {
     fn a_restarted_transfer_id_replaces_the_old_one() {
         let mut r = Reassembler::new(Limits::default());
         assert!(feed(&mut r, 1, 0, 10, b"abc").is_ok());
-        assert!(matches!(
-            feed(&mut r, 1, 0, 2, b"xy"),
-            Ok(Accepted::Complete { .. })
-        ));
+        assert!(matches!(feed(&mut r, 1, 0, 2, b"xy"), Ok(Accepted::Complete { .. })));
         assert_eq!(r.in_flight(), 0);
     }
 

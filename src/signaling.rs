@@ -16,17 +16,9 @@ pub enum SignalEvent {
     /// A relay connection opened (or reopened): time to announce.
     RelayReady,
     /// Peer `from` offers a connection.
-    Offer {
-        from: String,
-        offer_id: String,
-        sealed_sdp: String,
-    },
+    Offer { from: String, offer_id: String, sealed_sdp: String },
     /// Peer `from` answers our offer `offer_id`.
-    Answer {
-        from: String,
-        offer_id: String,
-        sealed_sdp: String,
-    },
+    Answer { from: String, offer_id: String, sealed_sdp: String },
 }
 
 /// Sealing context of an offer made by `from`.

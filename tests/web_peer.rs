@@ -16,11 +16,7 @@ fn peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
     let (tx, rx) = mpsc::unbounded();
     let config = RtcConfiguration::new();
     config.set_ice_servers(&js_sys::Array::new());
-    let peer = Peer::new(
-        &config,
-        Rc::new(move |event| drop(tx.unbounded_send(event))),
-    )
-    .unwrap();
+    let peer = Peer::new(&config, Rc::new(move |event| drop(tx.unbounded_send(event)))).unwrap();
     (peer, rx)
 }
 
@@ -46,12 +42,7 @@ async fn peers_connect_exchange_a_frame_and_see_the_close() {
     let header = DataHeader {
         transfer: 5,
         seq: 0,
-        start: Some(TransferStart {
-            action: "t".into(),
-            total: 3,
-            kind: PayloadKind::Binary,
-            metadata: None,
-        }),
+        start: Some(TransferStart { action: "t".into(), total: 3, kind: PayloadKind::Binary, metadata: None }),
     };
     let mut bytes = frame::encode_data_header(&header).unwrap();
     bytes.extend_from_slice(&[1, 2, 3]);

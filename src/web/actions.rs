@@ -4,43 +4,42 @@ use super::payload;
 use super::peer::Peer;
 use super::room::{call, Shared};
 use crate::chunking::{chunk_ranges, MAX_FRAME_LEN};
-use crate::frame::{
-    encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN,
-};
+use crate::frame::{encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use js_sys::{Array, Function, Promise, Uint8Array};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::Blob;
 
 type SendFn = dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise;
 
 /// Registers action `name` and returns `[send, receive, onProgress]`.
 pub(crate) fn make_action(room: &Shared, name: String) -> Result<Array, JsError> {
     if name.is_empty() || name.len() > MAX_ACTION_NAME_LEN {
-        return Err(JsError::new(&format!(
-            "rendez: action name must be 1 to {MAX_ACTION_NAME_LEN} bytes"
-        )));
+        return Err(JsError::new(&format!("rendez: action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
     }
     room.borrow_mut().actions.entry(name.clone()).or_default();
     let weak = Rc::downgrade(room);
     let action = name.clone();
-    let send =
-        Closure::<SendFn>::new(move |data, targets, metadata, on_progress| {
-            match start_send(&weak, &action, &data, &targets, &metadata, &on_progress) {
-                Ok(promise) => promise,
-                Err(e) => Promise::reject(&e.into()),
-            }
-        });
+    let send = Closure::<SendFn>::new(move |data: JsValue, targets, metadata, on_progress| {
+        let Some(blob) = data.dyn_ref::<Blob>() else {
+            return start_send(&weak, &action, &data, &targets, &metadata, &on_progress)
+                .unwrap_or_else(|e| Promise::reject(&e.into()));
+        };
+        let bytes = JsFuture::from(blob.array_buffer());
+        let (weak, action) = (weak.clone(), action.clone());
+        future_to_promise(async move {
+            let buffer = bytes.await?;
+            let sent = start_send(&weak, &action, &buffer, &targets, &metadata, &on_progress)?;
+            JsFuture::from(sent).await
+        })
+    });
     let receive = slot_setter(room, name.clone(), |slot, f| slot.on_receive = f);
     let progress = slot_setter(room, name, |slot, f| slot.on_progress = f);
     Ok(Array::of3(&send.into_js_value(), &receive, &progress))
 }
 
-fn slot_setter(
-    room: &Shared,
-    name: String,
-    set: fn(&mut super::room::ActionSlot, Option<Function>),
-) -> JsValue {
+fn slot_setter(room: &Shared, name: String, set: fn(&mut super::room::ActionSlot, Option<Function>)) -> JsValue {
     let weak = Rc::downgrade(room);
     Closure::<dyn Fn(JsValue)>::new(move |callback: JsValue| {
         if let Some(room) = weak.upgrade() {
@@ -66,21 +65,14 @@ fn start_send(
     metadata: &JsValue,
     on_progress: &JsValue,
 ) -> Result<Promise, JsError> {
-    let room = weak
-        .upgrade()
-        .ok_or_else(|| JsError::new("rendez: the room has been left"))?;
+    let room = weak.upgrade().ok_or_else(|| JsError::new("rendez: the room has been left"))?;
     let (kind, bytes) = payload::encode(data)?;
     let metadata = match metadata.is_null() || metadata.is_undefined() {
         true => None,
         false => payload::to_json(metadata)?.map(String::from),
     };
-    if metadata
-        .as_ref()
-        .is_some_and(|m| m.len() > MAX_METADATA_LEN)
-    {
-        return Err(JsError::new(&format!(
-            "rendez: metadata exceeds {MAX_METADATA_LEN} bytes of JSON"
-        )));
+    if metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
+        return Err(JsError::new(&format!("rendez: metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
     }
     let targets = resolve_targets(&room, targets)?;
     let progress = on_progress.clone().dyn_into::<Function>().ok();
@@ -116,33 +108,17 @@ fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsEr
     } else if let Some(id) = targets.as_string() {
         vec![id]
     } else if Array::is_array(targets) {
-        Array::from(targets)
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect()
+        Array::from(targets).iter().filter_map(|v| v.as_string()).collect()
     } else {
-        return Err(JsError::new(
-            "rendez: targetPeers must be a peer id, an array of peer ids, or null",
-        ));
+        return Err(JsError::new("rendez: targetPeers must be a peer id, an array of peer ids, or null"));
     };
     ids.into_iter()
         .map(|peer_id| {
-            let key = *state
-                .by_peer
-                .get(&peer_id)
-                .ok_or_else(|| unknown_peer(&peer_id))?;
-            let conn = state
-                .conns
-                .get_mut(&key)
-                .filter(|c| c.open)
-                .ok_or_else(|| unknown_peer(&peer_id))?;
+            let key = *state.by_peer.get(&peer_id).ok_or_else(|| unknown_peer(&peer_id))?;
+            let conn = state.conns.get_mut(&key).filter(|c| c.open).ok_or_else(|| unknown_peer(&peer_id))?;
             let transfer = conn.next_transfer;
             conn.next_transfer = transfer.wrapping_add(1);
-            Ok(Target {
-                peer_id,
-                peer: conn.peer.clone(),
-                transfer,
-            })
+            Ok(Target { peer_id, peer: conn.peer.clone(), transfer })
         })
         .collect()
 }
@@ -158,44 +134,22 @@ async fn send_transfer(
     bytes: Uint8Array,
     progress: Option<Function>,
 ) -> Result<(), String> {
-    let Target {
-        peer_id,
-        peer,
-        transfer,
-    } = target;
+    let Target { peer_id, peer, transfer } = target;
     let total = bytes.length() as usize;
-    let first = DataHeader {
-        transfer,
-        seq: 0,
-        start: Some(start),
-    };
+    let first = DataHeader { transfer, seq: 0, start: Some(start) };
     let first_len = encode_data_header(&first).map_err(|e| e.to_string())?.len();
     let mut first = Some(first);
     for (seq, range) in chunk_ranges(total, MAX_FRAME_LEN - first_len).enumerate() {
-        let header = first.take().unwrap_or(DataHeader {
-            transfer,
-            seq: seq as u32,
-            start: None,
-        });
+        let header = first.take().unwrap_or(DataHeader { transfer, seq: seq as u32, start: None });
         let header = encode_data_header(&header).map_err(|e| e.to_string())?;
         let frame_len = (header.len() + range.len()) as u32;
-        peer.room_for(frame_len)
-            .await
-            .map_err(|_| format!("peer {peer_id} disconnected during the transfer"))?;
+        peer.room_for(frame_len).await.map_err(|_| format!("peer {peer_id} disconnected during the transfer"))?;
         let frame = Uint8Array::new_with_length(frame_len);
         frame.subarray(0, header.len() as u32).copy_from(&header);
-        frame.set(
-            &bytes.subarray(range.start as u32, range.end as u32),
-            header.len() as u32,
-        );
-        peer.send(&frame)
-            .map_err(|e| format!("sending to peer {peer_id} failed: {e:?}"))?;
+        frame.set(&bytes.subarray(range.start as u32, range.end as u32), header.len() as u32);
+        peer.send(&frame).map_err(|e| format!("sending to peer {peer_id} failed: {e:?}"))?;
         if progress.is_some() {
-            let done = if total == 0 {
-                1.0
-            } else {
-                range.end as f64 / total as f64
-            };
+            let done = if total == 0 { 1.0 } else { range.end as f64 / total as f64 };
             call(progress.clone(), &[done.into(), peer_id.clone().into()]);
         }
     }

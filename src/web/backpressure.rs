@@ -27,11 +27,7 @@ impl Drain {
 
     /// Resolves once `channel` can take `len` more bytes without passing [`HIGH_WATER`];
     /// fails if the channel is no longer open.
-    pub async fn room_for(
-        self: &Rc<Self>,
-        channel: &RtcDataChannel,
-        len: u32,
-    ) -> Result<(), ChannelClosed> {
+    pub async fn room_for(self: &Rc<Self>, channel: &RtcDataChannel, len: u32) -> Result<(), ChannelClosed> {
         let limit = HIGH_WATER.saturating_sub(len);
         poll_fn(|cx| {
             if channel.ready_state() != RtcDataChannelState::Open {

@@ -69,6 +69,11 @@ impl Room {
         sockets
     }
 
+    /// Resolves to the round-trip time to `peerId` in milliseconds.
+    pub fn ping(&self, peer_id: String) -> Promise {
+        room::ping(&self.inner, &peer_id)
+    }
+
     /// Leaves the room: disconnects every peer and relay.
     pub fn leave(&self) -> Promise {
         room::leave(&self.inner);

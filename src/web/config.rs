@@ -1,15 +1,13 @@
 //! The `joinRoom` config object.
 
+use crate::reassembly::Limits;
 use js_sys::{Array, Object, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::RtcConfiguration;
 
 /// STUN servers used when the app gives no `rtcConfig`.
-pub const DEFAULT_ICE_SERVERS: &[&str] = &[
-    "stun:stun.l.google.com:19302",
-    "stun:global.stun.twilio.com:3478",
-];
+pub const DEFAULT_ICE_SERVERS: &[&str] = &["stun:stun.l.google.com:19302", "stun:global.stun.twilio.com:3478"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,6 +16,7 @@ struct Raw {
     password: Option<String>,
     relay_urls: Option<Vec<String>>,
     relay_redundancy: Option<usize>,
+    max_message_size: Option<f64>,
 }
 
 /// A validated room config.
@@ -27,29 +26,30 @@ pub struct RoomConfig {
     relay_urls: Option<Vec<String>>,
     relay_redundancy: Option<usize>,
     pub rtc_config: RtcConfiguration,
+    pub limits: Limits,
 }
 
 impl RoomConfig {
-    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?}`.
+    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, maxMessageSize?}`.
     pub fn parse(config: &JsValue) -> Result<Self, JsError> {
         if !config.is_object() {
-            return Err(JsError::new(
-                "rendez: joinRoom needs a config object with an appId",
-            ));
+            return Err(JsError::new("rendez: joinRoom needs a config object with an appId"));
         }
         let raw: Raw = serde_wasm_bindgen::from_value(config.clone())
             .map_err(|e| JsError::new(&format!("rendez: invalid config: {e}")))?;
-        let app_id = raw
-            .app_id
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
+        let app_id =
+            raw.app_id.filter(|id| !id.is_empty()).ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
         let rtc = Reflect::get(config, &"rtcConfig".into()).unwrap_or(JsValue::UNDEFINED);
-        let rtc_config = if rtc.is_object() {
-            rtc.unchecked_into()
-        } else {
-            default_rtc_config()
-        };
+        let rtc_config = if rtc.is_object() { rtc.unchecked_into() } else { default_rtc_config() };
+        let mut limits = Limits::default();
+        if let Some(max) = raw.max_message_size {
+            if !(max.is_finite() && max >= 0.0) {
+                return Err(JsError::new("rendez: config.maxMessageSize must be a non-negative number of bytes"));
+            }
+            limits.max_message = max as u64;
+        }
         Ok(Self {
+            limits,
             app_id,
             password: raw.password.filter(|p| !p.is_empty()),
             relay_urls: raw.relay_urls,
@@ -62,11 +62,7 @@ impl RoomConfig {
     /// of them when set, else `default_redundancy` of the defaults (all of an explicit list).
     pub fn relay_urls(&self, defaults: &[&str], default_redundancy: usize) -> Vec<String> {
         match &self.relay_urls {
-            Some(urls) => urls
-                .iter()
-                .take(self.relay_redundancy.unwrap_or(urls.len()))
-                .cloned()
-                .collect(),
+            Some(urls) => urls.iter().take(self.relay_redundancy.unwrap_or(urls.len())).cloned().collect(),
             None => defaults
                 .iter()
                 .take(self.relay_redundancy.unwrap_or(default_redundancy))

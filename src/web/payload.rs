@@ -47,15 +47,13 @@ pub fn encode(value: &JsValue) -> Result<(PayloadKind, Uint8Array), JsError> {
         );
         return Ok((PayloadKind::Binary, bytes));
     }
-    let json = to_json(value)?
-        .ok_or_else(|| JsError::new("rendez: action data cannot be undefined or a function"))?;
+    let json = to_json(value)?.ok_or_else(|| JsError::new("rendez: action data cannot be undefined or a function"))?;
     Ok((PayloadKind::Json, ENCODER.with(|e| e.encode(&json))))
 }
 
 /// JSON text of `value`, or `None` for values JSON cannot represent (`undefined`, functions).
 pub fn to_json(value: &JsValue) -> Result<Option<JsString>, JsError> {
-    let json = json_stringify(value)
-        .map_err(|e| JsError::new(&format!("rendez: value is not serializable: {e:?}")))?;
+    let json = json_stringify(value).map_err(|e| JsError::new(&format!("rendez: value is not serializable: {e:?}")))?;
     Ok(json.dyn_into::<JsString>().ok())
 }
 

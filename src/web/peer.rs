@@ -5,6 +5,7 @@
 //! gathering, because it travels sealed through relays that may not keep per-candidate order.
 
 use super::backpressure::{ChannelClosed, Drain, LOW_WATER};
+use super::console::warn;
 use futures::channel::oneshot;
 use futures::future::select;
 use gloo_timers::future::TimeoutFuture;
@@ -14,9 +15,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType,
-    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionState, RtcSdpType,
-    RtcSessionDescriptionInit,
+    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType, RtcIceGatheringState,
+    RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
 };
 
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
@@ -59,10 +59,7 @@ pub struct Peer(Rc<Inner>);
 
 impl Peer {
     /// Creates the connection and its channel; `on_event` receives every [`PeerEvent`].
-    pub fn new(
-        config: &RtcConfiguration,
-        on_event: Rc<dyn Fn(PeerEvent)>,
-    ) -> Result<Self, JsValue> {
+    pub fn new(config: &RtcConfiguration, on_event: Rc<dyn Fn(PeerEvent)>) -> Result<Self, JsValue> {
         let connection = RtcPeerConnection::new_with_configuration(config)?;
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
@@ -82,18 +79,16 @@ impl Peer {
         let ev = on_event.clone();
         let on_message = Handler::new(move |event: JsValue| {
             let data = event.unchecked_into::<MessageEvent>().data();
-            if let Ok(buffer) = data.dyn_into::<ArrayBuffer>() {
-                ev(PeerEvent::Message(buffer));
+            match data.dyn_into::<ArrayBuffer>() {
+                Ok(buffer) => ev(PeerEvent::Message(buffer)),
+                Err(_) => warn("dropped a message that is not binary"),
             }
         });
         let dr = drain.clone();
         let on_low = Handler::new(move |_| dr.wake_all());
         let (ev, pc) = (on_event, connection.clone());
         let on_state = Handler::new(move |_| {
-            if matches!(
-                pc.connection_state(),
-                RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed
-            ) {
+            if matches!(pc.connection_state(), RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) {
                 ev(PeerEvent::Closed);
             }
         });
@@ -143,11 +138,7 @@ impl Peer {
     async fn set_local(&self, description: RtcSessionDescriptionInit) -> Result<String, JsValue> {
         JsFuture::from(self.0.connection.set_local_description(&description)).await?;
         self.ice_gathered().await;
-        let local = self
-            .0
-            .connection
-            .local_description()
-            .ok_or_else(|| JsValue::from_str("no local description"))?;
+        let local = self.0.connection.local_description().ok_or_else(|| JsValue::from_str("no local description"))?;
         Ok(local.sdp())
     }
 

@@ -47,11 +47,7 @@ pub struct RelaySocket(Rc<Inner>);
 
 impl RelaySocket {
     /// Connects to `url` (offering `protocols`); `on_event` hears every open and message.
-    pub fn connect(
-        url: &str,
-        protocols: &[&str],
-        on_event: impl Fn(SocketEvent) + 'static,
-    ) -> Self {
+    pub fn connect(url: &str, protocols: &[&str], on_event: impl Fn(SocketEvent) + 'static) -> Self {
         let inner = Rc::new(Inner {
             url: url.to_owned(),
             protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
@@ -77,16 +73,12 @@ impl RelaySocket {
 
     /// Whether the socket is open now.
     pub fn is_open(&self) -> bool {
-        self.web_socket()
-            .is_some_and(|s| s.ready_state() == WebSocket::OPEN)
+        self.web_socket().is_some_and(|s| s.ready_state() == WebSocket::OPEN)
     }
 
     /// Sends `text` if the socket is open; returns whether it was sent.
     pub fn send(&self, text: &str) -> bool {
-        self.is_open()
-            && self
-                .web_socket()
-                .is_some_and(|s| s.send_with_str(text).is_ok())
+        self.is_open() && self.web_socket().is_some_and(|s| s.send_with_str(text).is_ok())
     }
 
     /// Closes the socket for good.
@@ -124,10 +116,7 @@ fn open(inner: &Rc<Inner>) {
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    *inner.live.borrow_mut() = Some(Live {
-        socket,
-        _handlers: [on_open, on_message, on_close],
-    });
+    *inner.live.borrow_mut() = Some(Live { socket, _handlers: [on_open, on_message, on_close] });
 }
 
 fn protocols(list: &[String]) -> js_sys::Array {

@@ -9,17 +9,20 @@ use super::payload;
 use super::peer::{Peer, PeerEvent};
 use super::strategy::{Strategy, StrategyContext};
 use crate::crypto::RoomKey;
-use crate::frame::{self, Header, PREFIX_LEN};
+use crate::frame::{self, encode_ping, encode_pong, Header, PREFIX_LEN};
 use crate::ids::{is_peer_id, random_id};
 use crate::reassembly::{Accepted, Limits, Reassembler};
 use crate::signaling::{answer_context, offer_context, SealedOffer, SignalEvent};
+use futures::channel::oneshot;
+use futures::future::{select, Either};
 use gloo_timers::callback::{Interval, Timeout};
-use js_sys::{ArrayBuffer, Function, Uint8Array};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{ArrayBuffer, Function, Promise, Uint8Array};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use web_sys::RtcConfiguration;
 
 /// Offers created per announce, spread over the open relays.
@@ -28,6 +31,8 @@ pub const OFFER_POOL_SIZE: usize = 10;
 pub const ANNOUNCE_INTERVAL_MS: u32 = 30_000;
 /// How long a connection may take from SDP exchange to an open channel before it is dropped.
 pub const CONNECT_TIMEOUT_MS: u32 = 30_000;
+/// How long `ping` waits for the pong.
+pub const PING_TIMEOUT_MS: u32 = 10_000;
 /// Length of offer ids.
 const OFFER_ID_LEN: usize = 20;
 
@@ -70,6 +75,8 @@ pub(crate) struct RoomState {
     pub on_peer_join: Option<Function>,
     pub on_peer_leave: Option<Function>,
     limits: Limits,
+    pings: HashMap<u32, oneshot::Sender<()>>,
+    next_ping: u32,
     pub left: bool,
     announce_timer: Option<Interval>,
     on_page_hide: Option<Closure<dyn FnMut()>>,
@@ -78,9 +85,12 @@ pub(crate) struct RoomState {
 impl RoomState {
     /// Open connections by peer id.
     pub fn open_peers(&self) -> impl Iterator<Item = (&String, &Conn)> {
-        self.by_peer
-            .iter()
-            .filter_map(|(id, key)| self.conns.get(key).filter(|c| c.open).map(|c| (id, c)))
+        self.by_peer.iter().filter_map(|(id, key)| self.conns.get(key).filter(|c| c.open).map(|c| (id, c)))
+    }
+
+    /// The open connection to `peer_id`.
+    pub fn open_conn(&self, peer_id: &str) -> Option<&Conn> {
+        self.by_peer.get(peer_id).and_then(|key| self.conns.get(key)).filter(|c| c.open)
     }
 
     /// The strategy, while the room has not been left.
@@ -92,10 +102,7 @@ impl RoomState {
         let key = self.next_key;
         self.next_key += 1;
         let events = weak.clone();
-        let peer = Peer::new(
-            &self.rtc_config,
-            Rc::new(move |ev| on_peer_event(&events, key, ev)),
-        )?;
+        let peer = Peer::new(&self.rtc_config, Rc::new(move |ev| on_peer_event(&events, key, ev)))?;
         self.conns.insert(
             key,
             Conn {
@@ -154,11 +161,7 @@ impl RoomState {
         if existing.open || existing.offered_by_self != their_offer {
             return false;
         }
-        let new_offerer_wins = if their_offer {
-            from < self.self_id.as_str()
-        } else {
-            self.self_id.as_str() < from
-        };
+        let new_offerer_wins = if their_offer { from < self.self_id.as_str() } else { self.self_id.as_str() < from };
         if new_offerer_wins {
             self.remove_conn(key);
         }
@@ -190,7 +193,9 @@ pub(crate) fn start(
         actions: HashMap::new(),
         on_peer_join: None,
         on_peer_leave: None,
-        limits: Limits::default(),
+        limits: config.limits,
+        pings: HashMap::new(),
+        next_ping: 0,
         left: false,
         announce_timer: None,
         on_page_hide: None,
@@ -207,9 +212,7 @@ pub(crate) fn start(
     let mut state = room.borrow_mut();
     state.strategy = Some(strategy);
     let timer_room = weak.clone();
-    state.announce_timer = Some(Interval::new(ANNOUNCE_INTERVAL_MS, move || {
-        announce(&timer_room)
-    }));
+    state.announce_timer = Some(Interval::new(ANNOUNCE_INTERVAL_MS, move || announce(&timer_room)));
     // A closing page leaves explicitly, so peers see the channel close at once instead of
     // waiting for ICE consent to expire.
     let on_page_hide = Closure::<dyn FnMut()>::new(move || {
@@ -218,8 +221,7 @@ pub(crate) fn start(
         }
     });
     if let Some(window) = web_sys::window() {
-        let _ = window
-            .add_event_listener_with_callback("pagehide", on_page_hide.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback("pagehide", on_page_hide.as_ref().unchecked_ref());
     }
     state.on_page_hide = Some(on_page_hide);
     drop(state);
@@ -235,8 +237,7 @@ pub(crate) fn leave(room: &Shared) {
     state.left = true;
     state.announce_timer = None;
     if let (Some(window), Some(handler)) = (web_sys::window(), state.on_page_hide.take()) {
-        let _ = window
-            .remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+        let _ = window.remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }
     if let Some(strategy) = state.strategy.take() {
         strategy.leave();
@@ -263,6 +264,39 @@ pub(crate) fn call(callback: Option<Function>, args: &[JsValue]) {
     }
 }
 
+/// Measures the round trip to `peer_id` over its data channel, in milliseconds.
+pub(crate) fn ping(room: &Shared, peer_id: &str) -> Promise {
+    let mut state = room.borrow_mut();
+    let Some(peer) = state.open_conn(peer_id).map(|c| c.peer.clone()) else {
+        return Promise::reject(&JsError::new(&format!("rendez: no connected peer {peer_id}")).into());
+    };
+    let nonce = state.next_ping;
+    state.next_ping = nonce.wrapping_add(1);
+    let (pong, ponged) = oneshot::channel();
+    state.pings.insert(nonce, pong);
+    drop(state);
+    let started = now();
+    if let Err(e) = peer.send(&Uint8Array::from(&encode_ping(nonce)[..])) {
+        room.borrow_mut().pings.remove(&nonce);
+        return Promise::reject(&e);
+    }
+    let weak = Rc::downgrade(room);
+    let peer_id = peer_id.to_owned();
+    future_to_promise(async move {
+        if let Either::Left((Ok(()), _)) = select(ponged, TimeoutFuture::new(PING_TIMEOUT_MS)).await {
+            return Ok((now() - started).into());
+        }
+        if let Some(room) = weak.upgrade() {
+            room.borrow_mut().pings.remove(&nonce);
+        }
+        Err(JsError::new(&format!("rendez: ping to peer {peer_id} got no answer")).into())
+    })
+}
+
+fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
 fn announce(weak: &WeakRoom) {
     let Some(room) = weak.upgrade() else { return };
     let mut state = room.borrow_mut();
@@ -282,8 +316,7 @@ fn announce(weak: &WeakRoom) {
     drop(state);
     let weak = weak.clone();
     spawn_local(async move {
-        let sdps =
-            futures::future::join_all(pool.iter().map(|(_, peer)| peer.create_offer())).await;
+        let sdps = futures::future::join_all(pool.iter().map(|(_, peer)| peer.create_offer())).await;
         let Some(room) = weak.upgrade() else { return };
         let mut state = room.borrow_mut();
         state.announcing = false;
@@ -296,10 +329,7 @@ fn announce(weak: &WeakRoom) {
             match sdp {
                 Ok(sdp) if state.conns.contains_key(&key) => {
                     let offer_id = random_id(OFFER_ID_LEN);
-                    offers.push(SealedOffer {
-                        offer_id: offer_id.clone(),
-                        sealed_sdp: state.key.seal(&sdp, &context),
-                    });
+                    offers.push(SealedOffer { offer_id: offer_id.clone(), sealed_sdp: state.key.seal(&sdp, &context) });
                     state.offers.insert(offer_id, key);
                 }
                 Ok(_) => {}
@@ -327,12 +357,7 @@ fn expire_offers(state: &mut RoomState) {
     let stale: Vec<(String, u64)> = state
         .offers
         .iter()
-        .filter(|(_, key)| {
-            state
-                .conns
-                .get(key)
-                .is_none_or(|c| current.wrapping_sub(c.generation) > 1)
-        })
+        .filter(|(_, key)| state.conns.get(key).is_none_or(|c| current.wrapping_sub(c.generation) > 1))
         .map(|(id, key)| (id.clone(), *key))
         .collect();
     for (offer_id, key) in stale {
@@ -344,16 +369,8 @@ fn expire_offers(state: &mut RoomState) {
 fn on_signal(weak: &WeakRoom, event: SignalEvent) {
     match event {
         SignalEvent::RelayReady => announce(weak),
-        SignalEvent::Offer {
-            from,
-            offer_id,
-            sealed_sdp,
-        } => on_offer(weak, from, offer_id, sealed_sdp),
-        SignalEvent::Answer {
-            from,
-            offer_id,
-            sealed_sdp,
-        } => on_answer(weak, from, offer_id, sealed_sdp),
+        SignalEvent::Offer { from, offer_id, sealed_sdp } => on_offer(weak, from, offer_id, sealed_sdp),
+        SignalEvent::Answer { from, offer_id, sealed_sdp } => on_answer(weak, from, offer_id, sealed_sdp),
     }
 }
 
@@ -411,10 +428,7 @@ fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String
     if state.left || from == state.self_id || !is_peer_id(&from) {
         return;
     }
-    let sdp = match state.key.open(
-        &sealed_sdp,
-        &answer_context(&from, &state.self_id, &offer_id),
-    ) {
+    let sdp = match state.key.open(&sealed_sdp, &answer_context(&from, &state.self_id, &offer_id)) {
         Ok(sdp) => sdp,
         Err(e) => return warn(&format!("ignored an answer from peer {from}: {e}")),
     };
@@ -475,7 +489,23 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
         Ok(header) => header,
         Err(e) => return warn(&format!("dropped a malformed frame: {e}")),
     };
-    let Header::Data(data) = header.0 else { return };
+    let data = match header.0 {
+        Header::Data(data) => data,
+        Header::Ping(nonce) => {
+            let peer = room.borrow().conns.get(&key).map(|c| c.peer.clone());
+            if let Some(peer) = peer {
+                let _ = peer.send(&Uint8Array::from(&encode_pong(nonce)[..]));
+            }
+            return;
+        }
+        Header::Pong(nonce) => {
+            if let Some(pong) = room.borrow_mut().pings.remove(&nonce) {
+                let _ = pong.send(());
+            }
+            return;
+        }
+        Header::Unknown(_) => return,
+    };
     let payload = bytes.subarray(header.1, len);
     let payload_len = u64::from(len - header.1);
     let mut guard = room.borrow_mut();
@@ -491,51 +521,30 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
             drop(guard);
             warn(&format!("dropped data from peer {peer_id}: {e}"));
         }
-        Ok(Accepted::Partial {
-            transfer,
-            received,
-            total,
-        }) => {
+        Ok(Accepted::Partial { transfer, received, total }) => {
             let Some(start) = conn.rx.start(transfer) else {
                 return;
             };
-            let Some(progress) = state
-                .actions
-                .get(&start.action)
-                .and_then(|s| s.on_progress.clone())
-            else {
+            let Some(progress) = state.actions.get(&start.action).and_then(|s| s.on_progress.clone()) else {
                 return;
             };
             let metadata = start.metadata.clone();
             drop(guard);
-            call(
-                Some(progress),
-                &[
-                    (received as f64 / total as f64).into(),
-                    peer_id.into(),
-                    parse_metadata(metadata),
-                ],
-            );
+            call(Some(progress), &[(received as f64 / total as f64).into(), peer_id.into(), parse_metadata(metadata)]);
         }
         Ok(Accepted::Complete { start, parts }) => {
             let slot = state.actions.get(&start.action);
-            let (on_receive, on_progress) = slot.map_or((None, None), |s| {
-                (s.on_receive.clone(), s.on_progress.clone())
-            });
+            let (on_receive, on_progress) =
+                slot.map_or((None, None), |s| (s.on_receive.clone(), s.on_progress.clone()));
             drop(guard);
             if on_receive.is_none() && on_progress.is_none() {
                 return;
             }
             let metadata = parse_metadata(start.metadata);
-            call(
-                on_progress,
-                &[1.0.into(), peer_id.clone().into(), metadata.clone()],
-            );
+            call(on_progress, &[1.0.into(), peer_id.clone().into(), metadata.clone()]);
             match payload::decode(start.kind, parts, start.total as u32) {
                 Ok(value) => call(on_receive, &[value, peer_id.into(), metadata]),
-                Err(e) => warn(&format!(
-                    "dropped an undecodable payload from peer {peer_id}: {e:?}"
-                )),
+                Err(e) => warn(&format!("dropped an undecodable payload from peer {peer_id}: {e:?}")),
             }
         }
     }
@@ -557,7 +566,5 @@ fn read_header(bytes: &Uint8Array) -> Result<(Header, u32), frame::FrameError> {
 }
 
 fn parse_metadata(metadata: Option<String>) -> JsValue {
-    metadata
-        .and_then(|m| payload::parse_json(&m).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+    metadata.and_then(|m| payload::parse_json(&m).ok()).unwrap_or(JsValue::UNDEFINED)
 }

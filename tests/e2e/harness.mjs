@@ -53,24 +53,60 @@ export function launchBrowser () {
 
 /**
  * Opens a page in its own browser context (its own origin storage, like another user),
- * loads the library and joins `roomId` with an `echo` action whose arrivals are logged
- * in `window.log`. Resolves to `{page, selfId}`.
+ * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
+ * `log` (joins, leaves, echo arrivals), `track(name)` to register an action whose arrivals and
+ * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
+ * to a peer (for injecting frames). Console warnings are collected in `warnings`.
+ * Resolves to `{page, context, selfId, warnings}`.
  */
 export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {}) {
   const context = await browser.newContext()
   const page = await context.newPage()
+  const warnings = []
   page.on('pageerror', e => console.error('[page error]', e.message))
+  page.on('console', m => { if (m.type() === 'warning') warnings.push(m.text()) })
+  await page.addInitScript(() => {
+    const channels = new Map()
+    const create = RTCPeerConnection.prototype.createDataChannel
+    RTCPeerConnection.prototype.createDataChannel = function (...args) {
+      const channel = create.apply(this, args)
+      channels.set(this, channel)
+      return channel
+    }
+    window.channelOf = peerId => channels.get(window.room.getPeers()[peerId])
+  })
   await page.goto(`${baseUrl}/tests/e2e/page.html`)
   const selfId = await page.evaluate(async ({ trackerUrl, roomId, config }) => {
     const { joinRoom, selfId } = await import('/js/torrent.js')
-    const log = { joins: [], leaves: [], received: [], warnings: [] }
+    const log = { joins: [], leaves: [], received: [] }
     const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [trackerUrl], rtcConfig: { iceServers: [] }, ...config }, roomId)
     room.onPeerJoin(id => log.joins.push(id))
     room.onPeerLeave(id => log.leaves.push(id))
     const [send, receive] = room.makeAction('echo')
     receive((data, peerId, metadata) => log.received.push({ data, peerId, metadata }))
-    Object.assign(window, { log, room, send })
+    const tracked = {}
+    const track = name => {
+      const [send, receive, onProgress] = room.makeAction(name)
+      const entry = { send, received: [], progress: [] }
+      receive((data, peerId, metadata) => entry.received.push({ data, peerId, metadata }))
+      onProgress((percent, peerId, metadata) => entry.progress.push({ percent, peerId, metadata }))
+      tracked[name] = entry
+    }
+    Object.assign(window, { log, room, send, track, tracked })
     return selfId
   }, { trackerUrl, roomId, config })
-  return { page, context, selfId }
+  return { page, context, selfId, warnings }
+}
+
+/** Waits until `fn(arg)` is truthy in `page`. */
+export const waitFor = (page, fn, arg, timeout = 20_000) => page.waitForFunction(fn, arg, { timeout })
+
+/** Opens `count` peers in `roomId` and waits until each has met all the others. */
+export async function openMesh (browser, baseUrl, trackerUrl, roomId, count, config = {}) {
+  const peers = await Promise.all(Array.from({ length: count }, () => openPeer(browser, baseUrl, trackerUrl, roomId, config)))
+  for (const peer of peers) {
+    const others = peers.filter(p => p !== peer).map(p => p.selfId)
+    await waitFor(peer.page, ids => ids.every(id => log.joins.includes(id)), others)
+  }
+  return peers
 }

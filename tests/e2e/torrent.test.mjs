@@ -1,7 +1,7 @@
 // Two browsers meet through a real WebTorrent tracker, talk, and part; a third in another room stays alone.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openPeer, startFileServer, startTracker } from './harness.mjs'
+import { launchBrowser, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
 
 let browser, files, tracker
 
@@ -15,8 +15,6 @@ after(async () => {
   await tracker?.close()
 })
 
-
-const waitFor = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: 20_000 })
 
 test('peers in one room connect, exchange an action and see each other leave', async () => {
   const [a, b, c] = await Promise.all([

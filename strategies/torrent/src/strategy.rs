@@ -21,13 +21,9 @@ const MAX_ROUTES: usize = 256;
 /// Joins `roomId` through WebTorrent trackers.
 #[wasm_bindgen(js_name = joinRoom)]
 pub fn join_room(config: JsValue, room_id: String) -> Result<Room, JsError> {
-    bindings::join_room(
-        &config,
-        &room_id,
-        DEFAULT_RELAY_URLS,
-        DEFAULT_RELAY_REDUNDANCY,
-        |ctx| Box::new(TorrentStrategy::start(ctx)),
-    )
+    bindings::join_room(&config, &room_id, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
+        Box::new(TorrentStrategy::start(ctx))
+    })
 }
 
 struct Shared {
@@ -60,9 +56,7 @@ impl TorrentStrategy {
             .enumerate()
             .map(|(index, url)| {
                 let shared = shared.clone();
-                RelaySocket::connect(url, &[], move |event| {
-                    on_socket_event(&shared, index, event)
-                })
+                RelaySocket::connect(url, &[], move |event| on_socket_event(&shared, index, event))
             })
             .collect();
         Self { shared, sockets }
@@ -76,32 +70,18 @@ fn on_socket_event(shared: &Shared, index: usize, event: SocketEvent) {
             (shared.sink)(SignalEvent::RelayReady);
         }
         SocketEvent::Message(text) => match decode(&text, &shared.info_hash) {
-            Ok(Incoming::Offer {
-                from,
-                offer_id,
-                sealed_sdp,
-            }) => {
+            Ok(Incoming::Offer { from, offer_id, sealed_sdp }) => {
                 let mut routes = shared.routes.borrow_mut();
                 if routes.len() >= MAX_ROUTES {
                     routes.clear();
                 }
                 routes.insert(offer_id.clone(), index);
                 drop(routes);
-                (shared.sink)(SignalEvent::Offer {
-                    from,
-                    offer_id,
-                    sealed_sdp,
-                });
+                (shared.sink)(SignalEvent::Offer { from, offer_id, sealed_sdp });
             }
-            Ok(Incoming::Answer {
-                from,
-                offer_id,
-                sealed_sdp,
-            }) => (shared.sink)(SignalEvent::Answer {
-                from,
-                offer_id,
-                sealed_sdp,
-            }),
+            Ok(Incoming::Answer { from, offer_id, sealed_sdp }) => {
+                (shared.sink)(SignalEvent::Answer { from, offer_id, sealed_sdp })
+            }
             Ok(Incoming::Announced { .. }) | Err(TrackerError::ForeignSwarm) => {}
             Ok(Incoming::Failure(reason)) => warn(&format!("tracker refused a request: {reason}")),
             Ok(Incoming::Warning(message)) => warn(&format!("tracker warning: {message}")),
@@ -112,9 +92,7 @@ fn on_socket_event(shared: &Shared, index: usize, event: SocketEvent) {
 
 impl Strategy for TorrentStrategy {
     fn announce(&self, offers: Vec<SealedOffer>) {
-        let open: Vec<usize> = (0..self.sockets.len())
-            .filter(|&i| self.sockets[i].is_open())
-            .collect();
+        let open: Vec<usize> = (0..self.sockets.len()).filter(|&i| self.sockets[i].is_open()).collect();
         if open.is_empty() {
             return;
         }
@@ -122,25 +100,15 @@ impl Strategy for TorrentStrategy {
         let mut batches = offers.chunks(per_socket);
         for index in open {
             let batch = batches.next().unwrap_or(&[]);
-            let event = if self.shared.started[index].replace(true) {
-                AnnounceEvent::Update
-            } else {
-                AnnounceEvent::Started
-            };
-            let message =
-                encode_announce(&self.shared.info_hash, &self.shared.self_id, batch, event);
+            let event =
+                if self.shared.started[index].replace(true) { AnnounceEvent::Update } else { AnnounceEvent::Started };
+            let message = encode_announce(&self.shared.info_hash, &self.shared.self_id, batch, event);
             self.sockets[index].send(&message);
         }
     }
 
     fn send_answer(&self, to: &str, offer_id: &str, sealed_sdp: &str) {
-        let message = encode_answer(
-            &self.shared.info_hash,
-            &self.shared.self_id,
-            to,
-            offer_id,
-            sealed_sdp,
-        );
+        let message = encode_answer(&self.shared.info_hash, &self.shared.self_id, to, offer_id, sealed_sdp);
         match self.shared.routes.borrow_mut().remove(offer_id) {
             Some(index) => {
                 self.sockets[index].send(&message);
@@ -154,10 +122,7 @@ impl Strategy for TorrentStrategy {
     }
 
     fn relay_sockets(&self) -> Vec<(String, Option<web_sys::WebSocket>)> {
-        self.sockets
-            .iter()
-            .map(|s| (s.url().to_owned(), s.web_socket()))
-            .collect()
+        self.sockets.iter().map(|s| (s.url().to_owned(), s.web_socket())).collect()
     }
 
     fn leave(&self) {

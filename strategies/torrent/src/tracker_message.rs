@@ -65,12 +65,7 @@ impl fmt::Display for TrackerError {
 impl std::error::Error for TrackerError {}
 
 /// An announce publishing `offers` (possibly none) to the swarm.
-pub fn encode_announce(
-    info_hash: &str,
-    peer_id: &str,
-    offers: &[SealedOffer],
-    event: AnnounceEvent,
-) -> String {
+pub fn encode_announce(info_hash: &str, peer_id: &str, offers: &[SealedOffer], event: AnnounceEvent) -> String {
     let offers: Vec<_> = offers
         .iter()
         .map(|o| json!({"offer_id": o.offer_id, "offer": {"type": "offer", "sdp": o.sealed_sdp}}))
@@ -88,13 +83,7 @@ pub fn encode_announce(
 }
 
 /// An announce carrying our answer to `to_peer_id`'s offer `offer_id`.
-pub fn encode_answer(
-    info_hash: &str,
-    peer_id: &str,
-    to_peer_id: &str,
-    offer_id: &str,
-    sealed_sdp: &str,
-) -> String {
+pub fn encode_answer(info_hash: &str, peer_id: &str, to_peer_id: &str, offer_id: &str, sealed_sdp: &str) -> String {
     json!({
         "action": "announce", "info_hash": info_hash, "peer_id": peer_id,
         "to_peer_id": to_peer_id, "offer_id": offer_id,
@@ -158,23 +147,13 @@ pub fn decode(text: &str, info_hash: &str) -> Result<Incoming, TrackerError> {
     };
     if let Some(offer) = raw.offer {
         let (from, offer_id, sealed_sdp) = relayed(offer)?;
-        return Ok(Incoming::Offer {
-            from,
-            offer_id,
-            sealed_sdp,
-        });
+        return Ok(Incoming::Offer { from, offer_id, sealed_sdp });
     }
     if let Some(answer) = raw.answer {
         let (from, offer_id, sealed_sdp) = relayed(answer)?;
-        return Ok(Incoming::Answer {
-            from,
-            offer_id,
-            sealed_sdp,
-        });
+        return Ok(Incoming::Answer { from, offer_id, sealed_sdp });
     }
-    Ok(Incoming::Announced {
-        interval: raw.interval,
-    })
+    Ok(Incoming::Announced { interval: raw.interval })
 }
 
 #[cfg(test)]
@@ -187,13 +166,8 @@ mod tests {
 
     #[test]
     fn announce_matches_the_tracker_protocol() {
-        let offers = [SealedOffer {
-            offer_id: "o1".into(),
-            sealed_sdp: "S".into(),
-        }];
-        let v: Value =
-            serde_json::from_str(&encode_announce(HASH, "P", &offers, AnnounceEvent::Started))
-                .unwrap();
+        let offers = [SealedOffer { offer_id: "o1".into(), sealed_sdp: "S".into() }];
+        let v: Value = serde_json::from_str(&encode_announce(HASH, "P", &offers, AnnounceEvent::Started)).unwrap();
         assert_eq!(v["action"], "announce");
         assert_eq!(v["info_hash"], HASH);
         assert_eq!(v["numwant"], 1);
@@ -216,56 +190,27 @@ mod tests {
         let offer = json!({"action":"announce","info_hash":HASH,"peer_id":"A","offer_id":"o","offer":{"type":"offer","sdp":"S"}});
         assert_eq!(
             decode(&offer.to_string(), HASH),
-            Ok(Incoming::Offer {
-                from: "A".into(),
-                offer_id: "o".into(),
-                sealed_sdp: "S".into()
-            })
+            Ok(Incoming::Offer { from: "A".into(), offer_id: "o".into(), sealed_sdp: "S".into() })
         );
         let answer = json!({"action":"announce","info_hash":HASH,"peer_id":"B","offer_id":"o","answer":{"type":"answer","sdp":"T"}});
         assert_eq!(
             decode(&answer.to_string(), HASH),
-            Ok(Incoming::Answer {
-                from: "B".into(),
-                offer_id: "o".into(),
-                sealed_sdp: "T".into()
-            })
+            Ok(Incoming::Answer { from: "B".into(), offer_id: "o".into(), sealed_sdp: "T".into() })
         );
         let response = json!({"action":"announce","info_hash":HASH,"interval":120,"complete":0,"incomplete":2});
-        assert_eq!(
-            decode(&response.to_string(), HASH),
-            Ok(Incoming::Announced {
-                interval: Some(120)
-            })
-        );
+        assert_eq!(decode(&response.to_string(), HASH), Ok(Incoming::Announced { interval: Some(120) }));
     }
 
     #[test]
     fn failures_foreign_swarms_and_garbage_are_told_apart() {
-        assert_eq!(
-            decode(r#"{"failure reason":"bad"}"#, HASH),
-            Ok(Incoming::Failure("bad".into()))
-        );
+        assert_eq!(decode(r#"{"failure reason":"bad"}"#, HASH), Ok(Incoming::Failure("bad".into())));
         let other = json!({"action":"announce","info_hash":"x","peer_id":"A","offer_id":"o","offer":{"sdp":"S"}});
-        assert_eq!(
-            decode(&other.to_string(), HASH),
-            Err(TrackerError::ForeignSwarm)
-        );
+        assert_eq!(decode(&other.to_string(), HASH), Err(TrackerError::ForeignSwarm));
         assert!(matches!(decode("{", HASH), Err(TrackerError::NotJson(_))));
-        assert_eq!(
-            decode(r#"{"action":"scrape"}"#, HASH),
-            Err(TrackerError::Unrecognised)
-        );
-        let no_peer =
-            json!({"action":"announce","info_hash":HASH,"offer_id":"o","offer":{"sdp":"S"}});
-        assert_eq!(
-            decode(&no_peer.to_string(), HASH),
-            Err(TrackerError::Unrecognised)
-        );
-        assert!(matches!(
-            decode(&" ".repeat(MAX_MESSAGE_LEN + 1), HASH),
-            Err(TrackerError::TooLong(_))
-        ));
+        assert_eq!(decode(r#"{"action":"scrape"}"#, HASH), Err(TrackerError::Unrecognised));
+        let no_peer = json!({"action":"announce","info_hash":HASH,"offer_id":"o","offer":{"sdp":"S"}});
+        assert_eq!(decode(&no_peer.to_string(), HASH), Err(TrackerError::Unrecognised));
+        assert!(matches!(decode(&" ".repeat(MAX_MESSAGE_LEN + 1), HASH), Err(TrackerError::TooLong(_))));
     }
 
     proptest! {
