@@ -3,7 +3,7 @@
 use super::payload;
 use super::peer::Peer;
 use super::room::{call, Shared};
-use crate::chunking::{chunk_ranges, MAX_FRAME_LEN};
+use crate::chunking::{chunk_ranges, frame_len};
 use crate::frame::{encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use js_sys::{Array, Function, Promise, Uint8Array};
 use std::rc::{Rc, Weak};
@@ -139,7 +139,7 @@ async fn send_transfer(
     let first = DataHeader { transfer, seq: 0, start: Some(start) };
     let first_len = encode_data_header(&first).map_err(|e| e.to_string())?.len();
     let mut first = Some(first);
-    for (seq, range) in chunk_ranges(total, MAX_FRAME_LEN - first_len).enumerate() {
+    for (seq, range) in chunk_ranges(total, frame_len(peer.max_message_size()).saturating_sub(first_len)).enumerate() {
         let header = first.take().unwrap_or(DataHeader { transfer, seq: seq as u32, start: None });
         let header = encode_data_header(&header).map_err(|e| e.to_string())?;
         let frame_len = (header.len() + range.len()) as u32;

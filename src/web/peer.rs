@@ -9,7 +9,7 @@ use super::console::warn;
 use futures::channel::oneshot;
 use futures::future::select;
 use gloo_timers::future::TimeoutFuture;
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -165,6 +165,12 @@ impl Peer {
     /// Waits until the channel can take `len` more bytes.
     pub async fn room_for(&self, len: u32) -> Result<(), ChannelClosed> {
         self.0.drain.room_for(&self.0.channel, len).await
+    }
+
+    /// The remote's SCTP `maxMessageSize`, once the connection knows it.
+    pub fn max_message_size(&self) -> Option<f64> {
+        let sctp = Reflect::get(&self.0.connection, &"sctp".into()).ok().filter(JsValue::is_object)?;
+        Reflect::get(&sctp, &"maxMessageSize".into()).ok()?.as_f64()
     }
 
     /// Sends one frame.
