@@ -8,6 +8,7 @@
 //!   `metadata: u32 len + UTF-8 JSON` (length `u32::MAX` means no metadata).
 //!
 //! * `2` ping and `3` pong: `nonce: u32`; no payload.
+//! * `4` ack and `5` reject: `transfer: u32`; the receiver got the whole transfer, or dropped it.
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
@@ -23,6 +24,8 @@ pub const MAX_METADATA_LEN: usize = 16 * 1024;
 const KIND_DATA: u8 = 1;
 const KIND_PING: u8 = 2;
 const KIND_PONG: u8 = 3;
+const KIND_ACK: u8 = 4;
+const KIND_REJECT: u8 = 5;
 const NO_METADATA: u32 = u32::MAX;
 
 /// How a payload's bytes are to be read back into a JS value.
@@ -71,6 +74,10 @@ pub enum Header {
     /// A round-trip probe; answered with a pong carrying the same nonce.
     Ping(u32),
     Pong(u32),
+    /// The receiver holds the whole of this transfer.
+    Ack(u32),
+    /// The receiver dropped this transfer.
+    Reject(u32),
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -145,6 +152,16 @@ pub fn encode_pong(nonce: u32) -> Vec<u8> {
     control_frame(KIND_PONG, nonce)
 }
 
+/// A whole ack frame for `transfer`.
+pub fn encode_ack(transfer: u32) -> Vec<u8> {
+    control_frame(KIND_ACK, transfer)
+}
+
+/// A whole reject frame for `transfer`.
+pub fn encode_reject(transfer: u32) -> Vec<u8> {
+    control_frame(KIND_REJECT, transfer)
+}
+
 fn control_frame(kind: u8, nonce: u32) -> Vec<u8> {
     let mut out = vec![0, 5, kind];
     out.extend_from_slice(&nonce.to_be_bytes());
@@ -179,6 +196,8 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         }
         KIND_PING => Ok(Header::Ping(r.u32()?)),
         KIND_PONG => Ok(Header::Pong(r.u32()?)),
+        KIND_ACK => Ok(Header::Ack(r.u32()?)),
+        KIND_REJECT => Ok(Header::Reject(r.u32()?)),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -276,6 +295,8 @@ mod tests {
         assert_eq!(split(&pong).unwrap(), (&pong[2..], &[][..]));
         assert_eq!(decode_header(&pong[2..]), Ok(Header::Pong(7)));
         assert_eq!(decode_header(&pong[2..6]), Err(FrameError::Truncated));
+        assert_eq!(decode_header(&encode_ack(9)[2..]), Ok(Header::Ack(9)));
+        assert_eq!(decode_header(&encode_reject(9)[2..]), Ok(Header::Reject(9)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::peer::Peer;
 use super::room::{call, Shared};
 use crate::chunking::{chunk_ranges, frame_len};
 use crate::frame::{encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
+use futures::channel::oneshot;
 use js_sys::{Array, Function, Promise, Uint8Array};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -55,6 +56,8 @@ struct Target {
     peer_id: String,
     peer: Peer,
     transfer: u32,
+    /// The peer's ack (`true`) or reject (`false`).
+    verdict: oneshot::Receiver<bool>,
 }
 
 fn start_send(
@@ -118,7 +121,9 @@ fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsEr
             let conn = state.conns.get_mut(&key).filter(|c| c.open).ok_or_else(|| unknown_peer(&peer_id))?;
             let transfer = conn.next_transfer;
             conn.next_transfer = transfer.wrapping_add(1);
-            Ok(Target { peer_id, peer: conn.peer.clone(), transfer })
+            let (settle, verdict) = oneshot::channel();
+            conn.pending_acks.insert(transfer, settle);
+            Ok(Target { peer_id, peer: conn.peer.clone(), transfer, verdict })
         })
         .collect()
 }
@@ -127,14 +132,15 @@ fn unknown_peer(peer_id: &str) -> JsError {
     JsError::new(&format!("rendez: no connected peer {peer_id}"))
 }
 
-/// Sends one payload to one peer in chunks, waiting on the channel's buffer between chunks.
+/// Sends one payload to one peer in chunks, waiting on the channel's buffer between chunks,
+/// then for the peer to confirm it holds the whole payload.
 async fn send_transfer(
     target: Target,
     start: TransferStart,
     bytes: Uint8Array,
     progress: Option<Function>,
 ) -> Result<(), String> {
-    let Target { peer_id, peer, transfer } = target;
+    let Target { peer_id, peer, transfer, verdict } = target;
     let total = bytes.length() as usize;
     let first = DataHeader { transfer, seq: 0, start: Some(start) };
     let first_len = encode_data_header(&first).map_err(|e| e.to_string())?.len();
@@ -153,5 +159,9 @@ async fn send_transfer(
             call(progress.clone(), &[done.into(), peer_id.clone().into()]);
         }
     }
-    Ok(())
+    match verdict.await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("peer {peer_id} refused the data")),
+        Err(_) => Err(format!("peer {peer_id} disconnected before confirming the data")),
+    }
 }

@@ -9,7 +9,7 @@ use super::payload;
 use super::peer::{Peer, PeerEvent};
 use super::strategy::{Strategy, StrategyContext};
 use crate::crypto::RoomKey;
-use crate::frame::{self, encode_ping, encode_pong, Header, PREFIX_LEN};
+use crate::frame::{self, encode_ack, encode_ping, encode_pong, encode_reject, Header, PREFIX_LEN};
 use crate::ids::{is_peer_id, random_id};
 use crate::reassembly::{Accepted, Limits, Reassembler};
 use crate::signaling::{answer_context, offer_context, SealedOffer, SignalEvent};
@@ -49,6 +49,9 @@ pub(crate) struct Conn {
     generation: u32,
     rx: Reassembler<Uint8Array>,
     pub next_transfer: u32,
+    /// Our transfers awaiting the peer's ack (`true`) or reject (`false`); dropping a sender
+    /// (the connection closed) fails its transfer.
+    pub pending_acks: HashMap<u32, oneshot::Sender<bool>>,
     timeout: Option<Timeout>,
 }
 
@@ -113,6 +116,7 @@ impl RoomState {
                 generation: self.generation,
                 rx: Reassembler::new(self.limits),
                 next_transfer: 0,
+                pending_acks: HashMap::new(),
                 timeout: None,
             },
         );
@@ -504,30 +508,27 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
             }
             return;
         }
+        Header::Ack(transfer) => return settle_transfer(room, key, transfer, true),
+        Header::Reject(transfer) => return settle_transfer(room, key, transfer, false),
         Header::Unknown(_) => return,
     };
+    let transfer = data.transfer;
     let payload = bytes.subarray(header.1, len);
     let payload_len = u64::from(len - header.1);
     let mut guard = room.borrow_mut();
     let state = &mut *guard;
-    let Some(conn) = state.conns.get_mut(&key) else {
-        return;
-    };
-    let Some(peer_id) = conn.remote.clone() else {
-        return;
-    };
+    let Some(conn) = state.conns.get_mut(&key) else { return };
+    let Some(peer_id) = conn.remote.clone() else { return };
+    let peer = conn.peer.clone();
     match conn.rx.accept(data, payload, payload_len) {
         Err(e) => {
             drop(guard);
+            let _ = peer.send(&Uint8Array::from(&encode_reject(transfer)[..]));
             warn(&format!("dropped data from peer {peer_id}: {e}"));
         }
         Ok(Accepted::Partial { transfer, received, total }) => {
-            let Some(start) = conn.rx.start(transfer) else {
-                return;
-            };
-            let Some(progress) = state.actions.get(&start.action).and_then(|s| s.on_progress.clone()) else {
-                return;
-            };
+            let Some(start) = conn.rx.start(transfer) else { return };
+            let Some(progress) = state.actions.get(&start.action).and_then(|s| s.on_progress.clone()) else { return };
             let metadata = start.metadata.clone();
             drop(guard);
             call(Some(progress), &[(received as f64 / total as f64).into(), peer_id.into(), parse_metadata(metadata)]);
@@ -537,6 +538,7 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
             let (on_receive, on_progress) =
                 slot.map_or((None, None), |s| (s.on_receive.clone(), s.on_progress.clone()));
             drop(guard);
+            let _ = peer.send(&Uint8Array::from(&encode_ack(transfer)[..]));
             if on_receive.is_none() && on_progress.is_none() {
                 return;
             }
@@ -547,6 +549,14 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
                 Err(e) => warn(&format!("dropped an undecodable payload from peer {peer_id}: {e:?}")),
             }
         }
+    }
+}
+
+/// Resolves our pending transfer with the peer's verdict.
+fn settle_transfer(room: &Shared, key: u64, transfer: u32, delivered: bool) {
+    let pending = room.borrow_mut().conns.get_mut(&key).and_then(|c| c.pending_acks.remove(&transfer));
+    if let Some(pending) = pending {
+        let _ = pending.send(delivered);
     }
 }
 
