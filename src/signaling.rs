@@ -1,7 +1,14 @@
 //! What strategies carry between peers, independent of the relay protocol.
 //!
+//! Presence strategies (pub/sub relays) carry [`PeerMessage`]s as JSON on topics derived with
+//! [`room_topic`]; tracker strategies use the tracker's own messages.
+//!
 //! Each SDP is sealed with the room key; the sealing context binds it to its sender (and, for
 //! answers, to its recipient and offer), so a relay cannot replay it under another identity.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// An offer ready to publish: the offer id and the sealed SDP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +22,91 @@ pub struct SealedOffer {
 pub enum SignalEvent {
     /// A relay connection opened (or reopened): time to announce.
     RelayReady,
+    /// Peer `from` announced itself (presence strategies): time to offer it a connection.
+    Presence { from: String },
     /// Peer `from` offers a connection.
     Offer { from: String, offer_id: String, sealed_sdp: String },
     /// Peer `from` answers our offer `offer_id`.
     Answer { from: String, offer_id: String, sealed_sdp: String },
+}
+
+/// A message between peers on a pub/sub relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum PeerMessage {
+    /// "I am here", published on the room topic.
+    Presence { from: String },
+    /// An offer, published on the recipient's topic.
+    Offer { from: String, offer_id: String, sealed_sdp: String },
+    /// An answer, published on the recipient's topic.
+    Answer { from: String, offer_id: String, sealed_sdp: String },
+}
+
+/// Longest peer message accepted, in bytes.
+pub const MAX_PEER_MESSAGE_LEN: usize = 64 * 1024;
+
+/// Why a peer message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerMessageError {
+    TooLong(usize),
+    Invalid(String),
+}
+
+impl fmt::Display for PeerMessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong(n) => write!(f, "relay message of {n} bytes is too long"),
+            Self::Invalid(e) => write!(f, "relay message is invalid: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PeerMessageError {}
+
+impl PeerMessage {
+    /// The JSON text of this message.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("peer messages always serialize")
+    }
+
+    /// Parses a message received from a relay.
+    pub fn decode(bytes: &[u8]) -> Result<Self, PeerMessageError> {
+        if bytes.len() > MAX_PEER_MESSAGE_LEN {
+            return Err(PeerMessageError::TooLong(bytes.len()));
+        }
+        serde_json::from_slice(bytes).map_err(|e| PeerMessageError::Invalid(e.to_string()))
+    }
+
+    /// The peer that sent it.
+    pub fn sender(&self) -> &str {
+        match self {
+            Self::Presence { from } | Self::Offer { from, .. } | Self::Answer { from, .. } => from,
+        }
+    }
+}
+
+impl From<PeerMessage> for SignalEvent {
+    fn from(message: PeerMessage) -> Self {
+        match message {
+            PeerMessage::Presence { from } => Self::Presence { from },
+            PeerMessage::Offer { from, offer_id, sealed_sdp } => Self::Offer { from, offer_id, sealed_sdp },
+            PeerMessage::Answer { from, offer_id, sealed_sdp } => Self::Answer { from, offer_id, sealed_sdp },
+        }
+    }
+}
+
+/// The room's topic on a pub/sub relay: 40 hex digits of SHA-256 over the strategy name, appId
+/// and roomId, so the relay never sees the room name.
+pub fn room_topic(strategy: &str, app_id: &str, room_id: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"rendez/topic/v1\0")
+        .chain_update(strategy.as_bytes())
+        .chain_update([0])
+        .chain_update(app_id.as_bytes())
+        .chain_update([0])
+        .chain_update(room_id.as_bytes())
+        .finalize();
+    digest[..20].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sealing context of an offer made by `from`.
@@ -29,4 +117,47 @@ pub fn offer_context(from: &str) -> String {
 /// Sealing context of the answer `from` sends to `to` for `offer_id`.
 pub fn answer_context(from: &str, to: &str, offer_id: &str) -> String {
     format!("answer\0{from}\0{to}\0{offer_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn peer_messages_roundtrip_as_tagged_json() {
+        let offer = PeerMessage::Offer { from: "A".into(), offer_id: "o".into(), sealed_sdp: "S".into() };
+        let text = offer.encode();
+        assert!(text.contains(r#""type":"offer""#), "{text}");
+        assert_eq!(PeerMessage::decode(text.as_bytes()), Ok(offer));
+        let presence = PeerMessage::Presence { from: "B".into() };
+        assert_eq!(PeerMessage::decode(presence.encode().as_bytes()).unwrap().sender(), "B");
+        assert_eq!(SignalEvent::from(presence), SignalEvent::Presence { from: "B".into() });
+    }
+
+    #[test]
+    fn bad_peer_messages_are_errors() {
+        assert!(matches!(PeerMessage::decode(b"{}"), Err(PeerMessageError::Invalid(_))));
+        assert!(matches!(PeerMessage::decode(br#"{"type":"offer","from":"A"}"#), Err(PeerMessageError::Invalid(_))));
+        assert!(matches!(PeerMessage::decode(&[0xff; 10]), Err(PeerMessageError::Invalid(_))));
+        let long = vec![b' '; MAX_PEER_MESSAGE_LEN + 1];
+        assert_eq!(PeerMessage::decode(&long), Err(PeerMessageError::TooLong(MAX_PEER_MESSAGE_LEN + 1)));
+    }
+
+    #[test]
+    fn topics_are_hex_and_separate_rooms_apps_and_strategies() {
+        let t = room_topic("mqtt", "app", "room");
+        assert_eq!(t.len(), 40);
+        assert!(t.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(t, room_topic("mqtt", "app", "room2"));
+        assert_ne!(t, room_topic("nostr", "app", "room"));
+        assert_ne!(room_topic("m", "ab", "c"), room_topic("m", "a", "bc"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = PeerMessage::decode(&bytes);
+        }
+    }
 }

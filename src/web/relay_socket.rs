@@ -6,7 +6,7 @@ use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, WebSocket};
+use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 /// What a relay socket reports.
 pub enum SocketEvent {
@@ -14,9 +14,12 @@ pub enum SocketEvent {
     Open,
     /// A text message arrived.
     Message(String),
+    /// A binary message arrived (signaling bytes, small and bounded by the strategy).
+    Binary(Vec<u8>),
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
+type EventHandler = dyn Fn(&Reply, SocketEvent) -> Result<(), String>;
 
 struct Live {
     socket: WebSocket,
@@ -35,7 +38,7 @@ impl Drop for Live {
 struct Inner {
     url: String,
     protocols: Vec<String>,
-    on_event: Box<dyn Fn(SocketEvent)>,
+    on_event: Box<EventHandler>,
     live: RefCell<Option<Live>>,
     failures: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
@@ -46,8 +49,15 @@ struct Inner {
 pub struct RelaySocket(Rc<Inner>);
 
 impl RelaySocket {
-    /// Connects to `url` (offering `protocols`); `on_event` hears every open and message.
-    pub fn connect(url: &str, protocols: &[&str], on_event: impl Fn(SocketEvent) + 'static) -> Self {
+    /// Connects to `url` (offering `protocols`); `on_event` hears every open and message, with a
+    /// [`Reply`] to answer on the same connection. When it returns an error (the relay's stream
+    /// became unreadable, or it refused us), the error is logged and the socket reconnects after
+    /// the usual backoff.
+    pub fn connect(
+        url: &str,
+        protocols: &[&str],
+        on_event: impl Fn(&Reply, SocketEvent) -> Result<(), String> + 'static,
+    ) -> Self {
         let inner = Rc::new(Inner {
             url: url.to_owned(),
             protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
@@ -81,6 +91,11 @@ impl RelaySocket {
         self.is_open() && self.web_socket().is_some_and(|s| s.send_with_str(text).is_ok())
     }
 
+    /// Sends `bytes` as one binary message if the socket is open; returns whether it was sent.
+    pub fn send_bytes(&self, bytes: &[u8]) -> bool {
+        self.is_open() && self.web_socket().is_some_and(|s| s.send_with_u8_array(bytes).is_ok())
+    }
+
     /// Closes the socket for good.
     pub fn close(&self) {
         self.0.closed.set(true);
@@ -97,18 +112,22 @@ fn open(inner: &Rc<Inner>) {
             return;
         }
     };
+    socket.set_binary_type(BinaryType::Arraybuffer);
     let weak = Rc::downgrade(inner);
     let on_open = Handler::new(move |_| {
         if let Some(inner) = weak.upgrade() {
             inner.failures.set(0);
-            (inner.on_event)(SocketEvent::Open);
+            deliver(&inner, SocketEvent::Open);
         }
     });
     let weak = Rc::downgrade(inner);
     let on_message = Handler::new(move |event: JsValue| {
         let data = event.unchecked_into::<MessageEvent>().data();
-        if let (Some(inner), Some(text)) = (weak.upgrade(), data.as_string()) {
-            (inner.on_event)(SocketEvent::Message(text));
+        let Some(inner) = weak.upgrade() else { return };
+        if let Some(text) = data.as_string() {
+            deliver(&inner, SocketEvent::Message(text));
+        } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+            deliver(&inner, SocketEvent::Binary(js_sys::Uint8Array::new(buffer).to_vec()));
         }
     });
     let weak = Rc::downgrade(inner);
@@ -117,6 +136,25 @@ fn open(inner: &Rc<Inner>) {
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     *inner.live.borrow_mut() = Some(Live { socket, _handlers: [on_open, on_message, on_close] });
+}
+
+/// The connection an event arrived on, for answering on it.
+pub struct Reply(WebSocket);
+
+impl Reply {
+    /// Sends `bytes` as one binary message.
+    pub fn send_bytes(&self, bytes: &[u8]) {
+        let _ = self.0.send_with_u8_array(bytes);
+    }
+}
+
+fn deliver(inner: &Rc<Inner>, event: SocketEvent) {
+    let Some(socket) = inner.live.borrow().as_ref().map(|l| l.socket.clone()) else { return };
+    if let Err(reason) = (inner.on_event)(&Reply(socket), event) {
+        warn(&format!("relay {}: {reason}; reconnecting", inner.url));
+        inner.live.borrow_mut().take();
+        schedule_reconnect(&Rc::downgrade(inner));
+    }
 }
 
 fn protocols(list: &[String]) -> js_sys::Array {

@@ -25,8 +25,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use web_sys::RtcConfiguration;
 
-/// Offers created per announce, spread over the open relays.
-pub const OFFER_POOL_SIZE: usize = 10;
 /// Period of re-announcing with fresh offers.
 pub const ANNOUNCE_INTERVAL_MS: u32 = 30_000;
 /// How long a connection may take from SDP exchange to an open channel before it is dropped.
@@ -152,16 +150,16 @@ impl RoomState {
         Some((remote, conn.open))
     }
 
-    /// If peer `from` already has a connection, decides whether a new one where `from` is the
-    /// offerer (`their_offer`) or we are should replace it. Of two concurrent attempts the one
-    /// offered by the smaller peer id wins, so both sides keep the same one.
-    fn should_replace(&mut self, from: &str, their_offer: bool) -> bool {
-        let Some(&key) = self.by_peer.get(from) else {
+    /// If peer `from` already has a connection other than `candidate`, decides whether the
+    /// candidate, where `from` is the offerer (`their_offer`) or we are, should replace it. Of two
+    /// concurrent attempts the one offered by the smaller peer id wins, so both sides keep the
+    /// same one.
+    fn should_replace(&mut self, from: &str, candidate: Option<u64>, their_offer: bool) -> bool {
+        let Some(&key) = self.by_peer.get(from) else { return true };
+        if Some(key) == candidate {
             return true;
-        };
-        let Some(existing) = self.conns.get(&key) else {
-            return true;
-        };
+        }
+        let Some(existing) = self.conns.get(&key) else { return true };
         if existing.open || existing.offered_by_self != their_offer {
             return false;
         }
@@ -310,8 +308,9 @@ fn announce(weak: &WeakRoom) {
     }
     state.announcing = true;
     state.generation = state.generation.wrapping_add(1);
-    let mut pool = Vec::with_capacity(OFFER_POOL_SIZE);
-    for _ in 0..OFFER_POOL_SIZE {
+    let pool_size = state.strategy().map_or(0, |s| s.offer_pool_size());
+    let mut pool = Vec::with_capacity(pool_size);
+    for _ in 0..pool_size {
         match state.add_conn(weak, true) {
             Ok(key) => pool.push((key, state.conns[&key].peer.clone())),
             Err(e) => warn(&format!("cannot create a peer connection: {e:?}")),
@@ -373,9 +372,52 @@ fn expire_offers(state: &mut RoomState) {
 fn on_signal(weak: &WeakRoom, event: SignalEvent) {
     match event {
         SignalEvent::RelayReady => announce(weak),
+        SignalEvent::Presence { from } => on_presence(weak, from),
         SignalEvent::Offer { from, offer_id, sealed_sdp } => on_offer(weak, from, offer_id, sealed_sdp),
         SignalEvent::Answer { from, offer_id, sealed_sdp } => on_answer(weak, from, offer_id, sealed_sdp),
     }
+}
+
+/// Offers a connection to a peer that announced itself, unless one exists or is under way.
+fn on_presence(weak: &WeakRoom, from: String) {
+    let Some(room) = weak.upgrade() else { return };
+    let mut state = room.borrow_mut();
+    if state.left || from == state.self_id || !is_peer_id(&from) || state.by_peer.contains_key(&from) {
+        return;
+    }
+    if state.strategy().and_then(|s| s.direct()).is_none() {
+        return;
+    }
+    let key = match state.add_conn(weak, true) {
+        Ok(key) => key,
+        Err(e) => return warn(&format!("cannot create a peer connection: {e:?}")),
+    };
+    state.assign(weak, key, &from);
+    let peer = state.conns[&key].peer.clone();
+    drop(state);
+    let weak = weak.clone();
+    spawn_local(async move {
+        let offer = peer.create_offer().await;
+        let Some(room) = weak.upgrade() else { return };
+        let mut state = room.borrow_mut();
+        if !state.conns.contains_key(&key) {
+            return;
+        }
+        match offer {
+            Ok(sdp) => {
+                let offer_id = random_id(OFFER_ID_LEN);
+                let sealed = state.key.seal(&sdp, &offer_context(&state.self_id));
+                state.offers.insert(offer_id.clone(), key);
+                if let Some(direct) = state.strategy().and_then(|s| s.direct()) {
+                    direct.send_offer(&from, &offer_id, &sealed);
+                }
+            }
+            Err(e) => {
+                warn(&format!("cannot create an offer: {e:?}"));
+                state.remove_conn(key);
+            }
+        }
+    });
 }
 
 fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String) {
@@ -388,7 +430,7 @@ fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String)
         Ok(sdp) => sdp,
         Err(e) => return warn(&format!("ignored an offer from peer {from}: {e}")),
     };
-    if !state.should_replace(&from, true) {
+    if !state.should_replace(&from, None, true) {
         return;
     }
     let key = match state.add_conn(weak, false) {
@@ -436,7 +478,7 @@ fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String
         Ok(sdp) => sdp,
         Err(e) => return warn(&format!("ignored an answer from peer {from}: {e}")),
     };
-    if !state.should_replace(&from, false) {
+    if !state.should_replace(&from, Some(key), false) {
         return;
     }
     state.offers.remove(&offer_id);

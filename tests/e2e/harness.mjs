@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import TrackerServer from 'bittorrent-tracker/server'
+import { Aedes } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
 import { chromium } from 'playwright-core'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -39,6 +41,21 @@ export async function startTracker (port = 0) {
   return { url: `ws://127.0.0.1:${bound}`, port: bound, close: () => new Promise(resolve => tracker.close(resolve)) }
 }
 
+/** Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL and a closer. */
+export async function startBroker (port = 0) {
+  const broker = await Aedes.createBroker()
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: protocols => protocols.has('mqtt') && 'mqtt' })
+  wss.on('connection', socket => broker.handle(createWebSocketStream(socket)))
+  await new Promise(resolve => wss.on('listening', resolve))
+  const bound = wss.address().port
+  const close = async () => {
+    for (const client of wss.clients) client.terminate()
+    await new Promise(resolve => wss.close(resolve))
+    await new Promise(resolve => broker.close(resolve))
+  }
+  return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, close }
+}
+
 export const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-quic',
@@ -54,12 +71,12 @@ export function launchBrowser () {
 /**
  * Opens a page in its own browser context (its own origin storage, like another user),
  * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
- * `log` (joins, leaves, echo arrivals), `track(name)` to register an action whose arrivals and
+ * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join), `track(name)` to register an action whose arrivals and
  * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
  * to a peer (for injecting frames). Console warnings are collected in `warnings`.
  * Resolves to `{page, context, selfId, warnings}`.
  */
-export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {}) {
+export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {}, strategy = 'torrent') {
   const context = await browser.newContext()
   const page = await context.newPage()
   const warnings = []
@@ -76,11 +93,12 @@ export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {
     window.channelOf = peerId => channels.get(window.room.getPeers()[peerId])
   })
   await page.goto(`${baseUrl}/tests/e2e/page.html`)
-  const selfId = await page.evaluate(async ({ trackerUrl, roomId, config }) => {
-    const { joinRoom, selfId } = await import('/js/torrent.js')
-    const log = { joins: [], leaves: [], received: [] }
-    const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [trackerUrl], rtcConfig: { iceServers: [] }, ...config }, roomId)
-    room.onPeerJoin(id => log.joins.push(id))
+  const selfId = await page.evaluate(async ({ relayUrl, roomId, config, strategy }) => {
+    const { joinRoom, selfId } = await import(`/js/${strategy}.js`)
+    const log = { joins: [], leaves: [], received: [], joinMs: {} }
+    const startedAt = performance.now()
+    const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] }, ...config }, roomId)
+    room.onPeerJoin(id => { log.joins.push(id); log.joinMs[id] = performance.now() - startedAt })
     room.onPeerLeave(id => log.leaves.push(id))
     const [send, receive] = room.makeAction('echo')
     receive((data, peerId, metadata) => log.received.push({ data, peerId, metadata }))
@@ -94,7 +112,7 @@ export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {
     }
     Object.assign(window, { log, room, send, track, tracked })
     return selfId
-  }, { trackerUrl, roomId, config })
+  }, { relayUrl, roomId, config, strategy })
   return { page, context, selfId, warnings }
 }
 
@@ -102,8 +120,8 @@ export async function openPeer (browser, baseUrl, trackerUrl, roomId, config = {
 export const waitFor = (page, fn, arg, timeout = 20_000) => page.waitForFunction(fn, arg, { timeout })
 
 /** Opens `count` peers in `roomId` and waits until each has met all the others. */
-export async function openMesh (browser, baseUrl, trackerUrl, roomId, count, config = {}) {
-  const peers = await Promise.all(Array.from({ length: count }, () => openPeer(browser, baseUrl, trackerUrl, roomId, config)))
+export async function openMesh (browser, baseUrl, relayUrl, roomId, count, config = {}, strategy = 'torrent') {
+  const peers = await Promise.all(Array.from({ length: count }, () => openPeer(browser, baseUrl, relayUrl, roomId, config, strategy)))
   for (const peer of peers) {
     const others = peers.filter(p => p !== peer).map(p => p.selfId)
     await waitFor(peer.page, ids => ids.every(id => log.joins.includes(id)), others)

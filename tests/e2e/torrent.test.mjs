@@ -27,6 +27,8 @@ test('peers in one room connect, exchange an action and see each other leave', a
 
   await waitFor(a.page, id => log.joins.includes(id), b.selfId)
   await waitFor(b.page, id => log.joins.includes(id), a.selfId)
+  const ms = Math.max(await a.page.evaluate(id => log.joinMs[id], b.selfId), await b.page.evaluate(id => log.joinMs[id], a.selfId))
+  console.log(`join→connected through the local tracker: ${ms.toFixed(0)} ms (joinRoom to onPeerJoin, slower side)`)
 
   const message = { text: 'hello', n: -12.5, big: 2 ** 52, ok: true, none: null, list: [1, 'two', { three: 3 }] }
   await a.page.evaluate(m => send(m), message)

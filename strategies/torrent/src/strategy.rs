@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+/// Offers published per announce, spread over the open trackers.
+const OFFER_POOL_SIZE: usize = 10;
 /// Offer routes remembered for answering; older ones are forgotten past this many.
 const MAX_ROUTES: usize = 256;
 
@@ -56,7 +58,10 @@ impl TorrentStrategy {
             .enumerate()
             .map(|(index, url)| {
                 let shared = shared.clone();
-                RelaySocket::connect(url, &[], move |event| on_socket_event(&shared, index, event))
+                RelaySocket::connect(url, &[], move |_, event| {
+                    on_socket_event(&shared, index, event);
+                    Ok(())
+                })
             })
             .collect();
         Self { shared, sockets }
@@ -87,10 +92,15 @@ fn on_socket_event(shared: &Shared, index: usize, event: SocketEvent) {
             Ok(Incoming::Warning(message)) => warn(&format!("tracker warning: {message}")),
             Err(e) => warn(&e.to_string()),
         },
+        SocketEvent::Binary(_) => warn("tracker sent a binary message"),
     }
 }
 
 impl Strategy for TorrentStrategy {
+    fn offer_pool_size(&self) -> usize {
+        OFFER_POOL_SIZE
+    }
+
     fn announce(&self, offers: Vec<SealedOffer>) {
         let open: Vec<usize> = (0..self.sockets.len()).filter(|&i| self.sockets[i].is_open()).collect();
         if open.is_empty() {

@@ -1,0 +1,77 @@
+// The MQTT strategy against a real Aedes broker: connect, talk, survive a broker restart,
+// and shrug off a broker that sends malformed packets.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { WebSocketServer } from 'ws'
+import { launchBrowser, openPeer, startBroker, startFileServer, waitFor } from './harness.mjs'
+
+let browser, files, broker
+
+before(async () => {
+  ;[browser, files, broker] = await Promise.all([launchBrowser(), startFileServer(), startBroker()])
+})
+
+after(async () => {
+  await browser?.close()
+  files?.close()
+  await broker?.close()
+})
+
+const join = (room, config = {}, url = broker.url) => openPeer(browser, files.url, url, room, config, 'mqtt')
+const met = (peer, other) => waitFor(peer.page, id => log.joins.includes(id), other.selfId, 30_000)
+
+test('two peers meet through the broker and exchange an action', async () => {
+  const a = await join('mqtt-basic')
+  const b = await join('mqtt-basic')
+  await Promise.all([met(a, b), met(b, a)])
+  const ms = await b.page.evaluate(id => log.joinMs[id], a.selfId)
+  console.log(`join→connected through the local MQTT broker: ${ms.toFixed(0)} ms (newcomer's joinRoom to onPeerJoin)`)
+  await a.page.evaluate(() => send({ via: 'mqtt', n: 1 }))
+  await waitFor(b.page, () => log.received.length === 1)
+  assert.deepEqual(await b.page.evaluate(() => log.received[0]), { data: { via: 'mqtt', n: 1 }, peerId: a.selfId, metadata: undefined })
+  const sockets = await a.page.evaluate(() => Object.entries(room.getRelaySockets()).map(([url, ws]) => [url, ws.protocol, ws.readyState]))
+  assert.deepEqual(sockets, [[broker.url, 'mqtt', 1]])
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('peers keep talking while the broker restarts, and a newcomer joins afterwards', async () => {
+  const [a, b] = await Promise.all([join('mqtt-restart'), join('mqtt-restart')])
+  await Promise.all([met(a, b), met(b, a)])
+  const port = broker.port
+  await broker.close()
+  await a.page.evaluate(() => send('while the broker is down'))
+  await waitFor(b.page, () => log.received.length === 1)
+  assert.equal(await b.page.evaluate(() => log.received[0].data), 'while the broker is down')
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  broker = await startBroker(port)
+  const c = await join('mqtt-restart')
+  await Promise.all([met(c, a), met(c, b), met(a, c), met(b, c)])
+  await c.page.evaluate(() => send('hello after the restart'))
+  await waitFor(a.page, () => log.received.length === 1)
+  assert.deepEqual(await a.page.evaluate(() => log.leaves), [])
+  assert.equal(await a.page.evaluate(() => log.joins.length), 2)
+  await Promise.all([a.context.close(), b.context.close(), c.context.close()])
+})
+
+test('a broker sending malformed packets is dropped while the good one carries the room', async () => {
+  const hostile = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'mqtt' })
+  await new Promise(resolve => hostile.on('listening', resolve))
+  let connections = 0
+  hostile.on('connection', socket => {
+    connections++
+    socket.on('message', () => {
+      socket.send(Buffer.from([0x20, 2, 0, 0])) // CONNACK accepted
+      socket.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])) // remaining length over 4 bytes
+    })
+  })
+  const hostileUrl = `ws://127.0.0.1:${hostile.address().port}/mqtt`
+  const config = { relayUrls: [hostileUrl, broker.url] }
+  const [a, b] = await Promise.all([join('mqtt-hostile', config), join('mqtt-hostile', config)])
+  await Promise.all([met(a, b), met(b, a)])
+  await b.page.evaluate(() => send('fine'))
+  await waitFor(a.page, () => log.received.length === 1)
+  assert.ok(a.warnings.some(w => w.includes(hostileUrl) && /remaining length is malformed; reconnecting/.test(w)), a.warnings.join('\n'))
+  assert.ok(connections >= 2, 'each page connected to the hostile broker')
+  await Promise.all([a.context.close(), b.context.close()])
+  await new Promise(resolve => hostile.close(resolve))
+})
