@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 
-const strategies = ['torrent', 'mqtt']
+const strategies = ['torrent', 'mqtt', 'nostr']
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' })
 
 for (const name of strategies) {

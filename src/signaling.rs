@@ -95,6 +95,57 @@ impl From<PeerMessage> for SignalEvent {
     }
 }
 
+/// Where a pub/sub message arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// The room topic every peer subscribes to.
+    Room,
+    /// Our own peer topic.
+    Own,
+}
+
+impl PeerMessage {
+    /// Whether the message belongs on `topic`: presence on the room topic, offers and answers on
+    /// the recipient's own topic. Anything else is a confused or hostile relay.
+    pub fn belongs_on(&self, topic: Topic) -> bool {
+        match self {
+            Self::Presence { .. } => topic == Topic::Room,
+            Self::Offer { .. } | Self::Answer { .. } => topic == Topic::Own,
+        }
+    }
+}
+
+/// The topic of peer `peer_id` under `room_topic`.
+pub fn peer_topic(room_topic: &str, peer_id: &str) -> String {
+    format!("{room_topic}/{peer_id}")
+}
+
+/// The two topics a peer subscribes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    pub room: String,
+    pub own: String,
+}
+
+impl Topics {
+    /// The room topic and `self_id`'s topic under it.
+    pub fn new(room: String, self_id: &str) -> Self {
+        let own = peer_topic(&room, self_id);
+        Self { room, own }
+    }
+
+    /// Which of ours `topic` is, if any.
+    pub fn classify(&self, topic: &str) -> Option<Topic> {
+        if topic == self.room {
+            Some(Topic::Room)
+        } else if topic == self.own {
+            Some(Topic::Own)
+        } else {
+            None
+        }
+    }
+}
+
 /// The room's topic on a pub/sub relay: 40 hex digits of SHA-256 over the strategy name, appId
 /// and roomId, so the relay never sees the room name.
 pub fn room_topic(strategy: &str, app_id: &str, room_id: &str) -> String {
@@ -142,6 +193,19 @@ mod tests {
         assert!(matches!(PeerMessage::decode(&[0xff; 10]), Err(PeerMessageError::Invalid(_))));
         let long = vec![b' '; MAX_PEER_MESSAGE_LEN + 1];
         assert_eq!(PeerMessage::decode(&long), Err(PeerMessageError::TooLong(MAX_PEER_MESSAGE_LEN + 1)));
+    }
+
+    #[test]
+    fn messages_belong_on_their_topics() {
+        let presence = PeerMessage::Presence { from: "A".into() };
+        let answer = PeerMessage::Answer { from: "A".into(), offer_id: "o".into(), sealed_sdp: "S".into() };
+        assert!(presence.belongs_on(Topic::Room) && !presence.belongs_on(Topic::Own));
+        assert!(answer.belongs_on(Topic::Own) && !answer.belongs_on(Topic::Room));
+        let topics = Topics::new("r".into(), "p");
+        assert_eq!(topics.own, "r/p");
+        assert_eq!(topics.classify("r"), Some(Topic::Room));
+        assert_eq!(topics.classify("r/p"), Some(Topic::Own));
+        assert_eq!(topics.classify("r/q"), None);
     }
 
     #[test]

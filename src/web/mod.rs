@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod payload;
 pub mod peer;
+pub mod pubsub;
 pub mod relay_socket;
 pub mod room;
 pub mod strategy;

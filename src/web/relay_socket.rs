@@ -146,6 +146,11 @@ impl Reply {
     pub fn send_bytes(&self, bytes: &[u8]) {
         let _ = self.0.send_with_u8_array(bytes);
     }
+
+    /// Sends `text` as one text message.
+    pub fn send_text(&self, text: &str) {
+        let _ = self.0.send_with_str(text);
+    }
 }
 
 fn deliver(inner: &Rc<Inner>, event: SocketEvent) {

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url'
 import TrackerServer from 'bittorrent-tracker/server'
 import { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
+import { NostrRelay } from '@nostr-relay/core'
+import { EventRepository, EventUtils } from '@nostr-relay/common'
+import { Validator } from '@nostr-relay/validator'
 import { chromium } from 'playwright-core'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -54,6 +57,51 @@ export async function startBroker (port = 0) {
     await new Promise(resolve => broker.close(resolve))
   }
   return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, close }
+}
+
+/** Keeps a Nostr relay's stored (non-ephemeral) events in memory. */
+class MemoryEventRepository extends EventRepository {
+  events = new Map()
+  isSearchSupported () { return false }
+  async upsert (event) {
+    const isDuplicate = this.events.has(event.id)
+    this.events.set(event.id, event)
+    return { isDuplicate }
+  }
+
+  async find (filter) {
+    return [...this.events.values()].filter(event => EventUtils.isMatchingFilter(event, filter)).slice(0, filter.limit ?? Infinity)
+  }
+}
+
+/**
+ * Starts a Nostr relay (@nostr-relay/core: NIP-01 with id and signature verification, schema
+ * validation by @nostr-relay/validator) on 127.0.0.1; resolves to its ws:// URL and a closer.
+ */
+export async function startNostrRelay (port = 0) {
+  const relay = new NostrRelay(new MemoryEventRepository(), { logLevel: 4 })
+  const validator = new Validator()
+  const wss = new WebSocketServer({ host: '127.0.0.1', port })
+  wss.on('connection', (socket, req) => {
+    relay.handleConnection(socket, req.socket.remoteAddress)
+    socket.on('error', () => {})
+    socket.on('close', () => relay.handleDisconnect(socket))
+    socket.on('message', async data => {
+      try {
+        await relay.handleMessage(socket, await validator.validateIncomingMessage(data))
+      } catch (e) {
+        socket.send(JSON.stringify(['NOTICE', e.message]))
+      }
+    })
+  })
+  await new Promise(resolve => wss.on('listening', resolve))
+  const bound = wss.address().port
+  const close = async () => {
+    for (const client of wss.clients) client.terminate()
+    await new Promise(resolve => wss.close(resolve))
+    await relay.destroy()
+  }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
 }
 
 export const chromiumArgs = [

@@ -1,4 +1,4 @@
-//! The MQTT strategy in the browser: one [`RelaySocket`] per broker.
+//! The MQTT transport in the browser: one [`RelaySocket`] per broker.
 //!
 //! Per connection: CONNECT, then on CONNACK SUBSCRIBE to the room topic and our peer topic, then
 //! on SUBACK announce. PINGREQ keeps the connection alive; DISCONNECT on leave.
@@ -7,11 +7,11 @@ use crate::packet::{self, Decoder, Packet};
 use crate::{DEFAULT_RELAY_REDUNDANCY, DEFAULT_RELAY_URLS};
 use gloo_timers::callback::Interval;
 use rendez_core::ids::random_bytes;
-use rendez_core::signaling::{room_topic, PeerMessage, SealedOffer, SignalEvent};
+use rendez_core::signaling::{room_topic, PeerMessage, SignalEvent, Topics};
 use rendez_core::web::bindings::{self, Room};
-use rendez_core::web::console::warn;
+use rendez_core::web::pubsub::{deliver, PubSub, PubSubStrategy};
 use rendez_core::web::relay_socket::{RelaySocket, Reply, SocketEvent};
-use rendez_core::web::strategy::{DirectOffers, SignalSink, Strategy, StrategyContext};
+use rendez_core::web::strategy::{SignalSink, StrategyContext};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -24,7 +24,9 @@ const SUBSCRIBE_PACKET_ID: u16 = 1;
 #[wasm_bindgen(js_name = joinRoom)]
 pub fn join_room(config: JsValue, room_id: String) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
-        Box::new(MqttStrategy::start(ctx))
+        let room_topic = format!("rendez/{}", room_topic("mqtt", &ctx.app_id, &ctx.room_id));
+        let self_id = ctx.self_id.clone();
+        Box::new(PubSubStrategy::new(self_id, room_topic.clone(), Mqtt::start(ctx, room_topic)))
     })
 }
 
@@ -35,24 +37,21 @@ struct Broker {
 
 struct Shared {
     self_id: String,
-    room_topic: String,
-    self_topic: String,
+    topics: Topics,
     sink: SignalSink,
     brokers: Vec<Broker>,
 }
 
-struct MqttStrategy {
+struct Mqtt {
     shared: Rc<Shared>,
     sockets: Rc<Vec<RelaySocket>>,
     _keep_alive: Interval,
 }
 
-impl MqttStrategy {
-    fn start(ctx: StrategyContext) -> Self {
-        let room_topic = format!("rendez/{}", room_topic("mqtt", &ctx.app_id, &ctx.room_id));
+impl Mqtt {
+    fn start(ctx: StrategyContext, room_topic: String) -> Self {
         let shared = Rc::new(Shared {
-            self_topic: format!("{room_topic}/{}", ctx.self_id),
-            room_topic,
+            topics: Topics::new(room_topic, &ctx.self_id),
             self_id: ctx.self_id,
             sink: ctx.sink,
             brokers: ctx
@@ -81,8 +80,9 @@ impl MqttStrategy {
         });
         Self { shared, sockets, _keep_alive: keep_alive }
     }
+}
 
-    /// Publishes `message` on `topic` through every broker we are subscribed on.
+impl PubSub for Mqtt {
     fn publish(&self, topic: &str, message: &PeerMessage) {
         let bytes = packet::publish(topic, message.encode().as_bytes());
         for (socket, broker) in self.sockets.iter().zip(&self.shared.brokers) {
@@ -91,8 +91,20 @@ impl MqttStrategy {
             }
         }
     }
+
+    fn relay_sockets(&self) -> Vec<(String, Option<web_sys::WebSocket>)> {
+        self.sockets.iter().map(|s| (s.url().to_owned(), s.web_socket())).collect()
+    }
+
+    fn leave(&self) {
+        for socket in self.sockets.iter() {
+            socket.send_bytes(&packet::disconnect());
+            socket.close();
+        }
+    }
 }
 
+/// An MQTT client id: 22 hex digits (within MQTT 3.1.1's 23-character guarantee).
 fn client_id() -> String {
     let mut bytes = [0u8; 11];
     random_bytes(&mut bytes);
@@ -115,7 +127,7 @@ fn on_socket_event(shared: &Shared, index: usize, reply: &Reply, event: SocketEv
     for packet in packets {
         match packet {
             Packet::ConnAck { code: 0 } => {
-                let topics = [shared.room_topic.as_str(), shared.self_topic.as_str()];
+                let topics = [shared.topics.room.as_str(), shared.topics.own.as_str()];
                 reply.send_bytes(&packet::subscribe(SUBSCRIBE_PACKET_ID, &topics));
             }
             Packet::ConnAck { code } => return Err(format!("broker refused the connection (code {code})")),
@@ -126,73 +138,12 @@ fn on_socket_event(shared: &Shared, index: usize, reply: &Reply, event: SocketEv
                 broker.subscribed.set(true);
                 (shared.sink)(SignalEvent::RelayReady);
             }
-            Packet::Publish { topic, payload } => on_publish(shared, &topic, &payload),
+            Packet::Publish { topic, payload } => {
+                let Some(topic) = shared.topics.classify(&topic) else { continue };
+                deliver(&shared.sink, &shared.self_id, topic, &payload);
+            }
             Packet::PingResp | Packet::Other(_) => {}
         }
     }
     Ok(())
-}
-
-fn on_publish(shared: &Shared, topic: &str, payload: &[u8]) {
-    let message = match PeerMessage::decode(payload) {
-        Ok(message) => message,
-        Err(e) => return warn(&e.to_string()),
-    };
-    if message.sender() == shared.self_id {
-        return;
-    }
-    let expected = match message {
-        PeerMessage::Presence { .. } => topic == shared.room_topic,
-        PeerMessage::Offer { .. } | PeerMessage::Answer { .. } => topic == shared.self_topic,
-    };
-    if expected {
-        (shared.sink)(message.into());
-    } else {
-        warn(&format!("ignored a relay message on the wrong topic {topic}"));
-    }
-}
-
-impl Strategy for MqttStrategy {
-    fn offer_pool_size(&self) -> usize {
-        0
-    }
-
-    fn announce(&self, _offers: Vec<SealedOffer>) {
-        self.publish(&self.shared.room_topic, &PeerMessage::Presence { from: self.shared.self_id.clone() });
-    }
-
-    fn send_answer(&self, to: &str, offer_id: &str, sealed_sdp: &str) {
-        let message = PeerMessage::Answer {
-            from: self.shared.self_id.clone(),
-            offer_id: offer_id.to_owned(),
-            sealed_sdp: sealed_sdp.to_owned(),
-        };
-        self.publish(&format!("{}/{to}", self.shared.room_topic), &message);
-    }
-
-    fn relay_sockets(&self) -> Vec<(String, Option<web_sys::WebSocket>)> {
-        self.sockets.iter().map(|s| (s.url().to_owned(), s.web_socket())).collect()
-    }
-
-    fn leave(&self) {
-        for socket in self.sockets.iter() {
-            socket.send_bytes(&packet::disconnect());
-            socket.close();
-        }
-    }
-
-    fn direct(&self) -> Option<&dyn DirectOffers> {
-        Some(self)
-    }
-}
-
-impl DirectOffers for MqttStrategy {
-    fn send_offer(&self, to: &str, offer_id: &str, sealed_sdp: &str) {
-        let message = PeerMessage::Offer {
-            from: self.shared.self_id.clone(),
-            offer_id: offer_id.to_owned(),
-            sealed_sdp: sealed_sdp.to_owned(),
-        };
-        self.publish(&format!("{}/{to}", self.shared.room_topic), &message);
-    }
 }

@@ -1,0 +1,110 @@
+// The Nostr strategy against a real relay that verifies NIP-01 ids and signatures: connect,
+// talk, survive a relay restart, and stay unconfused by forged events.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { WebSocket, WebSocketServer } from 'ws'
+import { schnorr } from '@noble/curves/secp256k1'
+import { launchBrowser, openPeer, startFileServer, startNostrRelay, waitFor } from './harness.mjs'
+
+let browser, files, relay
+
+before(async () => {
+  ;[browser, files, relay] = await Promise.all([launchBrowser(), startFileServer(), startNostrRelay()])
+})
+
+after(async () => {
+  await browser?.close()
+  files?.close()
+  await relay?.close()
+})
+
+const join = (room, config = {}, url = relay.url) => openPeer(browser, files.url, url, room, config, 'nostr')
+const met = (peer, other) => waitFor(peer.page, id => log.joins.includes(id), other.selfId, 30_000)
+const hex = bytes => Buffer.from(bytes).toString('hex')
+
+/** A NIP-01 event signed with `secret`, then (if `forge`) altered so its signature no longer matches. */
+function signedEvent (secret, content, tags, forge = false) {
+  const pubkey = hex(schnorr.getPublicKey(secret))
+  const event = { pubkey, created_at: Math.floor(Date.now() / 1000), kind: 29371, tags, content }
+  const id = e => createHash('sha256').update(JSON.stringify([0, e.pubkey, e.created_at, e.kind, e.tags, e.content])).digest('hex')
+  event.id = id(event)
+  event.sig = hex(schnorr.sign(event.id, secret))
+  if (forge) {
+    event.content += ' (forged)'
+    event.id = id(event)
+  }
+  return event
+}
+
+test('two peers meet through the relay and exchange an action', async () => {
+  const a = await join('nostr-basic')
+  const b = await join('nostr-basic')
+  await Promise.all([met(a, b), met(b, a)])
+  const ms = await b.page.evaluate(id => log.joinMs[id], a.selfId)
+  console.log(`join→connected through the local Nostr relay: ${ms.toFixed(0)} ms (newcomer's joinRoom to onPeerJoin)`)
+  await a.page.evaluate(() => send({ via: 'nostr' }))
+  await waitFor(b.page, () => log.received.length === 1)
+  assert.deepEqual(await b.page.evaluate(() => log.received[0]), { data: { via: 'nostr' }, peerId: a.selfId, metadata: undefined })
+  assert.deepEqual(Object.keys(await a.page.evaluate(() => room.getRelaySockets())), [relay.url])
+  assert.deepEqual(a.warnings.filter(w => w.startsWith('rendez:')), [])
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('peers keep talking while the relay restarts, and a newcomer joins afterwards', async () => {
+  const [a, b] = await Promise.all([join('nostr-restart'), join('nostr-restart')])
+  await Promise.all([met(a, b), met(b, a)])
+  const port = relay.port
+  await relay.close()
+  await a.page.evaluate(() => send('while the relay is down'))
+  await waitFor(b.page, () => log.received.length === 1)
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  relay = await startNostrRelay(port)
+  const c = await join('nostr-restart')
+  await Promise.all([met(c, a), met(c, b), met(a, c), met(b, c)])
+  await c.page.evaluate(() => send('hello after the restart'))
+  await waitFor(a.page, () => log.received.length === 1)
+  assert.deepEqual(await a.page.evaluate(() => log.leaves), [])
+  assert.equal(await a.page.evaluate(() => log.joins.length), 2)
+  await Promise.all([a.context.close(), b.context.close(), c.context.close()])
+})
+
+test('the relay rejects a forged event, and a relay that forwards one does not confuse the library', async () => {
+  // A client of the real relay publishes a forged event: the relay answers OK false.
+  const client = new WebSocket(relay.url)
+  await new Promise(resolve => client.on('open', resolve))
+  const forged = signedEvent(schnorr.utils.randomPrivateKey(), '{"type":"presence","from":"AAAAAAAAAAAAAAAAAAAA"}', [['x', 'anything']], true)
+  client.send(JSON.stringify(['EVENT', forged]))
+  const [verdict] = await new Promise(resolve => client.once('message', data => resolve([JSON.parse(data)])))
+  assert.deepEqual(verdict.slice(0, 3), ['OK', forged.id, false])
+  assert.match(verdict[3], /signature/)
+  client.close()
+
+  // A hostile relay forwards a forged event, an event for another topic (ignored) and
+  // broken JSON on the page's own subscription.
+  const hostile = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise(resolve => hostile.on('listening', resolve))
+  hostile.on('connection', socket => socket.on('message', data => {
+    const [type, subscription, filter] = JSON.parse(data)
+    if (type !== 'REQ') return
+    const [roomTopic] = filter['#x']
+    const presence = from => JSON.stringify({ type: 'presence', from })
+    socket.send(JSON.stringify(['EOSE', subscription]))
+    socket.send(JSON.stringify(['EVENT', subscription, signedEvent(schnorr.utils.randomPrivateKey(), presence('BBBBBBBBBBBBBBBBBBBB'), [['x', roomTopic]], true)]))
+    socket.send(JSON.stringify(['EVENT', subscription, signedEvent(schnorr.utils.randomPrivateKey(), presence('CCCCCCCCCCCCCCCCCCCC'), [['x', 'not-our-topic']])]))
+    socket.send('["EVENT",')
+  }))
+  const hostileUrl = `ws://127.0.0.1:${hostile.address().port}`
+  const config = { relayUrls: [hostileUrl, relay.url] }
+  const [a, b] = await Promise.all([join('nostr-forged', config), join('nostr-forged', config)])
+  await Promise.all([met(a, b), met(b, a)])
+  await b.page.evaluate(() => send('fine'))
+  await waitFor(a.page, () => log.received.length === 1)
+  assert.deepEqual(await a.page.evaluate(() => log.joins), [b.selfId])
+  assert.deepEqual(Object.keys(await a.page.evaluate(() => room.getPeers())), [b.selfId])
+  const warnings = a.warnings.join('\n')
+  assert.match(warnings, /dropped a relayed event: event id does not match|dropped a relayed event: event signature is invalid/)
+  assert.match(warnings, /relay message is invalid/)
+  await Promise.all([a.context.close(), b.context.close()])
+  await new Promise(resolve => hostile.close(resolve))
+})
