@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
 import { launchBrowser, openPeer, startBroker, startFileServer, waitFor } from './harness.mjs'
+import { met, survivesRelayRestart } from './scenarios.mjs'
 
 let browser, files, broker
 
@@ -18,7 +19,6 @@ after(async () => {
 })
 
 const join = (room, config = {}, url = broker.url) => openPeer(browser, files.url, url, room, config, 'mqtt')
-const met = (peer, other) => waitFor(peer.page, id => log.joins.includes(id), other.selfId, 30_000)
 
 test('two peers meet through the broker and exchange an action', async () => {
   const a = await join('mqtt-basic')
@@ -35,22 +35,8 @@ test('two peers meet through the broker and exchange an action', async () => {
 })
 
 test('peers keep talking while the broker restarts, and a newcomer joins afterwards', async () => {
-  const [a, b] = await Promise.all([join('mqtt-restart'), join('mqtt-restart')])
-  await Promise.all([met(a, b), met(b, a)])
   const port = broker.port
-  await broker.close()
-  await a.page.evaluate(() => send('while the broker is down'))
-  await waitFor(b.page, () => log.received.length === 1)
-  assert.equal(await b.page.evaluate(() => log.received[0].data), 'while the broker is down')
-  await new Promise(resolve => setTimeout(resolve, 1500))
-  broker = await startBroker(port)
-  const c = await join('mqtt-restart')
-  await Promise.all([met(c, a), met(c, b), met(a, c), met(b, c)])
-  await c.page.evaluate(() => send('hello after the restart'))
-  await waitFor(a.page, () => log.received.length === 1)
-  assert.deepEqual(await a.page.evaluate(() => log.leaves), [])
-  assert.equal(await a.page.evaluate(() => log.joins.length), 2)
-  await Promise.all([a.context.close(), b.context.close(), c.context.close()])
+  await survivesRelayRestart(join, 'mqtt-restart', { stop: () => broker.close(), start: async () => { broker = await startBroker(port) } })
 })
 
 test('a broker sending malformed packets is dropped while the good one carries the room', async () => {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
 import { launchBrowser, openPeer, startFileServer, startNostrRelay, waitFor } from './harness.mjs'
+import { met, survivesRelayRestart } from './scenarios.mjs'
 
 let browser, files, relay
 
@@ -20,7 +21,6 @@ after(async () => {
 })
 
 const join = (room, config = {}, url = relay.url) => openPeer(browser, files.url, url, room, config, 'nostr')
-const met = (peer, other) => waitFor(peer.page, id => log.joins.includes(id), other.selfId, 30_000)
 const hex = bytes => Buffer.from(bytes).toString('hex')
 
 /** A NIP-01 event signed with `secret`, then (if `forge`) altered so its signature no longer matches. */
@@ -52,21 +52,8 @@ test('two peers meet through the relay and exchange an action', async () => {
 })
 
 test('peers keep talking while the relay restarts, and a newcomer joins afterwards', async () => {
-  const [a, b] = await Promise.all([join('nostr-restart'), join('nostr-restart')])
-  await Promise.all([met(a, b), met(b, a)])
   const port = relay.port
-  await relay.close()
-  await a.page.evaluate(() => send('while the relay is down'))
-  await waitFor(b.page, () => log.received.length === 1)
-  await new Promise(resolve => setTimeout(resolve, 1500))
-  relay = await startNostrRelay(port)
-  const c = await join('nostr-restart')
-  await Promise.all([met(c, a), met(c, b), met(a, c), met(b, c)])
-  await c.page.evaluate(() => send('hello after the restart'))
-  await waitFor(a.page, () => log.received.length === 1)
-  assert.deepEqual(await a.page.evaluate(() => log.leaves), [])
-  assert.equal(await a.page.evaluate(() => log.joins.length), 2)
-  await Promise.all([a.context.close(), b.context.close(), c.context.close()])
+  await survivesRelayRestart(join, 'nostr-restart', { stop: () => relay.close(), start: async () => { relay = await startNostrRelay(port) } })
 })
 
 test('the relay rejects a forged event, and a relay that forwards one does not confuse the library', async () => {
