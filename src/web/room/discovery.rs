@@ -1,0 +1,206 @@
+//! Finding peers: announcing, and reacting to presence, offers and answers from the strategy.
+
+use super::{RoomState, WeakRoom, OFFER_ID_LEN};
+use crate::ids::{is_peer_id, random_id};
+use crate::signaling::{answer_context, offer_context, SealedOffer, SignalEvent};
+use crate::web::console::warn;
+use wasm_bindgen_futures::spawn_local;
+
+pub(crate) fn announce(weak: &WeakRoom) {
+    let Some(room) = weak.upgrade() else { return };
+    let mut state = room.borrow_mut();
+    if state.left || state.announcing {
+        state.announce_again = true;
+        return;
+    }
+    state.announcing = true;
+    state.generation = state.generation.wrapping_add(1);
+    let pool_size = state.strategy().map_or(0, |s| s.offer_pool_size());
+    let mut pool = Vec::with_capacity(pool_size);
+    for _ in 0..pool_size {
+        match state.add_conn(weak, true) {
+            Ok(key) => pool.push((key, state.conns[&key].peer.clone())),
+            Err(e) => warn(&format!("cannot create a peer connection: {e:?}")),
+        }
+    }
+    drop(state);
+    let weak = weak.clone();
+    spawn_local(async move {
+        let sdps = futures::future::join_all(pool.iter().map(|(_, peer)| peer.create_offer())).await;
+        let Some(room) = weak.upgrade() else { return };
+        let mut state = room.borrow_mut();
+        state.announcing = false;
+        if state.left {
+            return;
+        }
+        let context = offer_context(&state.self_id);
+        let mut offers = Vec::with_capacity(sdps.len());
+        for ((key, _), sdp) in pool.into_iter().zip(sdps) {
+            match sdp {
+                Ok(sdp) if state.conns.contains_key(&key) => {
+                    let offer_id = random_id(OFFER_ID_LEN);
+                    offers.push(SealedOffer { offer_id: offer_id.clone(), sealed_sdp: state.key.seal(&sdp, &context) });
+                    state.offers.insert(offer_id, key);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn(&format!("cannot create an offer: {e:?}"));
+                    state.remove_conn(key);
+                }
+            }
+        }
+        expire_offers(&mut state);
+        if let Some(strategy) = state.strategy() {
+            strategy.announce(offers);
+        }
+        let again = std::mem::take(&mut state.announce_again);
+        drop(state);
+        if again {
+            announce(&weak);
+        }
+    });
+}
+
+/// Closes unanswered offers older than the previous announce.
+fn expire_offers(state: &mut RoomState) {
+    let current = state.generation;
+    let stale: Vec<(String, u64)> = state
+        .offers
+        .iter()
+        .filter(|(_, key)| state.conns.get(key).is_none_or(|c| current.wrapping_sub(c.generation) > 1))
+        .map(|(id, key)| (id.clone(), *key))
+        .collect();
+    for (offer_id, key) in stale {
+        state.offers.remove(&offer_id);
+        state.remove_conn(key);
+    }
+}
+
+pub(crate) fn on_signal(weak: &WeakRoom, event: SignalEvent) {
+    match event {
+        SignalEvent::RelayReady => announce(weak),
+        SignalEvent::Presence { from } => on_presence(weak, from),
+        SignalEvent::Offer { from, offer_id, sealed_sdp } => on_offer(weak, from, offer_id, sealed_sdp),
+        SignalEvent::Answer { from, offer_id, sealed_sdp } => on_answer(weak, from, offer_id, sealed_sdp),
+    }
+}
+
+/// Offers a connection to a peer that announced itself, unless one exists or is under way.
+fn on_presence(weak: &WeakRoom, from: String) {
+    let Some(room) = weak.upgrade() else { return };
+    let mut state = room.borrow_mut();
+    if state.left || from == state.self_id || !is_peer_id(&from) || state.by_peer.contains_key(&from) {
+        return;
+    }
+    if state.strategy().and_then(|s| s.direct()).is_none() {
+        return;
+    }
+    let key = match state.add_conn(weak, true) {
+        Ok(key) => key,
+        Err(e) => return warn(&format!("cannot create a peer connection: {e:?}")),
+    };
+    state.assign(weak, key, &from);
+    let peer = state.conns[&key].peer.clone();
+    drop(state);
+    let weak = weak.clone();
+    spawn_local(async move {
+        let offer = peer.create_offer().await;
+        let Some(room) = weak.upgrade() else { return };
+        let mut state = room.borrow_mut();
+        if !state.conns.contains_key(&key) {
+            return;
+        }
+        match offer {
+            Ok(sdp) => {
+                let offer_id = random_id(OFFER_ID_LEN);
+                let sealed = state.key.seal(&sdp, &offer_context(&state.self_id));
+                state.offers.insert(offer_id.clone(), key);
+                if let Some(direct) = state.strategy().and_then(|s| s.direct()) {
+                    direct.send_offer(&from, &offer_id, &sealed);
+                }
+            }
+            Err(e) => {
+                warn(&format!("cannot create an offer: {e:?}"));
+                state.remove_conn(key);
+            }
+        }
+    });
+}
+
+fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String) {
+    let Some(room) = weak.upgrade() else { return };
+    let mut state = room.borrow_mut();
+    if state.left || from == state.self_id || !is_peer_id(&from) {
+        return;
+    }
+    let sdp = match state.key.open(&sealed_sdp, &offer_context(&from)) {
+        Ok(sdp) => sdp,
+        Err(e) => return warn(&format!("ignored an offer from peer {from}: {e}")),
+    };
+    if !state.should_replace(&from, None, true) {
+        return;
+    }
+    let key = match state.add_conn(weak, false) {
+        Ok(key) => key,
+        Err(e) => return warn(&format!("cannot create a peer connection: {e:?}")),
+    };
+    state.assign(weak, key, &from);
+    let peer = state.conns[&key].peer.clone();
+    let room_key = state.key.clone();
+    let self_id = state.self_id.clone();
+    drop(state);
+    let weak = weak.clone();
+    spawn_local(async move {
+        let answer = peer.accept_offer(&sdp).await;
+        let Some(room) = weak.upgrade() else { return };
+        let mut state = room.borrow_mut();
+        if !state.conns.contains_key(&key) {
+            return;
+        }
+        match answer {
+            Ok(answer) => {
+                let sealed = room_key.seal(&answer, &answer_context(&self_id, &from, &offer_id));
+                if let Some(strategy) = state.strategy() {
+                    strategy.send_answer(&from, &offer_id, &sealed);
+                }
+            }
+            Err(e) => {
+                warn(&format!("cannot answer peer {from}: {e:?}"));
+                state.remove_conn(key);
+            }
+        }
+    });
+}
+
+fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String) {
+    let Some(room) = weak.upgrade() else { return };
+    let mut state = room.borrow_mut();
+    let Some(&key) = state.offers.get(&offer_id) else {
+        return;
+    };
+    if state.left || from == state.self_id || !is_peer_id(&from) {
+        return;
+    }
+    let sdp = match state.key.open(&sealed_sdp, &answer_context(&from, &state.self_id, &offer_id)) {
+        Ok(sdp) => sdp,
+        Err(e) => return warn(&format!("ignored an answer from peer {from}: {e}")),
+    };
+    if !state.should_replace(&from, Some(key), false) {
+        return;
+    }
+    state.offers.remove(&offer_id);
+    state.assign(weak, key, &from);
+    let Some(peer) = state.conns.get(&key).map(|c| c.peer.clone()) else {
+        return;
+    };
+    drop(state);
+    let weak = weak.clone();
+    spawn_local(async move {
+        if let Err(e) = peer.accept_answer(&sdp).await {
+            warn(&format!("cannot accept the answer of peer {from}: {e:?}"));
+            if let Some(room) = weak.upgrade() {
+                room.borrow_mut().remove_conn(key);
+            }
+        }
+    });
+}
