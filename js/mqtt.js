@@ -1,10 +1,7 @@
-// Entry point of the MQTT strategy: `import {joinRoom, selfId} from 'rendez/mqtt'`.
-import init, { joinRoom as join, selfId as wasmSelfId } from '../pkg/mqtt/rendez_mqtt.js'
+// Entry point of the MQTT strategy: `import { joinRoom, selfId } from 'rendez/mqtt'`.
+import init, * as wasm from '../pkg/mqtt/rendez_mqtt.js'
+import { expose } from './expose.js'
 
 await init()
 
-/** This page's peer id. */
-export const selfId = wasmSelfId()
-
-/** Joins `roomId`; see index.d.ts for the config and the returned room. */
-export const joinRoom = (config, roomId) => join(config, roomId)
+export const { selfId, joinRoom, pauseRelayReconnection, resumeRelayReconnection } = expose(wasm)

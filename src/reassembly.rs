@@ -7,23 +7,31 @@ use crate::frame::{DataHeader, TransferStart};
 use std::collections::HashMap;
 use std::fmt;
 
-/// Limits on what one peer may make us hold.
+/// Limits on what peers may make us hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest single payload accepted, in bytes.
     pub max_message: u64,
-    /// Largest number of bytes held at once across this peer's unfinished transfers.
+    /// Largest number of bytes held at once across one peer's unfinished transfers.
     pub max_in_flight: u64,
+    /// Largest number of bytes held at once across every peer's unfinished transfers.
+    pub max_in_flight_total: u64,
 }
 
 /// Default largest payload: 512 MiB.
 pub const DEFAULT_MAX_MESSAGE: u64 = 512 * 1024 * 1024;
-/// Default per-peer in-flight bound: 1 GiB.
-pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1024 * 1024 * 1024;
+/// Default per-peer in-flight bound: 512 MiB.
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 512 * 1024 * 1024;
+/// Default room-wide in-flight bound: 1 GiB.
+pub const DEFAULT_MAX_IN_FLIGHT_TOTAL: u64 = 1024 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message: DEFAULT_MAX_MESSAGE, max_in_flight: DEFAULT_MAX_IN_FLIGHT }
+        Self {
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight_total: DEFAULT_MAX_IN_FLIGHT_TOTAL,
+        }
     }
 }
 
@@ -32,6 +40,7 @@ impl Default for Limits {
 pub enum ReassemblyError {
     TooLarge { claimed: u64, max: u64 },
     InFlightLimit { max: u64 },
+    RoomInFlightLimit { max: u64 },
     UnknownTransfer(u32),
     OutOfOrder { transfer: u32, expected: u32, got: u32 },
     Overflow { transfer: u32 },
@@ -43,9 +52,8 @@ impl fmt::Display for ReassemblyError {
             Self::TooLarge { claimed, max } => {
                 write!(f, "payload of {claimed} bytes exceeds the {max}-byte limit")
             }
-            Self::InFlightLimit { max } => {
-                write!(f, "peer exceeded the {max}-byte in-flight limit")
-            }
+            Self::InFlightLimit { max } => write!(f, "peer exceeded the {max}-byte in-flight limit"),
+            Self::RoomInFlightLimit { max } => write!(f, "the room's {max}-byte in-flight limit is reached"),
             Self::UnknownTransfer(t) => write!(f, "chunk for unknown transfer {t}"),
             Self::OutOfOrder { transfer, expected, got } => {
                 write!(f, "transfer {transfer}: expected chunk {expected}, got {got}")
@@ -97,8 +105,15 @@ impl<P> Reassembler<P> {
         self.in_flight
     }
 
-    /// Takes one chunk of `len` payload bytes.
-    pub fn accept(&mut self, header: DataHeader, part: P, len: u64) -> Result<Accepted<P>, ReassemblyError> {
+    /// Takes one chunk of `len` payload bytes; `room_in_flight` is what every peer's unfinished
+    /// transfers hold now, this one's included.
+    pub fn accept(
+        &mut self,
+        header: DataHeader,
+        part: P,
+        len: u64,
+        room_in_flight: u64,
+    ) -> Result<Accepted<P>, ReassemblyError> {
         let id = header.transfer;
         if let Some(start) = header.start {
             self.drop_transfer(id);
@@ -122,6 +137,10 @@ impl<P> Reassembler<P> {
         if self.in_flight + len > self.limits.max_in_flight {
             self.drop_transfer(id);
             return Err(ReassemblyError::InFlightLimit { max: self.limits.max_in_flight });
+        }
+        if room_in_flight + len > self.limits.max_in_flight_total {
+            self.drop_transfer(id);
+            return Err(ReassemblyError::RoomInFlightLimit { max: self.limits.max_in_flight_total });
         }
         transfer.received += len;
         transfer.next_seq = transfer.next_seq.wrapping_add(1);
@@ -164,7 +183,8 @@ mod tests {
         total: u64,
         bytes: &[u8],
     ) -> Result<Accepted<Vec<u8>>, ReassemblyError> {
-        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64)
+        let room = r.in_flight();
+        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64, room)
     }
 
     #[test]
@@ -193,9 +213,16 @@ mod tests {
 
     #[test]
     fn in_flight_bytes_are_bounded() {
-        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 5 });
+        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 5, max_in_flight_total: 6 });
         assert!(feed(&mut r, 1, 0, 100, b"abc").is_ok());
         assert_eq!(feed(&mut r, 2, 0, 100, b"abc"), Err(ReassemblyError::InFlightLimit { max: 5 }));
+        assert_eq!(r.in_flight(), 3);
+        let other_peers = 2;
+        let header = chunk(3, 0, 100);
+        assert_eq!(
+            r.accept(header, b"xy".to_vec(), 2, r.in_flight() + other_peers),
+            Err(ReassemblyError::RoomInFlightLimit { max: 6 })
+        );
         assert_eq!(r.in_flight(), 3);
     }
 

@@ -3,6 +3,7 @@
 use super::actions::make_action;
 use super::config::RoomConfig;
 use super::console::install_panic_hook;
+use super::relay_socket;
 use super::room::{self, Shared};
 use super::strategy::{Strategy, StrategyContext};
 use crate::ids::{random_id, PEER_ID_LEN};
@@ -17,6 +18,18 @@ thread_local! {
 #[wasm_bindgen(js_name = selfId)]
 pub fn self_id() -> String {
     SELF_ID.with(String::clone)
+}
+
+/// Stops reconnecting to relays that drop (e.g. while the app knows it is offline).
+#[wasm_bindgen(js_name = pauseRelayReconnection)]
+pub fn pause_relay_reconnection() {
+    relay_socket::pause_reconnection();
+}
+
+/// Resumes reconnecting, and reconnects at once every relay that dropped while paused.
+#[wasm_bindgen(js_name = resumeRelayReconnection)]
+pub fn resume_relay_reconnection() {
+    relay_socket::resume_reconnection();
 }
 
 /// A joined room.
@@ -82,10 +95,12 @@ impl Room {
 }
 
 /// Joins `room_id` with the strategy `make_strategy` builds; `default_relays` and
-/// `default_redundancy` apply when the config names no relays.
+/// `default_redundancy` apply when the config names no relays. `callbacks` is the optional third
+/// argument of `joinRoom`: an `onJoinError` function, or an object with one.
 pub fn join_room(
     config: &JsValue,
     room_id: &str,
+    callbacks: &JsValue,
     default_relays: &[&str],
     default_redundancy: usize,
     make_strategy: impl FnOnce(StrategyContext) -> Box<dyn Strategy>,
@@ -99,6 +114,13 @@ pub fn join_room(
     if relays.is_empty() {
         return Err(JsError::new("rendez: no relay URLs to connect to"));
     }
-    let inner = room::start(config, room_id, &self_id(), relays, make_strategy);
+    let on_join_error = match callbacks.dyn_ref::<Function>() {
+        Some(callback) => Some(callback.clone()),
+        None if callbacks.is_object() => {
+            Reflect::get(callbacks, &"onJoinError".into()).ok().and_then(|f| f.dyn_into().ok())
+        }
+        None => None,
+    };
+    let inner = room::start(config, room_id, &self_id(), relays, on_join_error, make_strategy);
     Ok(Room { inner })
 }

@@ -17,6 +17,9 @@ struct Raw {
     relay_urls: Option<Vec<String>>,
     relay_redundancy: Option<usize>,
     max_message_size: Option<f64>,
+    max_in_flight_per_peer: Option<f64>,
+    max_in_flight: Option<f64>,
+    connect_timeout: Option<f64>,
 }
 
 /// A validated room config.
@@ -27,10 +30,26 @@ pub struct RoomConfig {
     relay_redundancy: Option<usize>,
     pub rtc_config: RtcConfiguration,
     pub limits: Limits,
+    /// Milliseconds from SDP exchange to an open channel before a connection is given up.
+    pub connect_timeout_ms: u32,
+}
+
+/// Default of `connectTimeout`.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 30_000;
+
+/// A non-negative finite number from the config, or an error naming `key`.
+fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsError> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0) => {
+            Err(JsError::new(&format!("rendez: config.{key} must be a non-negative number")))
+        }
+        other => Ok(other),
+    }
 }
 
 impl RoomConfig {
-    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, maxMessageSize?}`.
+    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, maxMessageSize?,
+    /// maxInFlightPerPeer?, maxInFlight?, connectTimeout?}`.
     pub fn parse(config: &JsValue) -> Result<Self, JsError> {
         if !config.is_object() {
             return Err(JsError::new("rendez: joinRoom needs a config object with an appId"));
@@ -41,15 +60,18 @@ impl RoomConfig {
             raw.app_id.filter(|id| !id.is_empty()).ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
         let rtc = Reflect::get(config, &"rtcConfig".into()).unwrap_or(JsValue::UNDEFINED);
         let rtc_config = if rtc.is_object() { rtc.unchecked_into() } else { default_rtc_config() };
-        let mut limits = Limits::default();
-        if let Some(max) = raw.max_message_size {
-            if !(max.is_finite() && max >= 0.0) {
-                return Err(JsError::new("rendez: config.maxMessageSize must be a non-negative number of bytes"));
-            }
-            limits.max_message = max as u64;
-        }
+        let defaults = Limits::default();
+        let bytes = |value, key, default| Ok::<u64, JsError>(non_negative(value, key)?.map_or(default, |v| v as u64));
+        let limits = Limits {
+            max_message: bytes(raw.max_message_size, "maxMessageSize", defaults.max_message)?,
+            max_in_flight: bytes(raw.max_in_flight_per_peer, "maxInFlightPerPeer", defaults.max_in_flight)?,
+            max_in_flight_total: bytes(raw.max_in_flight, "maxInFlight", defaults.max_in_flight_total)?,
+        };
+        let connect_timeout_ms = non_negative(raw.connect_timeout, "connectTimeout")?
+            .map_or(DEFAULT_CONNECT_TIMEOUT_MS, |ms| ms.min(f64::from(u32::MAX)) as u32);
         Ok(Self {
             limits,
+            connect_timeout_ms,
             app_id,
             password: raw.password.filter(|p| !p.is_empty()),
             relay_urls: raw.relay_urls,

@@ -35,6 +35,34 @@ impl Drop for Live {
     }
 }
 
+thread_local! {
+    /// Every relay socket of this page, for pausing and resuming reconnection.
+    static SOCKETS: RefCell<Vec<Weak<Inner>>> = const { RefCell::new(Vec::new()) };
+    static PAUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Stops scheduling reconnections; sockets that drop wait for [`resume_reconnection`].
+pub fn pause_reconnection() {
+    PAUSED.with(|p| p.set(true));
+}
+
+/// Resumes reconnection and reconnects at once every socket that dropped while paused.
+pub fn resume_reconnection() {
+    PAUSED.with(|p| p.set(false));
+    let waiting: Vec<Rc<Inner>> = SOCKETS.with(|sockets| {
+        let mut sockets = sockets.borrow_mut();
+        sockets.retain(|s| s.strong_count() > 0);
+        sockets.iter().filter_map(Weak::upgrade).filter(|s| s.waiting.get()).collect()
+    });
+    for inner in waiting {
+        inner.waiting.set(false);
+        inner.failures.set(0);
+        if !inner.closed.get() {
+            open(&inner);
+        }
+    }
+}
+
 struct Inner {
     url: String,
     protocols: Vec<String>,
@@ -43,6 +71,8 @@ struct Inner {
     failures: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
     closed: Cell<bool>,
+    /// Dropped while reconnection was paused.
+    waiting: Cell<bool>,
 }
 
 /// A self-healing connection to one relay.
@@ -66,7 +96,9 @@ impl RelaySocket {
             failures: Cell::new(0),
             retry: RefCell::new(None),
             closed: Cell::new(false),
+            waiting: Cell::new(false),
         });
+        SOCKETS.with(|sockets| sockets.borrow_mut().push(Rc::downgrade(&inner)));
         open(&inner);
         Self(inner)
     }
@@ -171,16 +203,22 @@ fn schedule_reconnect(weak: &Weak<Inner>) {
     if inner.closed.get() {
         return;
     }
+    if PAUSED.with(Cell::get) {
+        inner.live.borrow_mut().take();
+        inner.waiting.set(true);
+        return;
+    }
     let failures = inner.failures.get();
     inner.failures.set(failures.saturating_add(1));
     let delay = backoff_delay(failures, js_sys::Math::random());
     let weak = weak.clone();
     *inner.retry.borrow_mut() = Some(Timeout::new(delay, move || {
-        if let Some(inner) = weak.upgrade() {
-            if !inner.closed.get() {
-                inner.live.borrow_mut().take();
-                open(&inner);
-            }
+        let Some(inner) = weak.upgrade() else { return };
+        inner.live.borrow_mut().take();
+        if PAUSED.with(Cell::get) {
+            inner.waiting.set(true);
+        } else if !inner.closed.get() {
+            open(&inner);
         }
     }));
 }

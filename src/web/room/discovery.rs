@@ -135,7 +135,11 @@ fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String)
     }
     let sdp = match state.key.open(&sealed_sdp, &offer_context(&from)) {
         Ok(sdp) => sdp,
-        Err(e) => return warn(&format!("ignored an offer from peer {from}: {e}")),
+        Err(e) => {
+            let report = state.join_errors.report(&from, &format!("cannot open its offer: {e}"));
+            drop(state);
+            return report.deliver();
+        }
     };
     if !state.should_replace(&from, None, true) {
         return;
@@ -183,7 +187,11 @@ fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String
     }
     let sdp = match state.key.open(&sealed_sdp, &answer_context(&from, &state.self_id, &offer_id)) {
         Ok(sdp) => sdp,
-        Err(e) => return warn(&format!("ignored an answer from peer {from}: {e}")),
+        Err(e) => {
+            let report = state.join_errors.report(&from, &format!("cannot open its answer: {e}"));
+            drop(state);
+            return report.deliver();
+        }
     };
     if !state.should_replace(&from, Some(key), false) {
         return;

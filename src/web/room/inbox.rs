@@ -40,6 +40,9 @@ pub(crate) fn on_peer_event(weak: &WeakRoom, key: u64, event: PeerEvent) {
 }
 
 fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
+    if let Some(conn) = room.borrow_mut().conns.get_mut(&key) {
+        conn.heard = true;
+    }
     let bytes = Uint8Array::new(&buffer);
     let len = bytes.length();
     let header = match read_header(&bytes) {
@@ -70,10 +73,11 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
     let payload_len = u64::from(len - header.1);
     let mut guard = room.borrow_mut();
     let state = &mut *guard;
+    let room_in_flight = state.conns.values().map(|c| c.rx.in_flight()).sum();
     let Some(conn) = state.conns.get_mut(&key) else { return };
     let Some(peer_id) = conn.remote.clone() else { return };
     let peer = conn.peer.clone();
-    match conn.rx.accept(data, payload, payload_len) {
+    match conn.rx.accept(data, payload, payload_len, room_in_flight) {
         Err(e) => {
             drop(guard);
             let _ = peer.send(&Uint8Array::from(&encode_reject(transfer)[..]));

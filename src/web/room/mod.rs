@@ -5,7 +5,9 @@
 //! after the borrow ends, so callbacks may call back into the room.
 
 mod discovery;
+mod heartbeat;
 mod inbox;
+mod join_errors;
 mod ping;
 
 pub(crate) use ping::ping;
@@ -18,6 +20,7 @@ use crate::web::peer::Peer;
 use crate::web::strategy::{Strategy, StrategyContext};
 use futures::channel::oneshot;
 use gloo_timers::callback::{Interval, Timeout};
+use join_errors::JoinErrors;
 use js_sys::{Function, Uint8Array};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,8 +30,6 @@ use web_sys::RtcConfiguration;
 
 /// Period of re-announcing with fresh offers.
 pub const ANNOUNCE_INTERVAL_MS: u32 = 30_000;
-/// How long a connection may take from SDP exchange to an open channel before it is dropped.
-pub const CONNECT_TIMEOUT_MS: u32 = 30_000;
 /// Length of offer ids.
 const OFFER_ID_LEN: usize = 20;
 
@@ -49,6 +50,10 @@ pub(crate) struct Conn {
     /// (the connection closed) fails its transfer.
     pub(crate) pending_acks: HashMap<u32, oneshot::Sender<bool>>,
     pub(crate) timeout: Option<Timeout>,
+    /// Whether anything arrived since the last heartbeat tick.
+    pub(crate) heard: bool,
+    /// Heartbeat ticks in a row with nothing heard.
+    pub(crate) silent_ticks: u32,
 }
 
 /// The app's handlers of one action name.
@@ -74,10 +79,13 @@ pub(crate) struct RoomState {
     pub(crate) on_peer_join: Option<Function>,
     pub(crate) on_peer_leave: Option<Function>,
     pub(crate) limits: Limits,
+    pub(crate) connect_timeout_ms: u32,
+    pub(crate) join_errors: JoinErrors,
     pub(crate) pings: HashMap<u32, oneshot::Sender<()>>,
     pub(crate) next_ping: u32,
     pub(crate) left: bool,
     pub(crate) announce_timer: Option<Interval>,
+    pub(crate) heartbeat_timer: Option<Interval>,
     pub(crate) on_page_hide: Option<Closure<dyn FnMut()>>,
 }
 
@@ -114,6 +122,8 @@ impl RoomState {
                 next_transfer: 0,
                 pending_acks: HashMap::new(),
                 timeout: None,
+                heard: false,
+                silent_ticks: 0,
             },
         );
         Ok(key)
@@ -121,18 +131,18 @@ impl RoomState {
 
     /// Binds connection `key` to peer `remote` and starts its connect timeout.
     pub(crate) fn assign(&mut self, weak: &WeakRoom, key: u64, remote: &str) {
-        let Some(conn) = self.conns.get_mut(&key) else {
-            return;
-        };
+        let timeout_ms = self.connect_timeout_ms;
+        let Some(conn) = self.conns.get_mut(&key) else { return };
         conn.remote = Some(remote.to_owned());
         let weak = weak.clone();
-        conn.timeout = Some(Timeout::new(CONNECT_TIMEOUT_MS, move || {
-            if let Some(room) = weak.upgrade() {
-                let dropped = room.borrow_mut().remove_conn(key);
-                if let Some((peer_id, _)) = dropped {
-                    warn(&format!("connection to peer {peer_id} timed out"));
-                }
-            }
+        conn.timeout = Some(Timeout::new(timeout_ms, move || {
+            let Some(room) = weak.upgrade() else { return };
+            let mut state = room.borrow_mut();
+            let Some((peer_id, _)) = state.remove_conn(key) else { return };
+            let error = format!("the connection did not open within {timeout_ms} ms");
+            let report = state.join_errors.report(&peer_id, &error);
+            drop(state);
+            report.deliver();
         }));
         self.by_peer.insert(remote.to_owned(), key);
     }
@@ -175,9 +185,11 @@ pub(crate) fn start(
     room_id: &str,
     self_id: &str,
     relay_urls: Vec<String>,
+    on_join_error: Option<Function>,
     make_strategy: impl FnOnce(StrategyContext) -> Box<dyn Strategy>,
 ) -> Shared {
     let key = RoomKey::derive(config.password.as_deref(), &config.app_id, room_id);
+    let join_errors = JoinErrors::new(on_join_error, config.app_id.clone(), room_id.to_owned());
     let room = Rc::new(RefCell::new(RoomState {
         self_id: self_id.to_owned(),
         key,
@@ -194,10 +206,13 @@ pub(crate) fn start(
         on_peer_join: None,
         on_peer_leave: None,
         limits: config.limits,
+        connect_timeout_ms: config.connect_timeout_ms,
+        join_errors,
         pings: HashMap::new(),
         next_ping: 0,
         left: false,
         announce_timer: None,
+        heartbeat_timer: None,
         on_page_hide: None,
     }));
     let weak = Rc::downgrade(&room);
@@ -213,6 +228,8 @@ pub(crate) fn start(
     state.strategy = Some(strategy);
     let timer_room = weak.clone();
     state.announce_timer = Some(Interval::new(ANNOUNCE_INTERVAL_MS, move || discovery::announce(&timer_room)));
+    let heartbeat_room = weak.clone();
+    state.heartbeat_timer = Some(Interval::new(heartbeat::INTERVAL_MS, move || heartbeat::tick(&heartbeat_room)));
     // A closing page leaves explicitly, so peers see the channel close at once instead of
     // waiting for ICE consent to expire.
     let on_page_hide = Closure::<dyn FnMut()>::new(move || {
@@ -236,6 +253,7 @@ pub(crate) fn leave(room: &Shared) {
     }
     state.left = true;
     state.announce_timer = None;
+    state.heartbeat_timer = None;
     if let (Some(window), Some(handler)) = (web_sys::window(), state.on_page_hide.take()) {
         let _ = window.remove_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     }

@@ -22,8 +22,8 @@ const SUBSCRIBE_PACKET_ID: u16 = 1;
 
 /// Joins `roomId` through MQTT brokers.
 #[wasm_bindgen(js_name = joinRoom)]
-pub fn join_room(config: JsValue, room_id: String) -> Result<Room, JsError> {
-    bindings::join_room(&config, &room_id, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
+pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
+    bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
         let room_topic = format!("rendez/{}", room_topic("mqtt", &ctx.app_id, &ctx.room_id));
         let self_id = ctx.self_id.clone();
         Box::new(PubSubStrategy::new(self_id, room_topic.clone(), Mqtt::start(ctx, room_topic)))

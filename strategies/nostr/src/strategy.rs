@@ -20,8 +20,8 @@ use wasm_bindgen::prelude::*;
 
 /// Joins `roomId` through Nostr relays.
 #[wasm_bindgen(js_name = joinRoom)]
-pub fn join_room(config: JsValue, room_id: String) -> Result<Room, JsError> {
-    bindings::join_room(&config, &room_id, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
+pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
+    bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
         let room_topic = room_topic("nostr", &ctx.app_id, &ctx.room_id);
         let self_id = ctx.self_id.clone();
         Box::new(PubSubStrategy::new(self_id, room_topic.clone(), Nostr::start(ctx, room_topic)))

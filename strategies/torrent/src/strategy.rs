@@ -22,8 +22,8 @@ const MAX_ROUTES: usize = 256;
 
 /// Joins `roomId` through WebTorrent trackers.
 #[wasm_bindgen(js_name = joinRoom)]
-pub fn join_room(config: JsValue, room_id: String) -> Result<Room, JsError> {
-    bindings::join_room(&config, &room_id, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
+pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
+    bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
         Box::new(TorrentStrategy::start(ctx))
     })
 }
