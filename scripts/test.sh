@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, then runs every test: lint, native Rust tests, wasm-bindgen tests in headless
-# Chromium, and browser end-to-end tests against relay servers started on 127.0.0.1.
+# Sets up, then runs every test: lint, native Rust tests, bounded fuzzing of every decoder,
+# wasm-bindgen tests in headless Chromium, and browser end-to-end tests against relay servers
+# started on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,5 +14,6 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
 cargo test --workspace
+cargo run --profile fuzz -p rendez-fuzz
 "${wasm_tests[@]}" --no-run
-scripts/isolated.sh bash -c "${wasm_tests[*]} && node --test --test-concurrency=1 tests/e2e/"
+scripts/isolated.sh bash -c "${wasm_tests[*]} && node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/"

@@ -2,7 +2,7 @@
 // transfers, ping, and hostile frames.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openMesh, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { dataFrame, launchBrowser, openMesh, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
 
 let browser, files, tracker, a, b, c
 
@@ -153,21 +153,6 @@ test('ping measures a round trip', async () => {
   const error = await a.page.evaluate(() => room.ping('nobody-with-this-id!').then(() => 'ok', e => e.message))
   assert.match(error, /no connected peer/)
 })
-
-/** Builds a data frame as the wire format documents it (src/frame.rs). */
-function dataFrame ({ transfer, seq, action, total, kind = 3, meta = null, payload = [] }) {
-  const enc = new TextEncoder()
-  const head = [1, ...u32(transfer), ...u32(seq)]
-  if (seq === 0) {
-    const name = enc.encode(action)
-    head.push(name.length, ...name, ...u64(total), kind)
-    if (meta === null) head.push(255, 255, 255, 255)
-    else { const m = enc.encode(meta); head.push(...u32(m.length), ...m) }
-  }
-  return [head.length >> 8, head.length & 255, ...head, ...payload]
-  function u32 (n) { return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255] }
-  function u64 (n) { const hi = Math.floor(n / 2 ** 32); return [...u32(hi), ...u32(n >>> 0)] }
-}
 
 test('hostile frames are dropped with a warning and the connection keeps working', async () => {
   const victim = await openPeer(browser, files.url, tracker.url, 'hostile', { maxMessageSize: 1000 })

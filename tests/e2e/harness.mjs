@@ -37,11 +37,15 @@ export async function startFileServer (port = 0) {
 
 /** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
 export async function startTracker (port = 0) {
-  const tracker = new TrackerServer({ udp: false, http: false, ws: true, stats: false })
+  const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true }, stats: false })
   tracker.on('warning', () => {})
   await new Promise(resolve => tracker.listen(port, '127.0.0.1', resolve))
   const { port: bound } = tracker.ws.address()
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, close: () => new Promise(resolve => tracker.close(resolve)) }
+  const close = () => {
+    for (const client of tracker.ws.clients) client.terminate()
+    return new Promise(resolve => tracker.close(resolve))
+  }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
 }
 
 /** Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL and a closer. */
@@ -119,7 +123,7 @@ export function launchBrowser () {
 /**
  * Opens a page in its own browser context (its own origin storage, like another user),
  * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
- * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join), `track(name)` to register an action whose arrivals and
+ * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join, onJoinError events), `track(name)` to register an action whose arrivals and
  * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
  * to a peer (for injecting frames). Console warnings are collected in `warnings`.
  * Resolves to `{page, context, selfId, warnings}`.
@@ -143,9 +147,11 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
   await page.goto(`${baseUrl}/tests/e2e/page.html`)
   const selfId = await page.evaluate(async ({ relayUrl, roomId, config, strategy }) => {
     const { joinRoom, selfId } = await import(`/js/${strategy}.js`)
-    const log = { joins: [], leaves: [], received: [], joinMs: {} }
+    const log = { joins: [], leaves: [], received: [], joinMs: {}, joinErrors: [] }
     const startedAt = performance.now()
-    const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] }, ...config }, roomId)
+    const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] }, ...config }, roomId, {
+      onJoinError: e => log.joinErrors.push(e)
+    })
     room.onPeerJoin(id => { log.joins.push(id); log.joinMs[id] = performance.now() - startedAt })
     room.onPeerLeave(id => log.leaves.push(id))
     const [send, receive] = room.makeAction('echo')
@@ -175,4 +181,19 @@ export async function openMesh (browser, baseUrl, relayUrl, roomId, count, confi
     await waitFor(peer.page, ids => ids.every(id => log.joins.includes(id)), others)
   }
   return peers
+}
+
+/** Builds a data frame as the wire format documents it (src/frame.rs), as an array of bytes. */
+export function dataFrame ({ transfer, seq, action, total, kind = 3, meta = null, payload = [] }) {
+  const enc = new TextEncoder()
+  const u32 = n => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]
+  const u64 = n => [...u32(Math.floor(n / 2 ** 32)), ...u32(n >>> 0)]
+  const head = [1, ...u32(transfer), ...u32(seq)]
+  if (seq === 0) {
+    const name = enc.encode(action)
+    head.push(name.length, ...name, ...u64(total), kind)
+    if (meta === null) head.push(255, 255, 255, 255)
+    else { const m = enc.encode(meta); head.push(...u32(m.length), ...m) }
+  }
+  return [head.length >> 8, head.length & 255, ...head, ...payload]
 }

@@ -1,0 +1,128 @@
+// Security and fault handling in real browsers over a real tracker: wrong passwords, connections
+// that never open, crashed peers, leaving and rejoining, tracker restarts, paused reconnection,
+// and in-flight memory bounds.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { dataFrame, launchBrowser, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { met } from './scenarios.mjs'
+
+let browser, files, tracker
+
+before(async () => {
+  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
+})
+
+after(async () => {
+  await browser?.close()
+  files?.close()
+  await tracker?.close()
+})
+
+const join = (room, config) => openPeer(browser, files.url, tracker.url, room, config)
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const openSockets = peer => peer.page.evaluate(() => Object.values(room.getRelaySockets()).filter(ws => ws.readyState === 1).length)
+
+test('a peer with the wrong password never becomes a peer; onJoinError reports it', async () => {
+  const [a, b] = await Promise.all([join('pw', { password: 'right' }), join('pw', { password: 'wrong' })])
+  // Whoever announced first receives the other's offer and cannot open it.
+  const errors = async () => (await Promise.all([a, b].map(p => p.page.evaluate(() => log.joinErrors)))).flat()
+  const deadline = Date.now() + 20_000
+  while ((await errors()).length === 0 && Date.now() < deadline) await sleep(200)
+  const [error] = await errors()
+  assert.ok(error, 'no onJoinError')
+  assert.deepEqual(Object.keys(error).sort(), ['appId', 'error', 'peerId', 'roomId'])
+  assert.equal(error.appId, 'rendez-e2e')
+  assert.equal(error.roomId, 'pw')
+  assert.ok([a.selfId, b.selfId].includes(error.peerId))
+  assert.match(error.error, /cannot open its (offer|answer): sealed message failed authentication/)
+  const c = await join('pw', { password: 'right' })
+  await Promise.all([met(a, c), met(c, a)])
+  assert.deepEqual(await a.page.evaluate(() => log.joins), [c.selfId])
+  assert.deepEqual(await b.page.evaluate(() => log.joins), [])
+  assert.ok((await b.page.evaluate(() => log.joinErrors)).some(e => e.peerId === c.selfId || e.peerId === a.selfId) ||
+    (await c.page.evaluate(() => log.joinErrors)).some(e => e.peerId === b.selfId), 'b is reported to someone')
+  await Promise.all([a, b, c].map(p => p.context.close()))
+})
+
+test('a connection that never opens is given up after connectTimeout with onJoinError', async () => {
+  const config = { connectTimeout: 3000 }
+  const a = await join('stuck', config)
+  // b gathers no candidates at all, so ICE can never succeed.
+  const b = await join('stuck', { ...config, rtcConfig: { iceServers: [], iceTransportPolicy: 'relay' } })
+  await waitFor(a.page, id => log.joinErrors.some(e => e.peerId === id), b.selfId)
+  const errors = await a.page.evaluate(() => log.joinErrors.map(e => e.error))
+  assert.match(errors[0], /did not open within 3000 ms/)
+  assert.deepEqual(await a.page.evaluate(() => log.joins), [])
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('a crashed peer leaves within the documented 20 s bound', async () => {
+  const [a, b] = await Promise.all([join('crash'), join('crash')])
+  await Promise.all([met(a, b), met(b, a)])
+  const cdp = await b.context.newCDPSession(b.page)
+  const crashedAt = Date.now()
+  cdp.send('Page.crash').catch(() => {})
+  await waitFor(a.page, id => log.leaves.includes(id), b.selfId, 30_000)
+  const ms = Date.now() - crashedAt
+  console.log(`onPeerLeave after a crashed peer: ${ms} ms`)
+  assert.ok(ms <= 21_000, `${ms} ms`)
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('leave() then joinRoom() again reconnects', async () => {
+  const [a, b] = await Promise.all([join('again'), join('again')])
+  await Promise.all([met(a, b), met(b, a)])
+  await a.page.evaluate(() => room.leave())
+  await waitFor(b.page, id => log.leaves.includes(id), a.selfId)
+  assert.deepEqual(await a.page.evaluate(() => Object.keys(room.getPeers())), [])
+  await a.page.evaluate(async relay => {
+    const { joinRoom } = await import('/js/torrent.js')
+    window.room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relay], rtcConfig: { iceServers: [] } }, 'again')
+    room.onPeerJoin(id => log.joins.push(id))
+    window.send = room.makeAction('echo')[0]
+  }, tracker.url)
+  await waitFor(b.page, id => log.joins.filter(j => j === id).length === 2, a.selfId)
+  await a.page.evaluate(() => send('back'))
+  await waitFor(b.page, () => log.received.some(r => r.data === 'back'))
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('after a tracker restart peers reconnect without duplicates; pausing holds reconnection', async () => {
+  const [a, b] = await Promise.all([join('restart'), join('restart')])
+  await Promise.all([met(a, b), met(b, a)])
+  const port = tracker.port
+  await b.page.evaluate(async () => (await import('/js/torrent.js')).pauseRelayReconnection())
+  await tracker.close()
+  await a.page.evaluate(() => send('tracker is down'))
+  await waitFor(b.page, () => log.received.length === 1)
+  tracker = await startTracker(port)
+  await waitFor(a.page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1), undefined, 40_000)
+  await sleep(3000)
+  assert.equal(await openSockets(b), 0, 'paused: b stays disconnected')
+  await b.page.evaluate(async () => (await import('/js/torrent.js')).resumeRelayReconnection())
+  await waitFor(b.page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1), undefined, 3000)
+  const c = await join('restart')
+  await Promise.all([met(c, a), met(c, b), met(a, c), met(b, c)])
+  await sleep(1000)
+  for (const [peer, others] of [[a, [b, c]], [b, [a, c]]]) {
+    const joins = await peer.page.evaluate(() => log.joins)
+    assert.deepEqual([...joins].sort(), others.map(o => o.selfId).sort(), 'each peer joined once')
+    assert.equal(Object.keys(await peer.page.evaluate(() => room.getPeers())).length, 2)
+  }
+  await Promise.all([a, b, c].map(p => p.context.close()))
+})
+
+test('a peer cannot make us hold more than maxInFlightPerPeer', async () => {
+  const victim = await join('bounded', { maxInFlightPerPeer: 1000 })
+  const attacker = await join('bounded')
+  await Promise.all([met(victim, attacker), met(attacker, victim)])
+  await victim.page.evaluate(() => track('x'))
+  // Two unfinished transfers of 2000 bytes, 600 sent of each: the second passes the bound.
+  const frames = [1, 2].map(transfer => dataFrame({ transfer, seq: 0, action: 'x', total: 2000, payload: new Array(600).fill(7) }))
+  await attacker.page.evaluate(([id, frames]) => frames.forEach(f => channelOf(id).send(new Uint8Array(f))), [victim.selfId, frames])
+  await attacker.page.evaluate(() => track('x'))
+  await attacker.page.evaluate(id => tracked.x.send('still fine', id), victim.selfId)
+  await waitFor(victim.page, () => tracked.x.received.length === 1)
+  assert.ok(victim.warnings.some(w => /exceeded the 1000-byte in-flight limit/.test(w)), victim.warnings.join('\n'))
+  await Promise.all([victim.context.close(), attacker.context.close()])
+})
