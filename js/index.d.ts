@@ -10,15 +10,24 @@ export interface BaseRoomConfig {
   relayRedundancy?: number
   /** Passed to every RTCPeerConnection (ICE servers etc.). */
   rtcConfig?: RTCConfiguration
+  /** Largest payload accepted from a peer, in bytes (default 512 MiB). */
+  maxMessageSize?: number
+  /** Bytes one peer's unfinished transfers may hold (default 512 MiB). */
+  maxInFlightPerPeer?: number
+  /** Bytes all peers' unfinished transfers may hold (default 1 GiB). */
+  maxInFlight?: number
+  /** Milliseconds from SDP exchange to an open connection before giving up (default 30000). */
+  connectTimeout?: number
 }
 
 export type PeerId = string
 export type TargetPeers = PeerId | PeerId[] | null | undefined
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
-export type DataPayload = JsonValue | ArrayBuffer | ArrayBufferView
-/** Binary payloads arrive as ArrayBuffer. */
-export type Received<T> = T extends ArrayBuffer | ArrayBufferView ? ArrayBuffer : T
+export type DataPayload = JsonValue | ArrayBuffer | ArrayBufferView | Blob
+/** Binary payloads (ArrayBuffer, views, Blob) arrive as ArrayBuffer. */
+export type Received<T> = T extends ArrayBuffer | ArrayBufferView | Blob ? ArrayBuffer : T
 
+/** Sends `data`; resolves once every target confirmed holding all of it. */
 export type ActionSender<T extends DataPayload> = (
   data: T,
   targetPeers?: TargetPeers,
@@ -34,12 +43,35 @@ export type ActionProgress = (
 
 export interface Room {
   makeAction<T extends DataPayload = DataPayload>(name: string): [ActionSender<T>, ActionReceiver<T>, ActionProgress]
+  ping(peerId: PeerId): Promise<number>
   onPeerJoin(callback: (peerId: PeerId) => void): void
   onPeerLeave(callback: (peerId: PeerId) => void): void
+  onPeerStream(callback: (stream: MediaStream, peerId: PeerId, metadata?: JsonValue) => void): void
+  onPeerTrack(callback: (track: MediaStreamTrack, stream: MediaStream, peerId: PeerId, metadata?: JsonValue) => void): void
+  addStream(stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): void
+  removeStream(stream: MediaStream, targetPeers?: TargetPeers): void
+  addTrack(track: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): void
+  removeTrack(track: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers): void
+  replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers): Promise<unknown>
   getPeers(): Record<PeerId, RTCPeerConnection>
   getRelaySockets(): Record<string, WebSocket>
   leave(): Promise<void>
 }
 
+/** Why a peer could not join: its offer or answer could not be opened, or its connection never opened. */
+export interface JoinError {
+  appId: string
+  roomId: string
+  peerId: PeerId
+  error: string
+}
+export type JoinErrorHandler = (details: JoinError) => void
+
 export declare const selfId: PeerId
-export declare function joinRoom(config: BaseRoomConfig, roomId: string): Room
+export declare function joinRoom(
+  config: BaseRoomConfig,
+  roomId: string,
+  callbacks?: JoinErrorHandler | { onJoinError?: JoinErrorHandler }
+): Room
+export declare function pauseRelayReconnection(): void
+export declare function resumeRelayReconnection(): void

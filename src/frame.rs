@@ -9,6 +9,7 @@
 //!
 //! * `2` ping and `3` pong: `nonce: u32`; no payload.
 //! * `4` ack and `5` reject: `transfer: u32`; the receiver got the whole transfer, or dropped it.
+//! * `6` renegotiation and `7` media metadata: no header fields; the payload is UTF-8 JSON.
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
@@ -26,6 +27,8 @@ const KIND_PING: u8 = 2;
 const KIND_PONG: u8 = 3;
 const KIND_ACK: u8 = 4;
 const KIND_REJECT: u8 = 5;
+const KIND_RENEGOTIATION: u8 = 6;
+const KIND_MEDIA: u8 = 7;
 const NO_METADATA: u32 = u32::MAX;
 
 /// How a payload's bytes are to be read back into a JS value.
@@ -78,6 +81,10 @@ pub enum Header {
     Ack(u32),
     /// The receiver dropped this transfer.
     Reject(u32),
+    /// A session description for renegotiating media; JSON payload.
+    Renegotiation,
+    /// Metadata of a stream about to be added; JSON payload.
+    Media,
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -162,6 +169,22 @@ pub fn encode_reject(transfer: u32) -> Vec<u8> {
     control_frame(KIND_REJECT, transfer)
 }
 
+/// A whole renegotiation frame carrying `json`.
+pub fn encode_renegotiation(json: &str) -> Vec<u8> {
+    text_frame(KIND_RENEGOTIATION, json)
+}
+
+/// A whole media-metadata frame carrying `json`.
+pub fn encode_media(json: &str) -> Vec<u8> {
+    text_frame(KIND_MEDIA, json)
+}
+
+fn text_frame(kind: u8, json: &str) -> Vec<u8> {
+    let mut out = vec![0, 1, kind];
+    out.extend_from_slice(json.as_bytes());
+    out
+}
+
 fn control_frame(kind: u8, nonce: u32) -> Vec<u8> {
     let mut out = vec![0, 5, kind];
     out.extend_from_slice(&nonce.to_be_bytes());
@@ -198,6 +221,8 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_PONG => Ok(Header::Pong(r.u32()?)),
         KIND_ACK => Ok(Header::Ack(r.u32()?)),
         KIND_REJECT => Ok(Header::Reject(r.u32()?)),
+        KIND_RENEGOTIATION => Ok(Header::Renegotiation),
+        KIND_MEDIA => Ok(Header::Media),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -297,6 +322,9 @@ mod tests {
         assert_eq!(decode_header(&pong[2..6]), Err(FrameError::Truncated));
         assert_eq!(decode_header(&encode_ack(9)[2..]), Ok(Header::Ack(9)));
         assert_eq!(decode_header(&encode_reject(9)[2..]), Ok(Header::Reject(9)));
+        let media = encode_media("{}");
+        assert_eq!(split(&media).unwrap(), (&[7u8][..], &b"{}"[..]));
+        assert_eq!(decode_header(split(&encode_renegotiation("x")).unwrap().0), Ok(Header::Renegotiation));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod frame;
 pub mod ids;
 pub mod reassembly;
+pub mod renegotiation;
 pub mod signaling;
 
 #[cfg(target_arch = "wasm32")]

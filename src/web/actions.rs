@@ -100,36 +100,22 @@ fn start_send(
     }))
 }
 
-/// `null`/`undefined` means every open peer; otherwise one peer id or an array of them.
+/// The targets' connections, each with a fresh transfer id and a pending ack.
 fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsError> {
     let mut state = room.borrow_mut();
-    if state.left {
-        return Err(JsError::new("rendez: the room has been left"));
-    }
-    let ids: Vec<String> = if targets.is_null() || targets.is_undefined() {
-        state.open_peers().map(|(id, _)| id.clone()).collect()
-    } else if let Some(id) = targets.as_string() {
-        vec![id]
-    } else if Array::is_array(targets) {
-        Array::from(targets).iter().filter_map(|v| v.as_string()).collect()
-    } else {
-        return Err(JsError::new("rendez: targetPeers must be a peer id, an array of peer ids, or null"));
-    };
-    ids.into_iter()
-        .map(|peer_id| {
-            let key = *state.by_peer.get(&peer_id).ok_or_else(|| unknown_peer(&peer_id))?;
-            let conn = state.conns.get_mut(&key).filter(|c| c.open).ok_or_else(|| unknown_peer(&peer_id))?;
+    let peers = state.target_peers(targets)?;
+    Ok(peers
+        .into_iter()
+        .filter_map(|(peer_id, peer)| {
+            let key = *state.by_peer.get(&peer_id)?;
+            let conn = state.conns.get_mut(&key)?;
             let transfer = conn.next_transfer;
             conn.next_transfer = transfer.wrapping_add(1);
             let (settle, verdict) = oneshot::channel();
             conn.pending_acks.insert(transfer, settle);
-            Ok(Target { peer_id, peer: conn.peer.clone(), transfer, verdict })
+            Some(Target { peer_id, peer, transfer, verdict })
         })
-        .collect()
-}
-
-fn unknown_peer(peer_id: &str) -> JsError {
-    JsError::new(&format!("rendez: no connected peer {peer_id}"))
+        .collect())
 }
 
 /// Sends one payload to one peer in chunks, waiting on the channel's buffer between chunks,

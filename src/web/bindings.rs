@@ -3,12 +3,14 @@
 use super::actions::make_action;
 use super::config::RoomConfig;
 use super::console::install_panic_hook;
+use super::media;
 use super::relay_socket;
 use super::room::{self, Shared};
 use super::strategy::{Strategy, StrategyContext};
 use crate::ids::{random_id, PEER_ID_LEN};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use web_sys::{MediaStream, MediaStreamTrack};
 
 thread_local! {
     static SELF_ID: String = random_id(PEER_ID_LEN);
@@ -80,6 +82,65 @@ impl Room {
             }
         }
         sockets
+    }
+
+    /// Sets the callback called with `(stream, peerId, metadata)` when a peer's stream arrives.
+    #[wasm_bindgen(js_name = onPeerStream)]
+    pub fn on_peer_stream(&self, callback: Function) {
+        self.inner.borrow_mut().on_peer_stream = Some(callback);
+    }
+
+    /// Sets the callback called with `(track, stream, peerId, metadata)` for each arriving track.
+    #[wasm_bindgen(js_name = onPeerTrack)]
+    pub fn on_peer_track(&self, callback: Function) {
+        self.inner.borrow_mut().on_peer_track = Some(callback);
+    }
+
+    /// Sends every track of `stream` to `targetPeers` (all connected peers when omitted).
+    #[wasm_bindgen(js_name = addStream)]
+    pub fn add_stream(&self, stream: &MediaStream, target_peers: JsValue, metadata: JsValue) -> Result<(), JsError> {
+        media::add_stream(&self.inner, stream, &target_peers, &metadata)
+    }
+
+    /// Stops sending `stream` to `targetPeers`.
+    #[wasm_bindgen(js_name = removeStream)]
+    pub fn remove_stream(&self, stream: &MediaStream, target_peers: JsValue) -> Result<(), JsError> {
+        media::remove_stream(&self.inner, stream, &target_peers)
+    }
+
+    /// Sends `track` (of `stream`) to `targetPeers`.
+    #[wasm_bindgen(js_name = addTrack)]
+    pub fn add_track(
+        &self,
+        track: &MediaStreamTrack,
+        stream: &MediaStream,
+        target_peers: JsValue,
+        metadata: JsValue,
+    ) -> Result<(), JsError> {
+        media::add_track(&self.inner, track, stream, &target_peers, &metadata)
+    }
+
+    /// Stops sending `track` to `targetPeers`.
+    #[wasm_bindgen(js_name = removeTrack)]
+    pub fn remove_track(
+        &self,
+        track: &MediaStreamTrack,
+        _stream: JsValue,
+        target_peers: JsValue,
+    ) -> Result<(), JsError> {
+        media::remove_track(&self.inner, track, &target_peers)
+    }
+
+    /// Replaces `oldTrack` with `newTrack` for `targetPeers`, without renegotiating.
+    #[wasm_bindgen(js_name = replaceTrack)]
+    pub fn replace_track(
+        &self,
+        old_track: &MediaStreamTrack,
+        new_track: &MediaStreamTrack,
+        _stream: JsValue,
+        target_peers: JsValue,
+    ) -> Result<Promise, JsError> {
+        media::replace_track(&self.inner, old_track, new_track, &target_peers)
     }
 
     /// Resolves to the round-trip time to `peerId` in milliseconds.

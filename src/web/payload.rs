@@ -79,6 +79,11 @@ pub fn decode(kind: PayloadKind, parts: Vec<Uint8Array>, total: u32) -> Result<J
     }
 }
 
+/// UTF-8 text of `bytes`, decoded by the browser.
+pub fn decode_text(bytes: &Uint8Array) -> JsString {
+    DECODER.with(|d| d.decode(bytes))
+}
+
 /// Parses JSON text received from a peer (metadata).
 pub fn parse_json(text: &str) -> Result<JsValue, JsValue> {
     json_parse(&JsString::from(text))

@@ -6,6 +6,7 @@
 
 use super::backpressure::{ChannelClosed, Drain, LOW_WATER};
 use super::console::warn;
+use crate::renegotiation::Negotiator;
 use futures::channel::oneshot;
 use futures::future::select;
 use gloo_timers::future::TimeoutFuture;
@@ -16,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType, RtcIceGatheringState,
-    RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
@@ -30,6 +31,8 @@ pub enum PeerEvent {
     Closed,
     /// A binary message arrived.
     Message(ArrayBuffer),
+    /// A remote media track arrived (after a renegotiation).
+    Track(RtcTrackEvent),
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -38,7 +41,9 @@ struct Inner {
     connection: RtcPeerConnection,
     channel: RtcDataChannel,
     drain: Rc<Drain>,
-    _handlers: [Handler; 5],
+    negotiator: RefCell<Negotiator>,
+    on_negotiation_needed: RefCell<Option<Closure<dyn FnMut()>>>,
+    _handlers: [Handler; 6],
 }
 
 impl Drop for Inner {
@@ -48,7 +53,18 @@ impl Drop for Inner {
         self.channel.set_onmessage(None);
         self.channel.set_onbufferedamountlow(None);
         self.connection.set_onconnectionstatechange(None);
+        self.connection.set_ontrack(None);
+        self.connection.set_onnegotiationneeded(None);
         self.connection.close();
+    }
+}
+
+/// A handle that does not keep the peer alive (for the peer's own event handlers).
+pub(crate) struct WeakPeer(std::rc::Weak<Inner>);
+
+impl WeakPeer {
+    pub(crate) fn upgrade(&self) -> Option<Peer> {
+        self.0.upgrade().map(Peer)
     }
 }
 
@@ -86,6 +102,8 @@ impl Peer {
         });
         let dr = drain.clone();
         let on_low = Handler::new(move |_| dr.wake_all());
+        let ev = on_event.clone();
+        let on_track = Handler::new(move |event: JsValue| ev(PeerEvent::Track(event.unchecked_into())));
         let (ev, pc) = (on_event, connection.clone());
         let on_state = Handler::new(move |_| {
             if matches!(pc.connection_state(), RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) {
@@ -97,11 +115,14 @@ impl Peer {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         channel.set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
         connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        connection.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         Ok(Self(Rc::new(Inner {
             connection,
             channel,
             drain,
-            _handlers: [on_open, on_close, on_message, on_low, on_state],
+            negotiator: RefCell::new(Negotiator::new(false)),
+            on_negotiation_needed: RefCell::new(None),
+            _handlers: [on_open, on_close, on_message, on_low, on_state, on_track],
         })))
     }
 
@@ -176,6 +197,21 @@ impl Peer {
     /// Sends one frame.
     pub fn send(&self, frame: &Uint8Array) -> Result<(), JsValue> {
         self.0.channel.send_with_array_buffer_view(frame)
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakPeer {
+        WeakPeer(Rc::downgrade(&self.0))
+    }
+
+    /// The perfect-negotiation state of this connection.
+    pub(crate) fn negotiator(&self) -> &RefCell<Negotiator> {
+        &self.0.negotiator
+    }
+
+    /// Installs the handler of `negotiationneeded` (kept alive as long as the peer).
+    pub(crate) fn on_negotiation_needed(&self, handler: Closure<dyn FnMut()>) {
+        self.0.connection.set_onnegotiationneeded(Some(handler.as_ref().unchecked_ref()));
+        *self.0.on_negotiation_needed.borrow_mut() = Some(handler);
     }
 
     /// Closes the connection; the remote side sees its channel close.

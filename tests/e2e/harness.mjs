@@ -112,7 +112,9 @@ export const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-quic',
   // Peers on one machine: gather 127.0.0.1 host candidates, unobfuscated.
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // Media tests: a fake camera and microphone, granted without a prompt.
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'
 ]
 
 /** Launches headless Debian Chromium with a fresh profile. */
@@ -125,7 +127,9 @@ export function launchBrowser () {
  * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
  * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join, onJoinError events), `track(name)` to register an action whose arrivals and
  * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
- * to a peer (for injecting frames). Console warnings are collected in `warnings`.
+ * to a peer (for injecting frames), `remoteDescriptions` counting setRemoteDescription calls;
+ * `log.streams` and `log.tracks` record onPeerStream and onPeerTrack. Console warnings are
+ * collected in `warnings`.
  * Resolves to `{page, context, selfId, warnings}`.
  */
 export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {}, strategy = 'torrent') {
@@ -143,17 +147,25 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
       return channel
     }
     window.channelOf = peerId => channels.get(window.room.getPeers()[peerId])
+    window.remoteDescriptions = 0
+    const setRemote = RTCPeerConnection.prototype.setRemoteDescription
+    RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
+      window.remoteDescriptions++
+      return setRemote.apply(this, args)
+    }
   })
   await page.goto(`${baseUrl}/tests/e2e/page.html`)
   const selfId = await page.evaluate(async ({ relayUrl, roomId, config, strategy }) => {
     const { joinRoom, selfId } = await import(`/js/${strategy}.js`)
-    const log = { joins: [], leaves: [], received: [], joinMs: {}, joinErrors: [] }
+    const log = { joins: [], leaves: [], received: [], joinMs: {}, joinErrors: [], streams: [], tracks: [] }
     const startedAt = performance.now()
     const room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] }, ...config }, roomId, {
       onJoinError: e => log.joinErrors.push(e)
     })
     room.onPeerJoin(id => { log.joins.push(id); log.joinMs[id] = performance.now() - startedAt })
     room.onPeerLeave(id => log.leaves.push(id))
+    room.onPeerStream((stream, peerId, metadata) => log.streams.push({ stream, peerId, metadata }))
+    room.onPeerTrack((track, stream, peerId, metadata) => log.tracks.push({ track, stream, peerId, metadata }))
     const [send, receive] = room.makeAction('echo')
     receive((data, peerId, metadata) => log.received.push({ data, peerId, metadata }))
     const tracked = {}

@@ -3,11 +3,15 @@
 use super::{call, Shared, WeakRoom};
 use crate::frame::{self, encode_ack, encode_pong, encode_reject, Header, PREFIX_LEN};
 use crate::reassembly::Accepted;
+use crate::renegotiation::is_polite;
 use crate::web::console::warn;
+use crate::web::media;
 use crate::web::payload;
 use crate::web::peer::PeerEvent;
+use crate::web::renegotiation;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
 
 pub(crate) fn on_peer_event(weak: &WeakRoom, key: u64, event: PeerEvent) {
     let Some(room) = weak.upgrade() else { return };
@@ -22,6 +26,9 @@ pub(crate) fn on_peer_event(weak: &WeakRoom, key: u64, event: PeerEvent) {
             };
             conn.open = true;
             conn.timeout = None;
+            let polite = is_polite(&state.self_id, &remote);
+            let Some(conn) = state.conns.get_mut(&key) else { return };
+            renegotiation::enable(&conn.peer, polite);
             let callback = state.on_peer_join.clone();
             drop(state);
             call(callback, &[remote.into()]);
@@ -36,6 +43,7 @@ pub(crate) fn on_peer_event(weak: &WeakRoom, key: u64, event: PeerEvent) {
             }
         }
         PeerEvent::Message(buffer) => on_message(&room, key, buffer),
+        PeerEvent::Track(event) => media::on_track(&room, key, event),
     }
 }
 
@@ -66,6 +74,16 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
         }
         Header::Ack(transfer) => return settle_transfer(room, key, transfer, true),
         Header::Reject(transfer) => return settle_transfer(room, key, transfer, false),
+        Header::Renegotiation | Header::Media => {
+            let text: String = payload::decode_text(&bytes.subarray(header.1, len)).into();
+            let peer = room.borrow().conns.get(&key).map(|c| c.peer.clone());
+            match (header.0, peer) {
+                (Header::Renegotiation, Some(peer)) => spawn_local(renegotiation::on_remote(peer, text)),
+                (Header::Media, Some(_)) => media::on_metadata(room, key, &text),
+                _ => {}
+            }
+            return;
+        }
         Header::Unknown(_) => return,
     };
     let transfer = data.transfer;

@@ -23,7 +23,7 @@ use gloo_timers::callback::{Interval, Timeout};
 use join_errors::JoinErrors;
 use js_sys::{Function, Uint8Array};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::RtcConfiguration;
@@ -54,6 +54,10 @@ pub(crate) struct Conn {
     pub(crate) heard: bool,
     /// Heartbeat ticks in a row with nothing heard.
     pub(crate) silent_ticks: u32,
+    /// Metadata the peer announced for its streams, by stream id.
+    pub(crate) stream_metadata: HashMap<String, JsValue>,
+    /// Streams of the peer already reported by `onPeerStream`.
+    pub(crate) seen_streams: HashSet<String>,
 }
 
 /// The app's handlers of one action name.
@@ -78,6 +82,8 @@ pub(crate) struct RoomState {
     pub(crate) actions: HashMap<String, ActionSlot>,
     pub(crate) on_peer_join: Option<Function>,
     pub(crate) on_peer_leave: Option<Function>,
+    pub(crate) on_peer_stream: Option<Function>,
+    pub(crate) on_peer_track: Option<Function>,
     pub(crate) limits: Limits,
     pub(crate) connect_timeout_ms: u32,
     pub(crate) join_errors: JoinErrors,
@@ -98,6 +104,34 @@ impl RoomState {
     /// The open connection to `peer_id`.
     pub fn open_conn(&self, peer_id: &str) -> Option<&Conn> {
         self.by_peer.get(peer_id).and_then(|key| self.conns.get(key)).filter(|c| c.open)
+    }
+
+    /// Peer ids named by an app's `targetPeers`: `null`/`undefined` for every open peer, one
+    /// peer id, or an array of them.
+    pub fn target_ids(&self, targets: &JsValue) -> Result<Vec<String>, JsError> {
+        if self.left {
+            return Err(JsError::new("rendez: the room has been left"));
+        }
+        if targets.is_null() || targets.is_undefined() {
+            Ok(self.open_peers().map(|(id, _)| id.clone()).collect())
+        } else if let Some(id) = targets.as_string() {
+            Ok(vec![id])
+        } else if js_sys::Array::is_array(targets) {
+            Ok(js_sys::Array::from(targets).iter().filter_map(|v| v.as_string()).collect())
+        } else {
+            Err(JsError::new("rendez: targetPeers must be a peer id, an array of peer ids, or null"))
+        }
+    }
+
+    /// The open connections to the peers `targets` names; an unknown or unconnected peer is an error.
+    pub fn target_peers(&self, targets: &JsValue) -> Result<Vec<(String, Peer)>, JsError> {
+        self.target_ids(targets)?
+            .into_iter()
+            .map(|id| match self.open_conn(&id) {
+                Some(conn) => Ok((id, conn.peer.clone())),
+                None => Err(JsError::new(&format!("rendez: no connected peer {id}"))),
+            })
+            .collect()
     }
 
     /// The strategy, while the room has not been left.
@@ -124,6 +158,8 @@ impl RoomState {
                 timeout: None,
                 heard: false,
                 silent_ticks: 0,
+                stream_metadata: HashMap::new(),
+                seen_streams: HashSet::new(),
             },
         );
         Ok(key)
@@ -205,6 +241,8 @@ pub(crate) fn start(
         actions: HashMap::new(),
         on_peer_join: None,
         on_peer_leave: None,
+        on_peer_stream: None,
+        on_peer_track: None,
         limits: config.limits,
         connect_timeout_ms: config.connect_timeout_ms,
         join_errors,
@@ -275,7 +313,7 @@ pub(crate) fn call(callback: Option<Function>, args: &[JsValue]) {
         [a] => callback.call1(&JsValue::NULL, a),
         [a, b] => callback.call2(&JsValue::NULL, a, b),
         [a, b, c] => callback.call3(&JsValue::NULL, a, b, c),
-        _ => callback.call0(&JsValue::NULL),
+        _ => callback.apply(&JsValue::NULL, &args.iter().collect()),
     };
     if let Err(e) = result {
         warn(&format!("a room callback threw: {e:?}"));

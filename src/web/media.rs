@@ -1,0 +1,154 @@
+//! Audio and video: `addStream`, `removeStream`, `addTrack`, `removeTrack`, `replaceTrack` on
+//! the sending side, `onPeerStream` and `onPeerTrack` on the receiving side.
+//!
+//! Adding or removing tracks renegotiates over the data channel (see `renegotiation`). Metadata
+//! travels ahead of the tracks in a media frame keyed by stream id (the id the receiver sees).
+//! Streams are sent only to peers connected at the time; apps send to newcomers in `onPeerJoin`.
+
+use super::console::warn;
+use super::payload;
+use super::peer::Peer;
+use super::room::{call, Shared};
+use crate::frame::encode_media;
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{MediaStream, MediaStreamTrack, RtcRtpSender, RtcTrackEvent};
+
+/// Stream metadata entries kept per peer; the map is cleared past this many.
+const MAX_STREAM_METADATA: usize = 256;
+
+fn tracks(stream: &MediaStream) -> Vec<MediaStreamTrack> {
+    stream.get_tracks().iter().map(JsCast::unchecked_into).collect()
+}
+
+fn senders(peer: &Peer) -> Vec<RtcRtpSender> {
+    peer.connection().get_senders().iter().map(JsCast::unchecked_into).collect()
+}
+
+/// Tells `peer` the metadata of `stream` ahead of its tracks.
+fn send_metadata(peer: &Peer, stream: &MediaStream, metadata: &JsValue) -> Result<(), JsError> {
+    let message = Object::new();
+    let _ = Reflect::set(&message, &"stream".into(), &stream.id().into());
+    let _ = Reflect::set(&message, &"metadata".into(), metadata);
+    let json = payload::to_json(&message)?.map(String::from).unwrap_or_default();
+    peer.send(&Uint8Array::from(&encode_media(&json)[..])).map_err(|e| JsError::new(&format!("rendez: {e:?}")))
+}
+
+/// Sends every track of `stream` to the targets.
+pub(crate) fn add_stream(
+    room: &Shared,
+    stream: &MediaStream,
+    targets: &JsValue,
+    metadata: &JsValue,
+) -> Result<(), JsError> {
+    for (_, peer) in room.borrow().target_peers(targets)? {
+        send_metadata(&peer, stream, metadata)?;
+        for track in tracks(stream) {
+            peer.connection().add_track_0(&track, stream);
+        }
+    }
+    Ok(())
+}
+
+/// Sends one track of `stream` to the targets.
+pub(crate) fn add_track(
+    room: &Shared,
+    track: &MediaStreamTrack,
+    stream: &MediaStream,
+    targets: &JsValue,
+    metadata: &JsValue,
+) -> Result<(), JsError> {
+    for (_, peer) in room.borrow().target_peers(targets)? {
+        send_metadata(&peer, stream, metadata)?;
+        peer.connection().add_track_0(track, stream);
+    }
+    Ok(())
+}
+
+/// Stops sending the tracks `is_removed` picks to the targets.
+fn remove_senders(
+    room: &Shared,
+    targets: &JsValue,
+    is_removed: impl Fn(&MediaStreamTrack) -> bool,
+) -> Result<(), JsError> {
+    for (_, peer) in room.borrow().target_peers(targets)? {
+        for sender in senders(&peer) {
+            if sender.track().is_some_and(|t| is_removed(&t)) {
+                peer.connection().remove_track(&sender);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stops sending `stream` to the targets.
+pub(crate) fn remove_stream(room: &Shared, stream: &MediaStream, targets: &JsValue) -> Result<(), JsError> {
+    let ids: Vec<String> = tracks(stream).iter().map(MediaStreamTrack::id).collect();
+    remove_senders(room, targets, |t| ids.contains(&t.id()))
+}
+
+/// Stops sending `track` to the targets.
+pub(crate) fn remove_track(room: &Shared, track: &MediaStreamTrack, targets: &JsValue) -> Result<(), JsError> {
+    let id = track.id();
+    remove_senders(room, targets, |t| t.id() == id)
+}
+
+/// Swaps `old` for `new` in what the targets receive, without renegotiating.
+pub(crate) fn replace_track(
+    room: &Shared,
+    old: &MediaStreamTrack,
+    new: &MediaStreamTrack,
+    targets: &JsValue,
+) -> Result<Promise, JsError> {
+    let id = old.id();
+    let replaced: Array = room
+        .borrow()
+        .target_peers(targets)?
+        .iter()
+        .flat_map(|(_, peer)| senders(peer))
+        .filter(|sender| sender.track().is_some_and(|t| t.id() == id))
+        .map(|sender| JsValue::from(sender.replace_track(Some(new))))
+        .collect();
+    Ok(Promise::all(&replaced))
+}
+
+/// Remembers the metadata a peer announced for one of its streams.
+pub(crate) fn on_metadata(room: &Shared, key: u64, text: &str) {
+    let parsed = match payload::parse_json(text) {
+        Ok(parsed) => parsed,
+        Err(_) => return warn("dropped unreadable stream metadata"),
+    };
+    let Some(stream_id) = Reflect::get(&parsed, &"stream".into()).ok().and_then(|s| s.as_string()) else {
+        return warn("dropped stream metadata without a stream id");
+    };
+    let metadata = Reflect::get(&parsed, &"metadata".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(conn) = room.borrow_mut().conns.get_mut(&key) {
+        if conn.stream_metadata.len() >= MAX_STREAM_METADATA {
+            conn.stream_metadata.clear();
+        }
+        conn.stream_metadata.insert(stream_id, metadata);
+    }
+}
+
+/// Reports a remote track (and, the first time, its stream) to the app.
+pub(crate) fn on_track(room: &Shared, key: u64, event: RtcTrackEvent) {
+    let track = event.track();
+    let stream = event.streams().get(0).dyn_into::<MediaStream>().ok().or_else(|| {
+        let stream = MediaStream::new().ok()?;
+        stream.add_track(&track);
+        Some(stream)
+    });
+    let Some(stream) = stream else { return };
+    let mut state = room.borrow_mut();
+    let Some(conn) = state.conns.get_mut(&key) else { return };
+    let Some(peer_id) = conn.remote.clone() else { return };
+    let metadata = conn.stream_metadata.get(&stream.id()).cloned().unwrap_or(JsValue::UNDEFINED);
+    let new_stream = conn.seen_streams.insert(stream.id());
+    let (on_track, on_stream) = (state.on_peer_track.clone(), state.on_peer_stream.clone());
+    drop(state);
+    if new_stream {
+        // `JsValue::from(&stream)`, not `stream.clone()`: the latter is `MediaStream.prototype.clone`.
+        call(on_stream, &[JsValue::from(&stream), peer_id.clone().into(), metadata.clone()]);
+    }
+    call(on_track, &[track.into(), stream.into(), peer_id.into(), metadata]);
+}

@@ -1,0 +1,106 @@
+// Audio and video between real browsers with Chromium's fake camera and microphone: streams with
+// metadata, frames that really flow, removal, replaceTrack without renegotiation, and glare.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { launchBrowser, openMesh, startFileServer, startTracker, waitFor } from './harness.mjs'
+
+let browser, files, tracker
+
+before(async () => {
+  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
+})
+
+after(async () => {
+  await browser?.close()
+  files?.close()
+  await tracker?.close()
+})
+
+const pair = room => openMesh(browser, files.url, tracker.url, room, 2)
+
+/** In the page: plays the n-th received stream in a muted <video> and resolves to its size once frames arrive. */
+const playReceived = (page, n = 0) => page.evaluate(async n => {
+  const video = document.createElement('video')
+  video.muted = true
+  video.srcObject = log.streams[n].stream
+  document.body.append(video)
+  await video.play()
+  while (video.videoWidth === 0) await new Promise(resolve => setTimeout(resolve, 50))
+  window.video = video
+  return [video.videoWidth, video.videoHeight]
+}, n)
+
+test('a stream arrives with its metadata and its video carries frames; removal is seen', async () => {
+  const [a, b] = await pair('media-basic')
+  await a.page.evaluate(async id => {
+    window.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
+    room.addStream(local, id, { name: 'camera', n: 1 })
+  }, b.selfId)
+  await waitFor(b.page, () => log.streams.length === 1 && log.tracks.length === 2)
+  const got = await b.page.evaluate(() => ({
+    metadata: log.streams[0].metadata,
+    peerId: log.streams[0].peerId,
+    kinds: log.tracks.map(t => t.track.kind).sort(),
+    trackMetadata: log.tracks.map(t => t.metadata),
+    sameStream: log.tracks.every(t => t.stream === log.streams[0].stream)
+  }))
+  assert.deepEqual(got, {
+    metadata: { name: 'camera', n: 1 }, peerId: a.selfId, kinds: ['audio', 'video'],
+    trackMetadata: [{ name: 'camera', n: 1 }, { name: 'camera', n: 1 }], sameStream: true
+  })
+  const [width, height] = await playReceived(b.page)
+  assert.ok(width > 0 && height > 0, `${width}x${height}`)
+  const decoded = await b.page.evaluate(async () => {
+    const stats = await Object.values(room.getPeers())[0].getStats()
+    return [...stats.values()].find(s => s.type === 'inbound-rtp' && s.kind === 'video')?.framesDecoded ?? 0
+  })
+  assert.ok(decoded > 0, `frames decoded: ${decoded}`)
+
+  await a.page.evaluate(() => room.removeStream(local))
+  await waitFor(b.page, () => log.streams[0].stream.getTracks().length === 0)
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('replaceTrack swaps the video without renegotiating', async () => {
+  const [a, b] = await pair('media-replace')
+  await a.page.evaluate(async id => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 })
+    const ctx = canvas.getContext('2d')
+    setInterval(() => { ctx.fillStyle = `hsl(${Date.now() % 360} 80% 50%)`; ctx.fillRect(0, 0, 320, 240) }, 30)
+    window.local = canvas.captureStream(30)
+    window.camera = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks()[0]
+    room.addStream(local, id)
+  }, b.selfId)
+  await waitFor(b.page, () => log.tracks.length === 1)
+  assert.deepEqual(await playReceived(b.page), [320, 240])
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const before = await Promise.all([a, b].map(p => p.page.evaluate(() => remoteDescriptions)))
+  await a.page.evaluate(() => room.replaceTrack(local.getVideoTracks()[0], camera, local))
+  await waitFor(b.page, () => video.videoWidth === 640, undefined, 20_000)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const after = await Promise.all([a, b].map(p => p.page.evaluate(() => remoteDescriptions)))
+  assert.deepEqual(after, before, 'no description was exchanged')
+  assert.equal(await b.page.evaluate(() => log.tracks.length), 1)
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('both peers adding streams at once (glare) both receive', async () => {
+  const [a, b] = await pair('media-glare')
+  // Both pages hold their camera, then add it at the same wall-clock instant, so both offers
+  // are in flight at once and perfect negotiation has to settle the collision.
+  const at = Date.now() + 1500
+  await Promise.all([[a, b, 'a'], [b, a, 'b']].map(([from, to, name]) => from.page.evaluate(async ([id, name, at]) => {
+    window.local = await navigator.mediaDevices.getUserMedia({ video: true })
+    await new Promise(resolve => setTimeout(resolve, at - Date.now()))
+    room.addStream(local, id, { from: name })
+  }, [to.selfId, name, at])))
+  await waitFor(a.page, () => log.streams.length === 1)
+  await waitFor(b.page, () => log.streams.length === 1)
+  assert.deepEqual(await a.page.evaluate(() => log.streams[0].metadata), { from: 'b' })
+  assert.deepEqual(await b.page.evaluate(() => log.streams[0].metadata), { from: 'a' })
+  for (const peer of [a, b]) {
+    const [width] = await playReceived(peer.page)
+    assert.ok(width > 0)
+  }
+  await Promise.all([a.context.close(), b.context.close()])
+})
