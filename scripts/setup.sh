@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, then builds the package. Safe to re-run.
+# Installs what building and testing need, builds the package, and installs the packed package
+# into a fresh Vite app for the packaging tests. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -16,3 +17,4 @@ fi
 npm ci
 cargo fetch
 npm run build
+bash scripts/prepare-consumer.sh

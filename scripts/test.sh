@@ -15,5 +15,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --workspace --target wasm32-unknown-unknown -- -D warnings
 cargo test --workspace
 cargo run --profile fuzz -p rendez-fuzz
+npx tsc -p tests/types
 "${wasm_tests[@]}" --no-run
 scripts/isolated.sh bash -c "${wasm_tests[*]} && node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/"

@@ -19,13 +19,13 @@ const mime = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css'
 }
 
-/** Serves the repository root over HTTP on 127.0.0.1; resolves to its base URL and a closer. */
-export async function startFileServer (port = 0) {
+/** Serves `dir` (default: the repository root) over HTTP on 127.0.0.1; resolves to its base URL and a closer. */
+export async function startFileServer (port = 0, dir = root) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname))
     if (path.includes('..')) return res.writeHead(400).end()
     try {
-      const body = await readFile(join(root, path))
+      const body = await readFile(join(dir, path.endsWith('/') ? `${path}index.html` : path))
       res.writeHead(200, { 'content-type': mime[extname(path)] ?? 'application/octet-stream' }).end(body)
     } catch {
       res.writeHead(404).end()

@@ -1,0 +1,11 @@
+import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Received, Room, joinRoom } from './index.js'
+
+/** Joins `roomId` while mounted; `null` until joined. */
+export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
+/** Connected peer ids. */
+export declare function usePeers(room: Room | null): PeerId[]
+/** `[send, received]` for action `name`. */
+export declare function useAction<T extends DataPayload = DataPayload>(
+  room: Room | null,
+  name: string
+): [ActionSender<T>, Array<{ data: Received<T>; peerId: PeerId; metadata?: JsonValue }>]

@@ -1,0 +1,52 @@
+// React hooks: `import { useRoom, useAction, usePeers } from 'rendez/react'`.
+import { useEffect, useState } from 'react'
+import { joinRoom as joinTorrentRoom } from './torrent.js'
+
+/**
+ * Joins `roomId` while the component is mounted; leaves on unmount or when the config or room
+ * changes. `joinRoom` picks the strategy (default: the torrent strategy).
+ */
+export function useRoom (config, roomId, joinRoom = joinTorrentRoom) {
+  const [room, setRoom] = useState(null)
+  const configKey = JSON.stringify(config)
+  useEffect(() => {
+    const joined = joinRoom(JSON.parse(configKey), roomId)
+    setRoom(joined)
+    return () => {
+      setRoom(null)
+      joined.leave()
+    }
+  }, [configKey, roomId, joinRoom])
+  return room
+}
+
+/** The ids of the room's connected peers, kept current (uses the room's onPeerJoin/onPeerLeave). */
+export function usePeers (room) {
+  const [peers, setPeers] = useState([])
+  useEffect(() => {
+    if (!room) return setPeers([])
+    const sync = () => setPeers(Object.keys(room.getPeers()))
+    sync()
+    room.onPeerJoin(sync)
+    room.onPeerLeave(sync)
+  }, [room])
+  return peers
+}
+
+/** Action `name` of `room`: `[send, received]`, `received` being every `{data, peerId, metadata}` so far. */
+export function useAction (room, name) {
+  const [action, setAction] = useState(null)
+  const [received, setReceived] = useState([])
+  useEffect(() => {
+    setReceived([])
+    if (!room) return setAction(null)
+    const [send, receive] = room.makeAction(name)
+    receive((data, peerId, metadata) => setReceived(list => [...list, { data, peerId, metadata }]))
+    setAction(() => send)
+  }, [room, name])
+  return [action ?? notJoined, received]
+}
+
+function notJoined () {
+  return Promise.reject(new Error('rendez: the room is not joined yet'))
+}

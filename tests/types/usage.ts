@@ -1,0 +1,39 @@
+// Type test: `tsc -p tests/types` must accept the correct uses and reject the marked wrong ones.
+import { joinRoom, selfId, pauseRelayReconnection, type JoinError, type Room } from 'rendez/torrent'
+import { joinRoom as joinNostr } from 'rendez/nostr'
+import { joinRoom as joinMqtt } from 'rendez/mqtt'
+import { useAction, usePeers, useRoom } from 'rendez/react'
+
+const id: string = selfId
+const room: Room = joinRoom({ appId: 'app', password: 'pw', maxMessageSize: 1024 }, 'room', (e: JoinError) => e.peerId)
+joinNostr({ appId: 'app', relayUrls: ['wss://relay'] }, 'room', { onJoinError: e => e.error })
+joinMqtt({ appId: 'app', relayRedundancy: 2 }, 'room')
+pauseRelayReconnection()
+
+type Chat = { text: string; at: number }
+const [sendChat, onChat, onChatProgress] = room.makeAction<Chat>('chat')
+void sendChat({ text: 'hi', at: 1 }, [id], { note: 'meta' }, (percent: number, peer: string) => percent + peer.length)
+onChat((message, peerId, metadata) => message.text.toUpperCase() + peerId + JSON.stringify(metadata))
+onChatProgress((percent, peerId) => percent.toFixed() + peerId)
+// @ts-expect-error the payload type is enforced
+void sendChat({ text: 1 })
+
+const [sendFile, onFile] = room.makeAction<Uint8Array>('file')
+void sendFile(new Uint8Array(4), null)
+onFile(data => data.byteLength satisfies number)
+// @ts-expect-error binary arrives as ArrayBuffer, not as the sent view type
+onFile((data: Uint8Array) => data)
+
+room.onPeerStream((stream, peerId, metadata) => [stream.id, peerId, metadata])
+room.onPeerTrack((track, stream) => [track.kind, stream.id])
+const ms: Promise<number> = room.ping(id)
+// @ts-expect-error appId is required
+joinRoom({ password: 'x' }, 'room')
+
+export function ChatBox (): string[] {
+  const r = useRoom({ appId: 'app' }, 'room')
+  const peers: string[] = usePeers(r)
+  const [send, received] = useAction<Chat>(r, 'chat')
+  void send({ text: 'x', at: 0 })
+  return [...peers, ...received.map(m => m.data.text), String(ms)]
+}

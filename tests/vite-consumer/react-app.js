@@ -1,0 +1,28 @@
+import { createElement as h, useState } from 'react'
+import { createRoot } from 'react-dom/client'
+import { useAction, usePeers, useRoom } from 'rendez/react'
+import { selfId } from 'rendez/torrent'
+
+const params = new URLSearchParams(location.search)
+const config = { appId: 'vite-consumer-react', relayUrls: [params.get('tracker')], rtcConfig: { iceServers: [] } }
+
+function Chat () {
+  const room = useRoom(config, params.get('room'))
+  const peers = usePeers(room)
+  const [send, received] = useAction(room, 'chat')
+  const [text, setText] = useState('')
+  return h('section', null,
+    h('p', { id: 'peers' }, peers.join(',')),
+    h('ul', { id: 'messages' }, received.map((m, i) => h('li', { key: i }, `${m.peerId}: ${m.data}`))),
+    h('input', { id: 'text', value: text, onChange: e => setText(e.target.value) }),
+    h('button', { id: 'send', onClick: () => send(text) }, 'Send'))
+}
+
+function App () {
+  const [joined, setJoined] = useState(true)
+  return h('main', { 'data-self': selfId },
+    h('button', { id: 'toggle', onClick: () => setJoined(!joined) }, joined ? 'Leave' : 'Join'),
+    joined && h(Chat))
+}
+
+createRoot(document.getElementById('root')).render(h(App))
