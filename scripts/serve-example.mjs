@@ -3,5 +3,10 @@ import { startFileServer, startTracker } from '../tests/e2e/harness.mjs'
 
 const tracker = await startTracker(Number(process.env.TRACKER_PORT ?? 8000))
 const files = await startFileServer(Number(process.env.PORT ?? 8080))
-const url = `${files.url}/examples/basic/?tracker=${encodeURIComponent(tracker.url)}`
-console.log(`Tracker: ${tracker.url}\nOpen this page in two tabs or browsers:\n  ${url}\nCtrl-C stops.`)
+const page = name => `${files.url}/examples/${name}/?tracker=${encodeURIComponent(tracker.url)}`
+console.log(`Tracker: ${tracker.url}
+Chat and file drop (create a room, open the share link in a second tab or browser):
+  ${page('chat')}
+Minimal room:
+  ${page('basic')}
+Ctrl-C stops.`)

@@ -24,9 +24,10 @@ export async function startFileServer (port = 0, dir = root) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname))
     if (path.includes('..')) return res.writeHead(400).end()
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path)
     try {
-      const body = await readFile(join(dir, path.endsWith('/') ? `${path}index.html` : path))
-      res.writeHead(200, { 'content-type': mime[extname(path)] ?? 'application/octet-stream' }).end(body)
+      const body = await readFile(file)
+      res.writeHead(200, { 'content-type': mime[extname(file)] ?? 'application/octet-stream' }).end(body)
     } catch {
       res.writeHead(404).end()
     }

@@ -1,0 +1,73 @@
+// The chat example on two pages: create a room, share the link, chat both ways, send a 20 MiB
+// file that arrives byte-identical, and rejoin after a refresh.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { launchBrowser, startFileServer, startTracker } from './harness.mjs'
+
+let browser, files, tracker
+const pageErrors = []
+
+before(async () => {
+  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
+})
+
+after(async () => {
+  await browser?.close()
+  files?.close()
+  await tracker?.close()
+})
+
+async function open (url) {
+  const context = await browser.newContext({ acceptDownloads: true })
+  const page = await context.newPage()
+  page.on('pageerror', e => pageErrors.push(e.message))
+  await page.goto(url)
+  return { page, context }
+}
+
+const sha256 = bytes => createHash('sha256').update(bytes).digest('hex')
+const timeout = { timeout: 30_000 }
+
+test('two people chat, share a 20 MiB file, and a refresh rejoins the room', async () => {
+  const a = await open(`${files.url}/examples/chat/?tracker=${encodeURIComponent(tracker.url)}`)
+  await a.page.click('#create')
+  const code = await a.page.textContent('#code')
+  assert.match(code, /^[A-HJ-NP-Z2-9]{6}$/)
+  assert.equal(new URL(a.page.url()).searchParams.get('code'), code)
+
+  const link = await a.page.inputValue('#share-link')
+  const b = await open(link)
+  assert.equal(await b.page.textContent('#code'), code)
+  for (const { page } of [a, b]) await page.waitForSelector('#peers:text("1 peer connected")', timeout)
+
+  await a.page.fill('#text', 'hi from a')
+  await a.page.press('#text', 'Enter')
+  await b.page.waitForSelector('#timeline li:text-matches(": hi from a$")', timeout)
+  await b.page.fill('#text', 'hello back')
+  await b.page.click('#compose button')
+  await a.page.waitForSelector('#timeline li:text-matches(": hello back$")', timeout)
+
+  const data = Buffer.alloc(20 * 1024 * 1024)
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
+  await a.page.setInputFiles('#file', { name: 'data.bin', mimeType: 'application/octet-stream', buffer: data })
+  await b.page.waitForSelector('li.file-in a.save', { timeout: 120_000 })
+  await a.page.waitForSelector('li.file-out a.save', { timeout: 120_000 })
+  assert.equal(await a.page.evaluate(() => document.querySelector('li.file-out progress').value), 1)
+  assert.equal(await b.page.evaluate(() => document.querySelector('li.file-in progress').value), 1)
+  assert.match(await b.page.textContent('li.file-in'), /data\.bin \(20\.0 MiB\)/)
+  const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('li.file-in a.save')])
+  assert.equal(download.suggestedFilename(), 'data.bin')
+  assert.equal(sha256(await readFile(await download.path())), sha256(data))
+
+  await a.page.reload()
+  assert.equal(await a.page.textContent('#code'), code)
+  await a.page.waitForSelector('#peers:text("1 peer connected")', timeout)
+  await b.page.waitForSelector('#timeline li.system:text-matches("left$")', timeout)
+  await a.page.fill('#text', 'back after refresh')
+  await a.page.press('#text', 'Enter')
+  await b.page.waitForSelector('#timeline li:text-matches(": back after refresh$")', timeout)
+  assert.deepEqual(pageErrors, [])
+  await Promise.all([a.context.close(), b.context.close()])
+})
