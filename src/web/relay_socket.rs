@@ -103,6 +103,23 @@ impl RelaySocket {
         Self(inner)
     }
 
+    /// One socket per URL, each reporting to `on_event` with its index in `urls` and the state
+    /// the strategy shares between its sockets.
+    pub fn connect_all<S: 'static>(
+        urls: &[String],
+        protocols: &[&str],
+        shared: &Rc<S>,
+        on_event: fn(&S, usize, &Reply, SocketEvent) -> Result<(), String>,
+    ) -> Vec<Self> {
+        urls.iter()
+            .enumerate()
+            .map(|(index, url)| {
+                let shared = shared.clone();
+                Self::connect(url, protocols, move |reply, event| on_event(&shared, index, reply, event))
+            })
+            .collect()
+    }
+
     /// The relay's URL.
     pub fn url(&self) -> &str {
         &self.0.url

@@ -2,7 +2,7 @@
 // transfers, ping, and hostile frames.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { dataFrame, launchBrowser, openMesh, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { dataFrame, launchBrowser, openMesh, openPeer, rendezWarnings, startFileServer, startTracker, waitFor } from './harness.mjs'
 
 let browser, files, tracker, a, b, c
 
@@ -189,16 +189,17 @@ test('hostile frames are dropped with a warning and the connection keeps working
   await waitFor(victim.page, () => tracked.x.received.length === 2)
   const got = await victim.page.evaluate(() => tracked.x.received.map(r => r.data instanceof ArrayBuffer ? r.data.byteLength : r.data))
   assert.deepEqual(got, [{ still: 'working' }, 1000])
-  const warnings = victim.warnings.filter(w => w.startsWith('rendez:'))
   // One warning per hostile frame (transfer 3's good first chunk has none) and one for the text message.
-  assert.equal(warnings.length, frames.length - 1 + 1, warnings.join('\n'))
+  const expected = frames.length - 1 + 1
+  const warnings = await rendezWarnings(victim, expected)
+  assert.equal(warnings.length, expected, warnings.join('\n'))
   for (const pattern of [/truncated/, /longer than the frame/, /unknown transfer 999/, /107374182400 bytes exceeds the 1000-byte limit/,
     /2000 bytes exceeds/, /expected chunk 1, got 2/, /more bytes than announced/, /unknown payload kind 9/, /undecodable payload/, /not binary/]) {
     assert.ok(warnings.some(w => pattern.test(w)), `no warning matching ${pattern}:\n${warnings.join('\n')}`)
   }
   const refused = await attacker.page.evaluate(id => tracked.x.send(new Uint8Array(2000), id).then(() => 'sent', e => e.message), victim.selfId)
   assert.match(refused, /refused the data/)
-  assert.match(victim.warnings.at(-1), /2000 bytes exceeds the 1000-byte limit/)
+  assert.match((await rendezWarnings(victim, expected + 1)).at(-1), /2000 bytes exceeds the 1000-byte limit/)
   assert.deepEqual(await victim.page.evaluate(() => log.leaves), [])
   await Promise.all([victim.context.close(), attacker.context.close()])
 })

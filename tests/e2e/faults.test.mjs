@@ -3,7 +3,7 @@
 // and in-flight memory bounds.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { dataFrame, launchBrowser, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { dataFrame, launchBrowser, openPeer, rendezWarnings, startFileServer, startTracker, waitFor } from './harness.mjs'
 import { met } from './scenarios.mjs'
 
 let browser, files, tracker
@@ -123,6 +123,7 @@ test('a peer cannot make us hold more than maxInFlightPerPeer', async () => {
   await attacker.page.evaluate(() => track('x'))
   await attacker.page.evaluate(id => tracked.x.send('still fine', id), victim.selfId)
   await waitFor(victim.page, () => tracked.x.received.length === 1)
-  assert.ok(victim.warnings.some(w => /exceeded the 1000-byte in-flight limit/.test(w)), victim.warnings.join('\n'))
+  const warnings = await rendezWarnings(victim, 1)
+  assert.ok(warnings.some(w => /exceeded the 1000-byte in-flight limit/.test(w)), warnings.join('\n'))
   await Promise.all([victim.context.close(), attacker.context.close()])
 })

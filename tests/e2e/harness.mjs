@@ -210,3 +210,14 @@ export function dataFrame ({ transfer, seq, action, total, kind = 3, meta = null
   }
   return [head.length >> 8, head.length & 255, ...head, ...payload]
 }
+
+/**
+ * Waits until `peer` logged at least `count` console warnings starting with `rendez:` (console
+ * events reach the test asynchronously) and returns them.
+ */
+export async function rendezWarnings (peer, count, timeout = 10_000) {
+  const deadline = Date.now() + timeout
+  const matching = () => peer.warnings.filter(w => w.startsWith('rendez:'))
+  while (matching().length < count && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  return matching()
+}

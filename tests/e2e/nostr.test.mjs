@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
-import { launchBrowser, openPeer, startFileServer, startNostrRelay, waitFor } from './harness.mjs'
+import { launchBrowser, openPeer, rendezWarnings, startFileServer, startNostrRelay, waitFor } from './harness.mjs'
 import { met, survivesRelayRestart } from './scenarios.mjs'
 
 let browser, files, relay
@@ -89,7 +89,7 @@ test('the relay rejects a forged event, and a relay that forwards one does not c
   await waitFor(a.page, () => log.received.length === 1)
   assert.deepEqual(await a.page.evaluate(() => log.joins), [b.selfId])
   assert.deepEqual(Object.keys(await a.page.evaluate(() => room.getPeers())), [b.selfId])
-  const warnings = a.warnings.join('\n')
+  const warnings = (await rendezWarnings(a, 2)).join('\n')
   assert.match(warnings, /dropped a relayed event: event id does not match|dropped a relayed event: event signature is invalid/)
   assert.match(warnings, /relay message is invalid/)
   await Promise.all([a.context.close(), b.context.close()])

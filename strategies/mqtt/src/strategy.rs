@@ -60,18 +60,7 @@ impl Mqtt {
                 .map(|_| Broker { decoder: RefCell::default(), subscribed: Cell::new(false) })
                 .collect(),
         });
-        let sockets: Rc<Vec<RelaySocket>> = Rc::new(
-            ctx.relay_urls
-                .iter()
-                .enumerate()
-                .map(|(index, url)| {
-                    let shared = shared.clone();
-                    RelaySocket::connect(url, &["mqtt"], move |reply, event| {
-                        on_socket_event(&shared, index, reply, event)
-                    })
-                })
-                .collect(),
-        );
+        let sockets = Rc::new(RelaySocket::connect_all(&ctx.relay_urls, &["mqtt"], &shared, on_socket_event));
         let pinged = sockets.clone();
         let keep_alive = Interval::new(u32::from(KEEP_ALIVE_SECS) * 500, move || {
             for socket in pinged.iter() {

@@ -52,15 +52,7 @@ impl Nostr {
             sink: ctx.sink,
             subscribed: ctx.relay_urls.iter().map(|_| Cell::new(false)).collect(),
         });
-        let sockets = ctx
-            .relay_urls
-            .iter()
-            .enumerate()
-            .map(|(index, url)| {
-                let shared = shared.clone();
-                RelaySocket::connect(url, &[], move |reply, event| on_socket_event(&shared, index, reply, event))
-            })
-            .collect();
+        let sockets = RelaySocket::connect_all(&ctx.relay_urls, &[], &shared, on_socket_event);
         Self { shared, sockets }
     }
 }

@@ -8,7 +8,7 @@ use crate::{DEFAULT_RELAY_REDUNDANCY, DEFAULT_RELAY_URLS};
 use rendez_core::signaling::{SealedOffer, SignalEvent};
 use rendez_core::web::bindings::{self, Room};
 use rendez_core::web::console::warn;
-use rendez_core::web::relay_socket::{RelaySocket, SocketEvent};
+use rendez_core::web::relay_socket::{RelaySocket, Reply, SocketEvent};
 use rendez_core::web::strategy::{SignalSink, Strategy, StrategyContext};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -52,23 +52,12 @@ impl TorrentStrategy {
             started: ctx.relay_urls.iter().map(|_| Cell::new(false)).collect(),
             routes: RefCell::new(HashMap::new()),
         });
-        let sockets = ctx
-            .relay_urls
-            .iter()
-            .enumerate()
-            .map(|(index, url)| {
-                let shared = shared.clone();
-                RelaySocket::connect(url, &[], move |_, event| {
-                    on_socket_event(&shared, index, event);
-                    Ok(())
-                })
-            })
-            .collect();
+        let sockets = RelaySocket::connect_all(&ctx.relay_urls, &[], &shared, on_socket_event);
         Self { shared, sockets }
     }
 }
 
-fn on_socket_event(shared: &Shared, index: usize, event: SocketEvent) {
+fn on_socket_event(shared: &Shared, index: usize, _reply: &Reply, event: SocketEvent) -> Result<(), String> {
     match event {
         SocketEvent::Open => {
             shared.started[index].set(false);
@@ -94,6 +83,7 @@ fn on_socket_event(shared: &Shared, index: usize, event: SocketEvent) {
         },
         SocketEvent::Binary(_) => warn("tracker sent a binary message"),
     }
+    Ok(())
 }
 
 impl Strategy for TorrentStrategy {
