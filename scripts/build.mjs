@@ -11,7 +11,7 @@ for (const name of strategies) {
   run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', `rendez-${name}`])
   rmSync(`pkg/${name}`, { recursive: true, force: true })
   run('wasm-bindgen', [
-    '--target', 'web', '--no-typescript', '--out-dir', `pkg/${name}`,
+    '--target', 'web', '--no-typescript', '--remove-name-section', '--remove-producers-section', '--out-dir', `pkg/${name}`,
     `target/wasm32-unknown-unknown/release/rendez_${name}.wasm`
   ])
   await build({
