@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { dataFrame, launchBrowser, openPeer, rendezWarnings, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { WebSocketServer } from 'ws'
 import { met } from './scenarios.mjs'
 
 let browser, files, tracker
@@ -126,4 +127,63 @@ test('a peer cannot make us hold more than maxInFlightPerPeer', async () => {
   const warnings = await rendezWarnings(victim, 1)
   assert.ok(warnings.some(w => /exceeded the 1000-byte in-flight limit/.test(w)), warnings.join('\n'))
   await Promise.all([victim.context.close(), attacker.context.close()])
+})
+
+test('a relay that replays every message and relabels offers neither duplicates peers nor lets a forgery in', async () => {
+  // A tracker-like relay that delivers everything twice and also passes each sealed offer on
+  // as if another peer id had made it.
+  const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise(resolve => relay.on('listening', resolve))
+  const sockets = new Map()
+  const twice = (socket, message) => { socket?.send(JSON.stringify(message)); socket?.send(JSON.stringify(message)) }
+  relay.on('connection', socket => socket.on('message', data => {
+    const m = JSON.parse(data)
+    if (m.action !== 'announce' || m.event === 'stopped') return
+    sockets.set(m.peer_id, socket)
+    const base = { action: 'announce', info_hash: m.info_hash, peer_id: m.peer_id, offer_id: m.offer_id }
+    if (m.answer) return twice(sockets.get(m.to_peer_id), { ...base, answer: m.answer })
+    socket.send(JSON.stringify({ action: 'announce', info_hash: m.info_hash, interval: 120 }))
+    for (const [id, other] of sockets) {
+      if (id === m.peer_id) continue
+      for (const { offer_id: offerId, offer } of m.offers ?? []) {
+        twice(other, { ...base, offer_id: offerId, offer })
+        other.send(JSON.stringify({ ...base, peer_id: 'FORGEDFORGEDFORGED00', offer_id: `${offerId}x`, offer }))
+      }
+    }
+  }))
+  const config = { relayUrls: [`ws://127.0.0.1:${relay.address().port}`] }
+  const a = await join('replayed', config)
+  const b = await join('replayed', config)
+  await Promise.all([met(a, b), met(b, a)])
+  await sleep(2000)
+  for (const [peer, other] of [[a, b], [b, a]]) {
+    assert.deepEqual(await peer.page.evaluate(() => log.joins), [other.selfId])
+    assert.deepEqual(Object.keys(await peer.page.evaluate(() => room.getPeers())), [other.selfId])
+  }
+  const forged = (await a.page.evaluate(() => log.joinErrors)).find(e => e.peerId === 'FORGEDFORGEDFORGED00')
+  assert.match(forged?.error ?? 'no report', /cannot open its offer/)
+  await b.page.evaluate(() => send('still one peer'))
+  await waitFor(a.page, () => log.received.length === 1)
+  await sleep(500)
+  assert.equal(await a.page.evaluate(() => log.received.length), 1)
+  await Promise.all([a.context.close(), b.context.close()])
+  await new Promise(resolve => relay.close(resolve))
+})
+
+test('the room key is derived once per joinRoom, off the data path', async () => {
+  const page = (await join('kdf')).page
+  const ms = await page.evaluate(async relay => {
+    const { joinRoom } = await import('/js/torrent.js')
+    const times = []
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now()
+      const other = joinRoom({ appId: 'kdf', password: 'secret', relayUrls: [relay] }, `kdf-${i}`)
+      times.push(performance.now() - started)
+      await other.leave()
+    }
+    return times.sort((x, y) => x - y)[2]
+  }, tracker.url)
+  console.log(`joinRoom with PBKDF2-HMAC-SHA256 (100,000 iterations) key derivation, median of 5: ${ms.toFixed(1)} ms`)
+  assert.ok(ms < 1000, `${ms} ms`)
+  await page.context().close()
 })
