@@ -36,6 +36,7 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
   const code = await a.page.textContent('#code')
   assert.match(code, /^[A-HJ-NP-Z2-9]{6}$/)
   assert.equal(new URL(a.page.url()).searchParams.get('code'), code)
+  assert.ok(await a.page.isHidden('#lobby'), 'the lobby gives way to the room')
 
   const link = await a.page.inputValue('#share-link')
   const b = await open(link)
