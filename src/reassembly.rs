@@ -18,6 +18,9 @@ pub struct Limits {
     pub max_in_flight_total: u64,
 }
 
+/// Most unfinished transfers one peer may have open at once.
+pub const MAX_OPEN_TRANSFERS: usize = 64;
+
 /// Default largest payload: 512 MiB.
 pub const DEFAULT_MAX_MESSAGE: u64 = 512 * 1024 * 1024;
 /// Default per-peer in-flight bound: 512 MiB.
@@ -39,6 +42,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReassemblyError {
     TooLarge { claimed: u64, max: u64 },
+    TooManyTransfers { max: usize },
+    EmptyChunk { transfer: u32 },
     InFlightLimit { max: u64 },
     RoomInFlightLimit { max: u64 },
     UnknownTransfer(u32),
@@ -54,6 +59,8 @@ impl fmt::Display for ReassemblyError {
             }
             Self::InFlightLimit { max } => write!(f, "peer exceeded the {max}-byte in-flight limit"),
             Self::RoomInFlightLimit { max } => write!(f, "the room's {max}-byte in-flight limit is reached"),
+            Self::TooManyTransfers { max } => write!(f, "peer has more than {max} unfinished transfers"),
+            Self::EmptyChunk { transfer } => write!(f, "transfer {transfer} sent an empty chunk"),
             Self::UnknownTransfer(t) => write!(f, "chunk for unknown transfer {t}"),
             Self::OutOfOrder { transfer, expected, got } => {
                 write!(f, "transfer {transfer}: expected chunk {expected}, got {got}")
@@ -115,16 +122,26 @@ impl<P> Reassembler<P> {
         room_in_flight: u64,
     ) -> Result<Accepted<P>, ReassemblyError> {
         let id = header.transfer;
+        let first = header.start.is_some();
         if let Some(start) = header.start {
             self.drop_transfer(id);
             if start.total > self.limits.max_message {
                 return Err(ReassemblyError::TooLarge { claimed: start.total, max: self.limits.max_message });
+            }
+            if self.transfers.len() >= MAX_OPEN_TRANSFERS {
+                return Err(ReassemblyError::TooManyTransfers { max: MAX_OPEN_TRANSFERS });
             }
             self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new() });
         }
         let Some(transfer) = self.transfers.get_mut(&id) else {
             return Err(ReassemblyError::UnknownTransfer(id));
         };
+        if !first && len == 0 {
+            // Only a transfer's first chunk may be empty (an empty payload); empty later chunks
+            // would pile up parts without bytes.
+            self.drop_transfer(id);
+            return Err(ReassemblyError::EmptyChunk { transfer: id });
+        }
         if header.seq != transfer.next_seq {
             let expected = transfer.next_seq;
             self.drop_transfer(id);
@@ -224,6 +241,19 @@ mod tests {
             Err(ReassemblyError::RoomInFlightLimit { max: 6 })
         );
         assert_eq!(r.in_flight(), 3);
+    }
+
+    #[test]
+    fn open_transfers_and_empty_chunks_are_bounded() {
+        let mut r = Reassembler::new(Limits::default());
+        for id in 0..MAX_OPEN_TRANSFERS as u32 {
+            assert!(feed(&mut r, id, 0, 10, b"a").is_ok());
+        }
+        assert_eq!(feed(&mut r, 999, 0, 10, b"a"), Err(ReassemblyError::TooManyTransfers { max: MAX_OPEN_TRANSFERS }));
+        assert_eq!(feed(&mut r, 0, 1, 0, b""), Err(ReassemblyError::EmptyChunk { transfer: 0 }));
+        assert_eq!(feed(&mut r, 0, 1, 0, b"b"), Err(ReassemblyError::UnknownTransfer(0)));
+        assert!(matches!(feed(&mut r, 1, 1, 0, b"bcdefghij"), Ok(Accepted::Complete { .. })));
+        assert!(matches!(feed(&mut r, 1000, 0, 0, b""), Ok(Accepted::Complete { .. })));
     }
 
     #[test]

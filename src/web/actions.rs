@@ -2,10 +2,12 @@
 
 use super::payload;
 use super::peer::Peer;
-use super::room::{call, Shared};
+use super::room::{call, parse_targets, Shared};
 use crate::chunking::{chunk_ranges, frame_len};
 use crate::frame::{encode_data_header, DataHeader, TransferStart, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use futures::channel::oneshot;
+use futures::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Function, Promise, Uint8Array};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -13,6 +15,9 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::Blob;
 
 type SendFn = dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise;
+
+/// How long after its last chunk a transfer may wait for the receiver's confirmation.
+pub const ACK_TIMEOUT_MS: u32 = 60_000;
 
 /// Registers action `name` and returns `[send, receive, onProgress]`.
 pub(crate) fn make_action(room: &Shared, name: String) -> Result<Array, JsError> {
@@ -102,6 +107,7 @@ fn start_send(
 
 /// The targets' connections, each with a fresh transfer id and a pending ack.
 fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsError> {
+    let targets = parse_targets(targets)?;
     let mut state = room.borrow_mut();
     let peers = state.target_peers(targets)?;
     Ok(peers
@@ -126,7 +132,8 @@ async fn send_transfer(
     bytes: Uint8Array,
     progress: Option<Function>,
 ) -> Result<(), String> {
-    let Target { peer_id, peer, transfer, verdict } = target;
+    let Target { peer_id, peer, transfer, mut verdict } = target;
+    let refused = || format!("peer {peer_id} refused the data");
     let total = bytes.length() as usize;
     let first = DataHeader { transfer, seq: 0, start: Some(start) };
     let first_len = encode_data_header(&first).map_err(|e| e.to_string())?.len();
@@ -136,6 +143,9 @@ async fn send_transfer(
         let header = encode_data_header(&header).map_err(|e| e.to_string())?;
         let frame_len = (header.len() + range.len()) as u32;
         peer.room_for(frame_len).await.map_err(|_| format!("peer {peer_id} disconnected during the transfer"))?;
+        if let Ok(Some(false)) = verdict.try_recv() {
+            return Err(refused());
+        }
         let frame = Uint8Array::new_with_length(frame_len);
         frame.subarray(0, header.len() as u32).copy_from(&header);
         frame.set(&bytes.subarray(range.start as u32, range.end as u32), header.len() as u32);
@@ -145,9 +155,11 @@ async fn send_transfer(
             call(progress.clone(), &[done.into(), peer_id.clone().into()]);
         }
     }
-    match verdict.await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!("peer {peer_id} refused the data")),
-        Err(_) => Err(format!("peer {peer_id} disconnected before confirming the data")),
+    drop(bytes);
+    match select(verdict, TimeoutFuture::new(ACK_TIMEOUT_MS)).await {
+        Either::Left((Ok(true), _)) => Ok(()),
+        Either::Left((Ok(false), _)) => Err(refused()),
+        Either::Left((Err(_), _)) => Err(format!("peer {peer_id} disconnected before confirming the data")),
+        Either::Right(_) => Err(format!("peer {peer_id} did not confirm the data within {ACK_TIMEOUT_MS} ms")),
     }
 }

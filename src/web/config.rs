@@ -61,7 +61,10 @@ impl RoomConfig {
         let rtc = Reflect::get(config, &"rtcConfig".into()).unwrap_or(JsValue::UNDEFINED);
         let rtc_config = if rtc.is_object() { rtc.unchecked_into() } else { default_rtc_config() };
         let defaults = Limits::default();
-        let bytes = |value, key, default| Ok::<u64, JsError>(non_negative(value, key)?.map_or(default, |v| v as u64));
+        // Payloads are reassembled into one ArrayBuffer, so no limit goes past u32::MAX bytes.
+        let bytes = |value, key, default| {
+            Ok::<u64, JsError>(non_negative(value, key)?.map_or(default, |v| v as u64).min(u64::from(u32::MAX)))
+        };
         let limits = Limits {
             max_message: bytes(raw.max_message_size, "maxMessageSize", defaults.max_message)?,
             max_in_flight: bytes(raw.max_in_flight_per_peer, "maxInFlightPerPeer", defaults.max_in_flight)?,

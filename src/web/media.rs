@@ -8,7 +8,7 @@
 use super::console::warn;
 use super::payload;
 use super::peer::Peer;
-use super::room::{call, Shared};
+use super::room::{call, parse_targets, Shared};
 use crate::frame::encode_media;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -25,13 +25,24 @@ fn senders(peer: &Peer) -> Vec<RtcRtpSender> {
     peer.connection().get_senders().iter().map(JsCast::unchecked_into).collect()
 }
 
-/// Tells `peer` the metadata of `stream` ahead of its tracks.
-fn send_metadata(peer: &Peer, stream: &MediaStream, metadata: &JsValue) -> Result<(), JsError> {
+/// The media frame announcing `stream`'s metadata ahead of its tracks.
+fn metadata_frame(stream: &MediaStream, metadata: &JsValue) -> Result<Uint8Array, JsError> {
     let message = Object::new();
     let _ = Reflect::set(&message, &"stream".into(), &stream.id().into());
     let _ = Reflect::set(&message, &"metadata".into(), metadata);
     let json = payload::to_json(&message)?.map(String::from).unwrap_or_default();
-    peer.send(&Uint8Array::from(&encode_media(&json)[..])).map_err(|e| JsError::new(&format!("rendez: {e:?}")))
+    Ok(Uint8Array::from(&encode_media(&json)[..]))
+}
+
+/// The targets' peers. Targets and metadata are read from JS before the room is borrowed, and the
+/// borrow ends before anything else touches JS: app code run meanwhile may use the room.
+fn peers(room: &Shared, targets: &JsValue) -> Result<Vec<Peer>, JsError> {
+    let targets = parse_targets(targets)?;
+    Ok(room.borrow().target_peers(targets)?.into_iter().map(|(_, peer)| peer).collect())
+}
+
+fn send(peer: &Peer, frame: &Uint8Array) -> Result<(), JsError> {
+    peer.send(frame).map_err(|e| JsError::new(&format!("rendez: {e:?}")))
 }
 
 /// Sends every track of `stream` to the targets.
@@ -41,8 +52,9 @@ pub(crate) fn add_stream(
     targets: &JsValue,
     metadata: &JsValue,
 ) -> Result<(), JsError> {
-    for (_, peer) in room.borrow().target_peers(targets)? {
-        send_metadata(&peer, stream, metadata)?;
+    let frame = metadata_frame(stream, metadata)?;
+    for peer in peers(room, targets)? {
+        send(&peer, &frame)?;
         for track in tracks(stream) {
             peer.connection().add_track_0(&track, stream);
         }
@@ -58,8 +70,9 @@ pub(crate) fn add_track(
     targets: &JsValue,
     metadata: &JsValue,
 ) -> Result<(), JsError> {
-    for (_, peer) in room.borrow().target_peers(targets)? {
-        send_metadata(&peer, stream, metadata)?;
+    let frame = metadata_frame(stream, metadata)?;
+    for peer in peers(room, targets)? {
+        send(&peer, &frame)?;
         peer.connection().add_track_0(track, stream);
     }
     Ok(())
@@ -71,7 +84,7 @@ fn remove_senders(
     targets: &JsValue,
     is_removed: impl Fn(&MediaStreamTrack) -> bool,
 ) -> Result<(), JsError> {
-    for (_, peer) in room.borrow().target_peers(targets)? {
+    for peer in peers(room, targets)? {
         for sender in senders(&peer) {
             if sender.track().is_some_and(|t| is_removed(&t)) {
                 peer.connection().remove_track(&sender);
@@ -101,11 +114,9 @@ pub(crate) fn replace_track(
     targets: &JsValue,
 ) -> Result<Promise, JsError> {
     let id = old.id();
-    let replaced: Array = room
-        .borrow()
-        .target_peers(targets)?
+    let replaced: Array = peers(room, targets)?
         .iter()
-        .flat_map(|(_, peer)| senders(peer))
+        .flat_map(senders)
         .filter(|sender| sender.track().is_some_and(|t| t.id() == id))
         .map(|sender| JsValue::from(sender.replace_track(Some(new))))
         .collect();

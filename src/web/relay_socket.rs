@@ -18,6 +18,10 @@ pub enum SocketEvent {
     Binary(Vec<u8>),
 }
 
+/// Largest relay message read (UTF-16 units for text, bytes for binary); signaling messages
+/// are a few KiB.
+pub const MAX_MESSAGE_LEN: usize = 1024 * 1024;
+
 type Handler = Closure<dyn FnMut(JsValue)>;
 type EventHandler = dyn Fn(&Reply, SocketEvent) -> Result<(), String>;
 
@@ -49,11 +53,8 @@ pub fn pause_reconnection() {
 /// Resumes reconnection and reconnects at once every socket that dropped while paused.
 pub fn resume_reconnection() {
     PAUSED.with(|p| p.set(false));
-    let waiting: Vec<Rc<Inner>> = SOCKETS.with(|sockets| {
-        let mut sockets = sockets.borrow_mut();
-        sockets.retain(|s| s.strong_count() > 0);
-        sockets.iter().filter_map(Weak::upgrade).filter(|s| s.waiting.get()).collect()
-    });
+    let waiting: Vec<Rc<Inner>> =
+        SOCKETS.with(|sockets| sockets.borrow().iter().filter_map(Weak::upgrade).filter(|s| s.waiting.get()).collect());
     for inner in waiting {
         inner.waiting.set(false);
         inner.failures.set(0);
@@ -98,7 +99,11 @@ impl RelaySocket {
             closed: Cell::new(false),
             waiting: Cell::new(false),
         });
-        SOCKETS.with(|sockets| sockets.borrow_mut().push(Rc::downgrade(&inner)));
+        SOCKETS.with(|sockets| {
+            let mut sockets = sockets.borrow_mut();
+            sockets.retain(|s| s.strong_count() > 0);
+            sockets.push(Rc::downgrade(&inner));
+        });
         open(&inner);
         Self(inner)
     }
@@ -173,9 +178,16 @@ fn open(inner: &Rc<Inner>) {
     let on_message = Handler::new(move |event: JsValue| {
         let data = event.unchecked_into::<MessageEvent>().data();
         let Some(inner) = weak.upgrade() else { return };
-        if let Some(text) = data.as_string() {
-            deliver(&inner, SocketEvent::Message(text));
+        // Sizes are checked before anything is copied into Wasm memory, which never shrinks.
+        if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
+            if text.length() as usize > MAX_MESSAGE_LEN {
+                return warn(&format!("relay {} sent an oversized message; dropped", inner.url));
+            }
+            deliver(&inner, SocketEvent::Message(text.into()));
         } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+            if buffer.byte_length() as usize > MAX_MESSAGE_LEN {
+                return warn(&format!("relay {} sent an oversized message; dropped", inner.url));
+            }
             deliver(&inner, SocketEvent::Binary(js_sys::Uint8Array::new(buffer).to_vec()));
         }
     });

@@ -26,7 +26,12 @@ async fn offer(peer: Peer) {
     let sdp = peer.create_offer().await;
     peer.negotiator().borrow_mut().set_making_offer(false);
     match sdp {
-        Ok(sdp) => send(&peer, DescriptionKind::Offer, sdp),
+        // A polite peer may have rolled our offer back for the peer's meanwhile: then there is
+        // nothing of ours to send (the local description is its answer).
+        Ok(sdp) if peer.connection().signaling_state() == RtcSignalingState::HaveLocalOffer => {
+            send(&peer, DescriptionKind::Offer, sdp)
+        }
+        Ok(_) => {}
         Err(e) => warn(&format!("cannot renegotiate: {e:?}")),
     }
 }

@@ -182,7 +182,8 @@ fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String
     let Some(&key) = state.offers.get(&offer_id) else {
         return;
     };
-    if state.left || from == state.self_id || !is_peer_id(&from) {
+    let addressed_elsewhere = state.conns.get(&key).and_then(|c| c.remote.as_deref()).is_some_and(|r| r != from);
+    if state.left || from == state.self_id || !is_peer_id(&from) || addressed_elsewhere {
         return;
     }
     let sdp = match state.key.open(&sealed_sdp, &answer_context(&from, &state.self_id, &offer_id)) {

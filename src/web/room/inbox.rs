@@ -67,7 +67,7 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
             return;
         }
         Header::Pong(nonce) => {
-            if let Some(pong) = room.borrow_mut().pings.remove(&nonce) {
+            if let Some(pong) = room.borrow_mut().pings.remove(&(key, nonce)) {
                 let _ = pong.send(());
             }
             return;

@@ -87,7 +87,7 @@ pub(crate) struct RoomState {
     pub(crate) limits: Limits,
     pub(crate) connect_timeout_ms: u32,
     pub(crate) join_errors: JoinErrors,
-    pub(crate) pings: HashMap<u32, oneshot::Sender<()>>,
+    pub(crate) pings: HashMap<(u64, u32), oneshot::Sender<()>>,
     pub(crate) next_ping: u32,
     pub(crate) left: bool,
     pub(crate) announce_timer: Option<Interval>,
@@ -106,27 +106,14 @@ impl RoomState {
         self.by_peer.get(peer_id).and_then(|key| self.conns.get(key)).filter(|c| c.open)
     }
 
-    /// Peer ids named by an app's `targetPeers`: `null`/`undefined` for every open peer, one
-    /// peer id, or an array of them.
-    pub fn target_ids(&self, targets: &JsValue) -> Result<Vec<String>, JsError> {
+    /// The open connections to `targets` (from [`parse_targets`]; `None` for every open peer);
+    /// an unknown or unconnected peer is an error.
+    pub fn target_peers(&self, targets: Option<Vec<String>>) -> Result<Vec<(String, Peer)>, JsError> {
         if self.left {
             return Err(JsError::new("rendez: the room has been left"));
         }
-        if targets.is_null() || targets.is_undefined() {
-            Ok(self.open_peers().map(|(id, _)| id.clone()).collect())
-        } else if let Some(id) = targets.as_string() {
-            Ok(vec![id])
-        } else if js_sys::Array::is_array(targets) {
-            Ok(js_sys::Array::from(targets).iter().filter_map(|v| v.as_string()).collect())
-        } else {
-            Err(JsError::new("rendez: targetPeers must be a peer id, an array of peer ids, or null"))
-        }
-    }
-
-    /// The open connections to the peers `targets` names; an unknown or unconnected peer is an error.
-    pub fn target_peers(&self, targets: &JsValue) -> Result<Vec<(String, Peer)>, JsError> {
-        self.target_ids(targets)?
-            .into_iter()
+        let ids = targets.unwrap_or_else(|| self.open_peers().map(|(id, _)| id.clone()).collect());
+        ids.into_iter()
             .map(|id| match self.open_conn(&id) {
                 Some(conn) => Ok((id, conn.peer.clone())),
                 None => Err(JsError::new(&format!("rendez: no connected peer {id}"))),
@@ -212,6 +199,20 @@ impl RoomState {
             self.remove_conn(key);
         }
         new_offerer_wins
+    }
+}
+
+/// Reads an app's `targetPeers`: `null`/`undefined` (every open peer, `None`), one peer id, or an
+/// array of them. Done before borrowing the room: reading a JS array can run app code.
+pub(crate) fn parse_targets(targets: &JsValue) -> Result<Option<Vec<String>>, JsError> {
+    if targets.is_null() || targets.is_undefined() {
+        Ok(None)
+    } else if let Some(id) = targets.as_string() {
+        Ok(Some(vec![id]))
+    } else if js_sys::Array::is_array(targets) {
+        Ok(Some(js_sys::Array::from(targets).iter().filter_map(|v| v.as_string()).collect()))
+    } else {
+        Err(JsError::new("rendez: targetPeers must be a peer id, an array of peer ids, or null"))
     }
 }
 

@@ -16,17 +16,20 @@ pub const PING_TIMEOUT_MS: u32 = 10_000;
 /// Measures the round trip to `peer_id` over its data channel, in milliseconds.
 pub(crate) fn ping(room: &Shared, peer_id: &str) -> Promise {
     let mut state = room.borrow_mut();
-    let Some(peer) = state.open_conn(peer_id).map(|c| c.peer.clone()) else {
+    let (Some(&key), Some(peer)) = (state.by_peer.get(peer_id), state.open_conn(peer_id).map(|c| c.peer.clone()))
+    else {
         return Promise::reject(&JsError::new(&format!("rendez: no connected peer {peer_id}")).into());
     };
     let nonce = state.next_ping;
     state.next_ping = nonce.wrapping_add(1);
     let (pong, ponged) = oneshot::channel();
-    state.pings.insert(nonce, pong);
+    // Keyed by connection too, so only the pinged peer can answer.
+    let id = (key, nonce);
+    state.pings.insert(id, pong);
     drop(state);
     let started = now();
     if let Err(e) = peer.send(&Uint8Array::from(&encode_ping(nonce)[..])) {
-        room.borrow_mut().pings.remove(&nonce);
+        room.borrow_mut().pings.remove(&id);
         return Promise::reject(&e);
     }
     let weak = Rc::downgrade(room);
@@ -36,7 +39,7 @@ pub(crate) fn ping(room: &Shared, peer_id: &str) -> Promise {
             return Ok((now() - started).into());
         }
         if let Some(room) = weak.upgrade() {
-            room.borrow_mut().pings.remove(&nonce);
+            room.borrow_mut().pings.remove(&id);
         }
         Err(JsError::new(&format!("rendez: ping to peer {peer_id} got no answer")).into())
     })
