@@ -1,20 +1,12 @@
 // Actions between real browsers: types, binary with metadata, progress, targeting, parallel
 // transfers, ping, and hostile frames.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { dataFrame, launchBrowser, openMesh, openPeer, rendezWarnings, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { dataFrame, openMesh, openPeer, rendezWarnings, startTracker, suite, waitFor } from './harness.mjs'
 
-let browser, files, tracker, a, b, c
-
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-  ;[a, b, c] = await openMesh(browser, files.url, tracker.url, 'actions', 3)
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
+let a, b, c
+const env = suite(startTracker, async env => {
+  ;[a, b, c] = await openMesh(env.browser, env.files.url, env.relay.url, 'actions', 3)
 })
 
 const track = (name, ...peers) => Promise.all(peers.map(p => p.page.evaluate(n => track(n), name)))
@@ -155,8 +147,8 @@ test('ping measures a round trip', async () => {
 })
 
 test('hostile frames are dropped with a warning and the connection keeps working', async () => {
-  const victim = await openPeer(browser, files.url, tracker.url, 'hostile', { maxMessageSize: 1000 })
-  const attacker = await openPeer(browser, files.url, tracker.url, 'hostile')
+  const victim = await openPeer(env.browser, env.files.url, env.relay.url, 'hostile', { maxMessageSize: 1000 })
+  const attacker = await openPeer(env.browser, env.files.url, env.relay.url, 'hostile')
   await waitFor(attacker.page, id => log.joins.includes(id), victim.selfId)
   await waitFor(victim.page, id => log.joins.includes(id), attacker.selfId)
   await track('x', victim, attacker)

@@ -1,26 +1,16 @@
 // The chat example on two pages: create a room, share the link, chat both ways, send a 20 MiB
 // file that arrives byte-identical, and rejoin after a refresh.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { launchBrowser, startFileServer, startTracker } from './harness.mjs'
+import { suite } from './harness.mjs'
 
-let browser, files, tracker
+const env = suite()
 const pageErrors = []
 
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
-})
-
 async function open (url) {
-  const context = await browser.newContext({ acceptDownloads: true })
+  const context = await env.browser.newContext({ acceptDownloads: true })
   const page = await context.newPage()
   page.on('pageerror', e => pageErrors.push(e.message))
   await page.goto(url)
@@ -31,7 +21,7 @@ const sha256 = bytes => createHash('sha256').update(bytes).digest('hex')
 const timeout = { timeout: 30_000 }
 
 test('two people chat, share a 20 MiB file, and a refresh rejoins the room', async () => {
-  const a = await open(`${files.url}/examples/chat/?tracker=${encodeURIComponent(tracker.url)}`)
+  const a = await open(`${env.files.url}/examples/chat/?tracker=${encodeURIComponent(env.relay.url)}`)
   await a.page.click('#create')
   const code = await a.page.textContent('#code')
   assert.match(code, /^[A-HJ-NP-Z2-9]{6}$/)

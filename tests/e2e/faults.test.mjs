@@ -1,25 +1,15 @@
 // Security and fault handling in real browsers over a real tracker: wrong passwords, connections
 // that never open, crashed peers, leaving and rejoining, tracker restarts, paused reconnection,
 // and in-flight memory bounds.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { dataFrame, launchBrowser, openPeer, rendezWarnings, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { dataFrame, openPeer, rendezWarnings, startTracker, suite, waitFor } from './harness.mjs'
 import { WebSocketServer } from 'ws'
 import { met } from './scenarios.mjs'
 
-let browser, files, tracker
+const env = suite()
 
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
-})
-
-const join = (room, config) => openPeer(browser, files.url, tracker.url, room, config)
+const join = (room, config) => openPeer(env.browser, env.files.url, env.relay.url, room, config)
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const openSockets = peer => peer.page.evaluate(() => Object.values(room.getRelaySockets()).filter(ws => ws.readyState === 1).length)
 
@@ -81,7 +71,7 @@ test('leave() then joinRoom() again reconnects', async () => {
     window.room = joinRoom({ appId: 'rendez-e2e', relayUrls: [relay], rtcConfig: { iceServers: [] } }, 'again')
     room.onPeerJoin(id => log.joins.push(id))
     window.send = room.makeAction('echo')[0]
-  }, tracker.url)
+  }, env.relay.url)
   await waitFor(b.page, id => log.joins.filter(j => j === id).length === 2, a.selfId)
   await a.page.evaluate(() => send('back'))
   await waitFor(b.page, () => log.received.some(r => r.data === 'back'))
@@ -91,12 +81,12 @@ test('leave() then joinRoom() again reconnects', async () => {
 test('after a tracker restart peers reconnect without duplicates; pausing holds reconnection', async () => {
   const [a, b] = await Promise.all([join('restart'), join('restart')])
   await Promise.all([met(a, b), met(b, a)])
-  const port = tracker.port
+  const port = env.relay.port
   await b.page.evaluate(async () => (await import('/js/torrent.js')).pauseRelayReconnection())
-  await tracker.close()
+  await env.relay.close()
   await a.page.evaluate(() => send('tracker is down'))
   await waitFor(b.page, () => log.received.length === 1)
-  tracker = await startTracker(port)
+  env.relay = await startTracker(port)
   await waitFor(a.page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1), undefined, 40_000)
   await sleep(3000)
   assert.equal(await openSockets(b), 0, 'paused: b stays disconnected')
@@ -182,7 +172,7 @@ test('the room key is derived once per joinRoom, off the data path', async () =>
       await other.leave()
     }
     return times.sort((x, y) => x - y)[2]
-  }, tracker.url)
+  }, env.relay.url)
   console.log(`joinRoom with PBKDF2-HMAC-SHA256 (100,000 iterations) key derivation, median of 5: ${ms.toFixed(1)} ms`)
   assert.ok(ms < 1000, `${ms} ms`)
   await page.context().close()

@@ -11,6 +11,7 @@ import { NostrRelay } from '@nostr-relay/core'
 import { EventRepository, EventUtils } from '@nostr-relay/common'
 import { Validator } from '@nostr-relay/validator'
 import { chromium } from 'playwright-core'
+import { after, before } from 'node:test'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -220,4 +221,24 @@ export async function rendezWarnings (peer, count, timeout = 10_000) {
   const matching = () => peer.warnings.filter(w => w.startsWith('rendez:'))
   while (matching().length < count && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
   return matching()
+}
+
+/**
+ * Registers a test file's before/after hooks: headless Chromium, the file server and the relay
+ * `startRelay` starts, then `prepare(env)` if given. Returns `{browser, files, relay}`, filled in
+ * once `before` has run; a test that restarts the relay assigns `env.relay` anew, and the new one
+ * is closed after the file.
+ */
+export function suite (startRelay = startTracker, prepare = async () => {}) {
+  const env = {}
+  before(async () => {
+    ;[env.browser, env.files, env.relay] = await Promise.all([launchBrowser(), startFileServer(), startRelay()])
+    await prepare(env)
+  })
+  after(async () => {
+    await env.browser?.close()
+    env.files?.close()
+    await env.relay?.close()
+  })
+  return env
 }

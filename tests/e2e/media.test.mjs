@@ -1,22 +1,12 @@
 // Audio and video between real browsers with Chromium's fake camera and microphone: streams with
 // metadata, frames that really flow, removal, replaceTrack without renegotiation, and glare.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openMesh, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { openMesh, suite, waitFor } from './harness.mjs'
 
-let browser, files, tracker
+const env = suite()
 
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
-})
-
-const pair = room => openMesh(browser, files.url, tracker.url, room, 2)
+const pair = room => openMesh(env.browser, env.files.url, env.relay.url, room, 2)
 
 /** In the page: plays the n-th received stream in a muted <video> and resolves to its size once frames arrive. */
 const playReceived = (page, n = 0) => page.evaluate(async n => {

@@ -1,24 +1,14 @@
 // The MQTT strategy against a real Aedes broker: connect, talk, survive a broker restart,
 // and shrug off a broker that sends malformed packets.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
-import { launchBrowser, openPeer, rendezWarnings, startBroker, startFileServer, waitFor } from './harness.mjs'
+import { openPeer, rendezWarnings, startBroker, suite, waitFor } from './harness.mjs'
 import { met, survivesRelayRestart } from './scenarios.mjs'
 
-let browser, files, broker
+const env = suite(startBroker)
 
-before(async () => {
-  ;[browser, files, broker] = await Promise.all([launchBrowser(), startFileServer(), startBroker()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await broker?.close()
-})
-
-const join = (room, config = {}, url = broker.url) => openPeer(browser, files.url, url, room, config, 'mqtt')
+const join = (room, config = {}, url = env.relay.url) => openPeer(env.browser, env.files.url, url, room, config, 'mqtt')
 
 test('two peers meet through the broker and exchange an action', async () => {
   const a = await join('mqtt-basic')
@@ -30,13 +20,13 @@ test('two peers meet through the broker and exchange an action', async () => {
   await waitFor(b.page, () => log.received.length === 1)
   assert.deepEqual(await b.page.evaluate(() => log.received[0]), { data: { via: 'mqtt', n: 1 }, peerId: a.selfId, metadata: undefined })
   const sockets = await a.page.evaluate(() => Object.entries(room.getRelaySockets()).map(([url, ws]) => [url, ws.protocol, ws.readyState]))
-  assert.deepEqual(sockets, [[broker.url, 'mqtt', 1]])
+  assert.deepEqual(sockets, [[env.relay.url, 'mqtt', 1]])
   await Promise.all([a.context.close(), b.context.close()])
 })
 
 test('peers keep talking while the broker restarts, and a newcomer joins afterwards', async () => {
-  const port = broker.port
-  await survivesRelayRestart(join, 'mqtt-restart', { stop: () => broker.close(), start: async () => { broker = await startBroker(port) } })
+  const port = env.relay.port
+  await survivesRelayRestart(join, 'mqtt-restart', { stop: () => env.relay.close(), start: async () => { env.relay = await startBroker(port) } })
 })
 
 test('a broker sending malformed packets is dropped while the good one carries the room', async () => {
@@ -51,7 +41,7 @@ test('a broker sending malformed packets is dropped while the good one carries t
     })
   })
   const hostileUrl = `ws://127.0.0.1:${hostile.address().port}/mqtt`
-  const config = { relayUrls: [hostileUrl, broker.url] }
+  const config = { relayUrls: [hostileUrl, env.relay.url] }
   const [a, b] = await Promise.all([join('mqtt-hostile', config), join('mqtt-hostile', config)])
   await Promise.all([met(a, b), met(b, a)])
   await b.page.evaluate(() => send('fine'))

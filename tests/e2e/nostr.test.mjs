@@ -1,26 +1,16 @@
 // The Nostr strategy against a real relay that verifies NIP-01 ids and signatures: connect,
 // talk, survive a relay restart, and stay unconfused by forged events.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
-import { launchBrowser, openPeer, rendezWarnings, startFileServer, startNostrRelay, waitFor } from './harness.mjs'
+import { openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
 import { met, survivesRelayRestart } from './scenarios.mjs'
 
-let browser, files, relay
+const env = suite(startNostrRelay)
 
-before(async () => {
-  ;[browser, files, relay] = await Promise.all([launchBrowser(), startFileServer(), startNostrRelay()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await relay?.close()
-})
-
-const join = (room, config = {}, url = relay.url) => openPeer(browser, files.url, url, room, config, 'nostr')
+const join = (room, config = {}, url = env.relay.url) => openPeer(env.browser, env.files.url, url, room, config, 'nostr')
 const hex = bytes => Buffer.from(bytes).toString('hex')
 
 /** A NIP-01 event signed with `secret`, then (if `forge`) altered so its signature no longer matches. */
@@ -46,19 +36,19 @@ test('two peers meet through the relay and exchange an action', async () => {
   await a.page.evaluate(() => send({ via: 'nostr' }))
   await waitFor(b.page, () => log.received.length === 1)
   assert.deepEqual(await b.page.evaluate(() => log.received[0]), { data: { via: 'nostr' }, peerId: a.selfId, metadata: undefined })
-  assert.deepEqual(Object.keys(await a.page.evaluate(() => room.getRelaySockets())), [relay.url])
+  assert.deepEqual(Object.keys(await a.page.evaluate(() => room.getRelaySockets())), [env.relay.url])
   assert.deepEqual(a.warnings.filter(w => w.startsWith('rendez:')), [])
   await Promise.all([a.context.close(), b.context.close()])
 })
 
 test('peers keep talking while the relay restarts, and a newcomer joins afterwards', async () => {
-  const port = relay.port
-  await survivesRelayRestart(join, 'nostr-restart', { stop: () => relay.close(), start: async () => { relay = await startNostrRelay(port) } })
+  const port = env.relay.port
+  await survivesRelayRestart(join, 'nostr-restart', { stop: () => env.relay.close(), start: async () => { env.relay = await startNostrRelay(port) } })
 })
 
 test('the relay rejects a forged event, and a relay that forwards one does not confuse the library', async () => {
   // A client of the real relay publishes a forged event: the relay answers OK false.
-  const client = new WebSocket(relay.url)
+  const client = new WebSocket(env.relay.url)
   await new Promise(resolve => client.on('open', resolve))
   const forged = signedEvent(schnorr.utils.randomPrivateKey(), '{"type":"presence","from":"AAAAAAAAAAAAAAAAAAAA"}', [['x', 'anything']], true)
   client.send(JSON.stringify(['EVENT', forged]))
@@ -82,7 +72,7 @@ test('the relay rejects a forged event, and a relay that forwards one does not c
     socket.send('["EVENT",')
   }))
   const hostileUrl = `ws://127.0.0.1:${hostile.address().port}`
-  const config = { relayUrls: [hostileUrl, relay.url] }
+  const config = { relayUrls: [hostileUrl, env.relay.url] }
   const [a, b] = await Promise.all([join('nostr-forged', config), join('nostr-forged', config)])
   await Promise.all([met(a, b), met(b, a)])
   await b.page.evaluate(() => send('fine'))

@@ -1,30 +1,21 @@
 // The package as users get it: the single-file ESM from a script tag, and the `npm pack`
 // tarball installed into a fresh Vite app (production build and dev server), React hooks included.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { launchBrowser, openPeer, root, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { openPeer, root, startFileServer, startTracker, suite, waitFor } from './harness.mjs'
 
 const consumer = join(root, 'target/consumer')
-let browser, files, tracker
-
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-  // The production build of the Vite app (both its pages).
+// Prepared once: the production build of the Vite app (both its pages).
+const env = suite(startTracker, async () => {
   execFileSync(process.execPath, [join(consumer, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: consumer, stdio: 'inherit' })
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
 })
 
 /** Opens `url` in a fresh context and waits until the page's `selfId` is set. */
 async function open (url) {
-  const context = await browser.newContext()
+  const context = await env.browser.newContext()
   const page = await context.newPage()
   page.on('pageerror', e => console.error('[page error]', e.message))
   await page.goto(url)
@@ -35,7 +26,7 @@ async function open (url) {
 
 /** Two pages of `base` (a URL prefix) in one room meet and exchange a message. */
 async function twoPagesTalk (base, room) {
-  const query = `?tracker=${encodeURIComponent(tracker.url)}&room=${room}`
+  const query = `?tracker=${encodeURIComponent(env.relay.url)}&room=${room}`
   const [a, b] = await Promise.all([open(base + query), open(base + query)])
   await waitFor(a.page, id => log.joins.includes(id), b.selfId)
   await a.page.evaluate(() => send({ from: 'a', bytes: [1, 2, 3] }))
@@ -45,8 +36,8 @@ async function twoPagesTalk (base, room) {
 }
 
 test('the single-file ESM works from a <script type="module"> and meets a regular peer', async () => {
-  const tagged = await open(`${files.url}/tests/e2e/script-tag.html?tracker=${encodeURIComponent(tracker.url)}&room=tag`)
-  const regular = await openPeer(browser, files.url, tracker.url, 'tag')
+  const tagged = await open(`${env.files.url}/tests/e2e/script-tag.html?tracker=${encodeURIComponent(env.relay.url)}&room=tag`)
+  const regular = await openPeer(env.browser, env.files.url, env.relay.url, 'tag')
   await waitFor(tagged.page, id => log.joins.includes(id), regular.selfId)
   await regular.page.evaluate(() => send('hello, script tag'))
   await waitFor(tagged.page, () => log.received.length === 1)
@@ -78,7 +69,7 @@ test('the packed tarball works under the Vite dev server', async () => {
 test('React hooks: useRoom, usePeers and useAction in a Vite-built page', async () => {
   const built = await startFileServer(0, join(consumer, 'dist'))
   try {
-    const url = `${built.url}/react.html?tracker=${encodeURIComponent(tracker.url)}&room=react`
+    const url = `${built.url}/react.html?tracker=${encodeURIComponent(env.relay.url)}&room=react`
     const [a, b] = await Promise.all([open(url), open(url)])
     await a.page.waitForSelector(`#peers:text("${b.selfId}")`, { timeout: 20_000 })
     await b.page.waitForSelector(`#peers:text("${a.selfId}")`, { timeout: 20_000 })

@@ -1,26 +1,16 @@
 // Two browsers meet through a real WebTorrent tracker, talk, and part; a third in another room stays alone.
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openPeer, startFileServer, startTracker, waitFor } from './harness.mjs'
+import { openPeer, suite, waitFor } from './harness.mjs'
 
-let browser, files, tracker
-
-before(async () => {
-  ;[browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
-})
-
-after(async () => {
-  await browser?.close()
-  files?.close()
-  await tracker?.close()
-})
+const env = suite()
 
 
 test('peers in one room connect, exchange an action and see each other leave', async () => {
   const [a, b, c] = await Promise.all([
-    openPeer(browser, files.url, tracker.url, 'lobby'),
-    openPeer(browser, files.url, tracker.url, 'lobby'),
-    openPeer(browser, files.url, tracker.url, 'elsewhere')
+    openPeer(env.browser, env.files.url, env.relay.url, 'lobby'),
+    openPeer(env.browser, env.files.url, env.relay.url, 'lobby'),
+    openPeer(env.browser, env.files.url, env.relay.url, 'elsewhere')
   ])
   assert.notEqual(a.selfId, b.selfId)
   assert.match(a.selfId, /^[\w-]{20}$/)
