@@ -52,14 +52,7 @@ pub(crate) fn add_stream(
     targets: &JsValue,
     metadata: &JsValue,
 ) -> Result<(), JsError> {
-    let frame = metadata_frame(stream, metadata)?;
-    for peer in peers(room, targets)? {
-        send(&peer, &frame)?;
-        for track in tracks(stream) {
-            peer.connection().add_track_0(&track, stream);
-        }
-    }
-    Ok(())
+    add_tracks(room, &tracks(stream), stream, targets, metadata)
 }
 
 /// Sends one track of `stream` to the targets.
@@ -70,10 +63,23 @@ pub(crate) fn add_track(
     targets: &JsValue,
     metadata: &JsValue,
 ) -> Result<(), JsError> {
+    add_tracks(room, std::slice::from_ref(track), stream, targets, metadata)
+}
+
+/// Announces `stream`'s metadata to the targets, then sends them `added` (tracks of `stream`).
+fn add_tracks(
+    room: &Shared,
+    added: &[MediaStreamTrack],
+    stream: &MediaStream,
+    targets: &JsValue,
+    metadata: &JsValue,
+) -> Result<(), JsError> {
     let frame = metadata_frame(stream, metadata)?;
     for peer in peers(room, targets)? {
         send(&peer, &frame)?;
-        peer.connection().add_track_0(track, stream);
+        for track in added {
+            peer.connection().add_track_0(track, stream);
+        }
     }
     Ok(())
 }
