@@ -191,19 +191,20 @@ fn control_frame(kind: u8, nonce: u32) -> Vec<u8> {
     out
 }
 
-/// Reads the header length from the frame's first [`PREFIX_LEN`] bytes.
-pub fn header_len(prefix: [u8; PREFIX_LEN]) -> usize {
-    usize::from(u16::from_be_bytes(prefix))
+/// Where the header ends and the payload starts in a frame of `frame_len` bytes that begins
+/// with `prefix` (`None` when the frame is shorter than the prefix).
+pub fn payload_offset(prefix: Option<[u8; PREFIX_LEN]>, frame_len: usize) -> Result<usize, FrameError> {
+    let end = PREFIX_LEN + usize::from(u16::from_be_bytes(prefix.ok_or(FrameError::Truncated)?));
+    if end > frame_len {
+        return Err(FrameError::HeaderTooLong);
+    }
+    Ok(end)
 }
 
 /// Splits a whole frame into its header bytes and payload bytes.
 pub fn split(frame: &[u8]) -> Result<(&[u8], &[u8]), FrameError> {
-    let prefix: [u8; PREFIX_LEN] =
-        frame.get(..PREFIX_LEN).and_then(|p| p.try_into().ok()).ok_or(FrameError::Truncated)?;
-    let end = PREFIX_LEN + header_len(prefix);
-    if end > frame.len() {
-        return Err(FrameError::HeaderTooLong);
-    }
+    let prefix = frame.get(..PREFIX_LEN).and_then(|p| p.try_into().ok());
+    let end = payload_offset(prefix, frame.len())?;
     Ok((&frame[PREFIX_LEN..end], &frame[end..]))
 }
 

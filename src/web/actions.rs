@@ -60,6 +60,9 @@ fn slot_setter(room: &Shared, name: String, set: fn(&mut super::room::ActionSlot
 struct Target {
     peer_id: String,
     peer: Peer,
+    /// The room and the connection key, to forget the pending ack if it never comes.
+    room: Weak<std::cell::RefCell<super::room::RoomState>>,
+    key: u64,
     transfer: u32,
     /// The peer's ack (`true`) or reject (`false`).
     verdict: oneshot::Receiver<bool>,
@@ -119,7 +122,7 @@ fn resolve_targets(room: &Shared, targets: &JsValue) -> Result<Vec<Target>, JsEr
             conn.next_transfer = transfer.wrapping_add(1);
             let (settle, verdict) = oneshot::channel();
             conn.pending_acks.insert(transfer, settle);
-            Some(Target { peer_id, peer, transfer, verdict })
+            Some(Target { peer_id, peer, room: Rc::downgrade(room), key, transfer, verdict })
         })
         .collect())
 }
@@ -132,7 +135,7 @@ async fn send_transfer(
     bytes: Uint8Array,
     progress: Option<Function>,
 ) -> Result<(), String> {
-    let Target { peer_id, peer, transfer, mut verdict } = target;
+    let Target { peer_id, peer, room, key, transfer, mut verdict } = target;
     let refused = || format!("peer {peer_id} refused the data");
     let total = bytes.length() as usize;
     let first = DataHeader { transfer, seq: 0, start: Some(start) };
@@ -160,6 +163,13 @@ async fn send_transfer(
         Either::Left((Ok(true), _)) => Ok(()),
         Either::Left((Ok(false), _)) => Err(refused()),
         Either::Left((Err(_), _)) => Err(format!("peer {peer_id} disconnected before confirming the data")),
-        Either::Right(_) => Err(format!("peer {peer_id} did not confirm the data within {ACK_TIMEOUT_MS} ms")),
+        Either::Right(_) => {
+            if let Some(room) = room.upgrade() {
+                if let Some(conn) = room.borrow_mut().conns.get_mut(&key) {
+                    conn.pending_acks.remove(&transfer);
+                }
+            }
+            Err(format!("peer {peer_id} did not confirm the data within {ACK_TIMEOUT_MS} ms"))
+        }
     }
 }

@@ -138,14 +138,8 @@ fn settle_transfer(room: &Shared, key: u64, transfer: u32, delivered: bool) {
 /// Reads the frame header; returns it with the payload's offset.
 fn read_header(bytes: &Uint8Array) -> Result<(Header, u32), frame::FrameError> {
     let len = bytes.length();
-    if len < PREFIX_LEN as u32 {
-        return Err(frame::FrameError::Truncated);
-    }
-    let header_len = frame::header_len([bytes.get_index(0), bytes.get_index(1)]) as u32;
-    let end = PREFIX_LEN as u32 + header_len;
-    if end > len {
-        return Err(frame::FrameError::HeaderTooLong);
-    }
+    let prefix = (len >= PREFIX_LEN as u32).then(|| [bytes.get_index(0), bytes.get_index(1)]);
+    let end = frame::payload_offset(prefix, len as usize)? as u32;
     let header = frame::decode_header(&bytes.subarray(PREFIX_LEN as u32, end).to_vec())?;
     Ok((header, end))
 }
