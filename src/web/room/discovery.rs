@@ -4,7 +4,35 @@ use super::{RoomState, WeakRoom, OFFER_ID_LEN};
 use crate::ids::{is_peer_id, random_id};
 use crate::signaling::{answer_context, offer_context, SealedOffer, SignalEvent};
 use crate::web::console::warn;
+use crate::web::peer::Peer;
 use wasm_bindgen_futures::spawn_local;
+
+impl RoomState {
+    /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id
+    /// that is not ours.
+    fn accepts_signal_from(&self, from: &str) -> bool {
+        !self.left && from != self.self_id && is_peer_id(from)
+    }
+
+    /// A new connection (ours to offer, or not), with a warning when the browser refuses one.
+    fn new_conn(&mut self, weak: &WeakRoom, offered_by_self: bool) -> Option<(u64, Peer)> {
+        match self.add_conn(weak, offered_by_self) {
+            Ok(key) => Some((key, self.conns[&key].peer.clone())),
+            Err(e) => {
+                warn(&format!("cannot create a peer connection: {e:?}"));
+                None
+            }
+        }
+    }
+
+    /// Seals our offer `sdp` of connection `key` under a fresh offer id and remembers it for the answer.
+    fn seal_offer(&mut self, key: u64, sdp: &str) -> SealedOffer {
+        let offer_id = random_id(OFFER_ID_LEN);
+        let sealed_sdp = self.key.seal(sdp, &offer_context(&self.self_id));
+        self.offers.insert(offer_id.clone(), key);
+        SealedOffer { offer_id, sealed_sdp }
+    }
+}
 
 pub(crate) fn announce(weak: &WeakRoom) {
     let Some(room) = weak.upgrade() else { return };
@@ -16,13 +44,7 @@ pub(crate) fn announce(weak: &WeakRoom) {
     state.announcing = true;
     state.generation = state.generation.wrapping_add(1);
     let pool_size = state.strategy().map_or(0, |s| s.offer_pool_size());
-    let mut pool = Vec::with_capacity(pool_size);
-    for _ in 0..pool_size {
-        match state.add_conn(weak, true) {
-            Ok(key) => pool.push((key, state.conns[&key].peer.clone())),
-            Err(e) => warn(&format!("cannot create a peer connection: {e:?}")),
-        }
-    }
+    let pool: Vec<(u64, Peer)> = (0..pool_size).filter_map(|_| state.new_conn(weak, true)).collect();
     drop(state);
     let weak = weak.clone();
     spawn_local(async move {
@@ -33,15 +55,10 @@ pub(crate) fn announce(weak: &WeakRoom) {
         if state.left {
             return;
         }
-        let context = offer_context(&state.self_id);
         let mut offers = Vec::with_capacity(sdps.len());
         for ((key, _), sdp) in pool.into_iter().zip(sdps) {
             match sdp {
-                Ok(sdp) if state.conns.contains_key(&key) => {
-                    let offer_id = random_id(OFFER_ID_LEN);
-                    offers.push(SealedOffer { offer_id: offer_id.clone(), sealed_sdp: state.key.seal(&sdp, &context) });
-                    state.offers.insert(offer_id, key);
-                }
+                Ok(sdp) if state.conns.contains_key(&key) => offers.push(state.seal_offer(key, &sdp)),
                 Ok(_) => {}
                 Err(e) => {
                     warn(&format!("cannot create an offer: {e:?}"));
@@ -89,18 +106,14 @@ pub(crate) fn on_signal(weak: &WeakRoom, event: SignalEvent) {
 fn on_presence(weak: &WeakRoom, from: String) {
     let Some(room) = weak.upgrade() else { return };
     let mut state = room.borrow_mut();
-    if state.left || from == state.self_id || !is_peer_id(&from) || state.by_peer.contains_key(&from) {
+    if !state.accepts_signal_from(&from) || state.by_peer.contains_key(&from) {
         return;
     }
     if state.strategy().and_then(|s| s.direct()).is_none() {
         return;
     }
-    let key = match state.add_conn(weak, true) {
-        Ok(key) => key,
-        Err(e) => return warn(&format!("cannot create a peer connection: {e:?}")),
-    };
+    let Some((key, peer)) = state.new_conn(weak, true) else { return };
     state.assign(weak, key, &from);
-    let peer = state.conns[&key].peer.clone();
     drop(state);
     let weak = weak.clone();
     spawn_local(async move {
@@ -112,11 +125,9 @@ fn on_presence(weak: &WeakRoom, from: String) {
         }
         match offer {
             Ok(sdp) => {
-                let offer_id = random_id(OFFER_ID_LEN);
-                let sealed = state.key.seal(&sdp, &offer_context(&state.self_id));
-                state.offers.insert(offer_id.clone(), key);
+                let offer = state.seal_offer(key, &sdp);
                 if let Some(direct) = state.strategy().and_then(|s| s.direct()) {
-                    direct.send_offer(&from, &offer_id, &sealed);
+                    direct.send_offer(&from, &offer.offer_id, &offer.sealed_sdp);
                 }
             }
             Err(e) => {
@@ -130,7 +141,7 @@ fn on_presence(weak: &WeakRoom, from: String) {
 fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String) {
     let Some(room) = weak.upgrade() else { return };
     let mut state = room.borrow_mut();
-    if state.left || from == state.self_id || !is_peer_id(&from) {
+    if !state.accepts_signal_from(&from) {
         return;
     }
     let sdp = match state.key.open(&sealed_sdp, &offer_context(&from)) {
@@ -144,12 +155,8 @@ fn on_offer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String)
     if !state.should_replace(&from, None, true) {
         return;
     }
-    let key = match state.add_conn(weak, false) {
-        Ok(key) => key,
-        Err(e) => return warn(&format!("cannot create a peer connection: {e:?}")),
-    };
+    let Some((key, peer)) = state.new_conn(weak, false) else { return };
     state.assign(weak, key, &from);
-    let peer = state.conns[&key].peer.clone();
     let room_key = state.key.clone();
     let self_id = state.self_id.clone();
     drop(state);
@@ -183,7 +190,7 @@ fn on_answer(weak: &WeakRoom, from: String, offer_id: String, sealed_sdp: String
         return;
     };
     let addressed_elsewhere = state.conns.get(&key).and_then(|c| c.remote.as_deref()).is_some_and(|r| r != from);
-    if state.left || from == state.self_id || !is_peer_id(&from) || addressed_elsewhere {
+    if !state.accepts_signal_from(&from) || addressed_elsewhere {
         return;
     }
     let sdp = match state.key.open(&sealed_sdp, &answer_context(&from, &state.self_id, &offer_id)) {

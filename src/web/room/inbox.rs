@@ -48,9 +48,13 @@ pub(crate) fn on_peer_event(weak: &WeakRoom, key: u64, event: PeerEvent) {
 }
 
 fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
-    if let Some(conn) = room.borrow_mut().conns.get_mut(&key) {
-        conn.heard = true;
-    }
+    let peer = match room.borrow_mut().conns.get_mut(&key) {
+        Some(conn) => {
+            conn.heard = true;
+            conn.peer.clone()
+        }
+        None => return,
+    };
     let bytes = Uint8Array::new(&buffer);
     let len = bytes.length();
     let header = match read_header(&bytes) {
@@ -60,10 +64,7 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
     let data = match header.0 {
         Header::Data(data) => data,
         Header::Ping(nonce) => {
-            let peer = room.borrow().conns.get(&key).map(|c| c.peer.clone());
-            if let Some(peer) = peer {
-                let _ = peer.send(&Uint8Array::from(&encode_pong(nonce)[..]));
-            }
+            let _ = peer.send(&Uint8Array::from(&encode_pong(nonce)[..]));
             return;
         }
         Header::Pong(nonce) => {
@@ -76,11 +77,9 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
         Header::Reject(transfer) => return settle_transfer(room, key, transfer, false),
         Header::Renegotiation | Header::Media => {
             let text: String = payload::decode_text(&bytes.subarray(header.1, len)).into();
-            let peer = room.borrow().conns.get(&key).map(|c| c.peer.clone());
-            match (header.0, peer) {
-                (Header::Renegotiation, Some(peer)) => spawn_local(renegotiation::on_remote(peer, text)),
-                (Header::Media, Some(_)) => media::on_metadata(room, key, &text),
-                _ => {}
+            match header.0 {
+                Header::Renegotiation => spawn_local(renegotiation::on_remote(peer, text)),
+                _ => media::on_metadata(room, key, &text),
             }
             return;
         }
@@ -94,7 +93,6 @@ fn on_message(room: &Shared, key: u64, buffer: ArrayBuffer) {
     let room_in_flight = state.conns.values().map(|c| c.rx.in_flight()).sum();
     let Some(conn) = state.conns.get_mut(&key) else { return };
     let Some(peer_id) = conn.remote.clone() else { return };
-    let peer = conn.peer.clone();
     match conn.rx.accept(data, payload, payload_len, room_in_flight) {
         Err(e) => {
             drop(guard);
