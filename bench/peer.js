@@ -54,7 +54,7 @@ window.bench = {
   /** Sends `size` bytes as one ArrayBuffer; resolves to ms until the receiver's ack. */
   async big (name, size) {
     const { sendBig, peers } = libs[name]
-    const buf = new Uint8Array(size).fill(7).buffer
+    const buf = payload(size).buffer
     const acked = wait('ack')
     const t0 = performance.now()
     sendBig(buf, peers[0])
@@ -79,64 +79,88 @@ window.bench = {
     return samples.sort((a, b) => a - b)[samples.length >> 1]
   },
 
-  // Raw RTCDataChannel: the ceiling.
+  // Raw RTCDataChannel: the ceiling. One connection with RAW_CHANNELS negotiated channels.
   async rawOffer () {
-    raw = new RTCPeerConnection({ iceServers: [] })
-    raw.channel = raw.createDataChannel('raw', { negotiated: true, id: 0 })
-    rawHandlers(raw.channel)
+    raw = rawConnection()
     await raw.setLocalDescription(await raw.createOffer())
     await gathered(raw)
     return raw.localDescription.sdp
   },
   async rawAnswer (sdp) {
-    raw = new RTCPeerConnection({ iceServers: [] })
-    raw.channel = raw.createDataChannel('raw', { negotiated: true, id: 0 })
-    rawHandlers(raw.channel)
+    raw = rawConnection()
     await raw.setRemoteDescription({ type: 'offer', sdp })
     await raw.setLocalDescription(await raw.createAnswer())
     await gathered(raw)
     return raw.localDescription.sdp
   },
   rawAccept: sdp => raw.setRemoteDescription({ type: 'answer', sdp }),
-  rawOpen: () => raw.channel.readyState === 'open',
+  rawOpen: () => raw.channels.every(channel => channel.readyState === 'open'),
 
-  /** Sends `size` bytes in `chunk`-byte messages with backpressure at `high`/`low`. */
-  async raw (size, chunk, high, low) {
-    const channel = raw.channel
-    channel.bufferedAmountLowThreshold = low
-    const buf = new Uint8Array(size).fill(7)
+  /**
+   * Sends `size` bytes split evenly over the first `count` channels, each in `chunk`-byte
+   * messages with backpressure at `high`/`low`; resolves to ms until the receiver's ack.
+   */
+  async raw (size, chunk, high, low, count) {
+    const channels = raw.channels.slice(0, count)
+    const bytes = payload(size)
     const acked = wait('ack')
     const t0 = performance.now()
-    channel.send(JSON.stringify({ size }))
-    for (let offset = 0; offset < size; offset += chunk) {
-      if (channel.bufferedAmount > high) {
-        await new Promise(resolve => { channel.onbufferedamountlow = resolve })
+    channels[0].send(JSON.stringify({ size }))
+    const share = Math.ceil(size / count)
+    await Promise.all(channels.map(async (channel, i) => {
+      channel.bufferedAmountLowThreshold = low
+      const end = Math.min(size, (i + 1) * share)
+      for (let offset = i * share; offset < end; offset += chunk) {
+        if (channel.bufferedAmount > high) {
+          await new Promise(resolve => { channel.onbufferedamountlow = resolve })
+        }
+        channel.send(bytes.subarray(offset, Math.min(offset + chunk, end)))
       }
-      channel.send(buf.subarray(offset, offset + chunk))
-    }
+    }))
     await acked
     return performance.now() - t0
   }
 }
 
-function rawHandlers (channel) {
-  channel.binaryType = 'arraybuffer'
-  let expected = 0
-  let parts = []
-  let received = 0
-  channel.onmessage = ({ data }) => {
-    if (typeof data === 'string') {
-      const message = JSON.parse(data)
-      if ('ack' in message) return settle('ack', message.ack)
-      expected = message.size
-      parts = []
-      received = 0
-      return
-    }
-    parts.push(data)
+const RAW_CHANNELS = 4
+let expected = -1
+let received = 0
+
+function rawConnection () {
+  const pc = new RTCPeerConnection({ iceServers: [] })
+  pc.channels = Array.from({ length: RAW_CHANNELS }, (_, id) => {
+    const channel = pc.createDataChannel(`raw${id}`, { negotiated: true, id })
+    channel.binaryType = 'arraybuffer'
+    channel.onmessage = onRawMessage
+    return channel
+  })
+  return pc
+}
+
+/** Counts bytes over every channel (they may overtake the size message) and acks the whole. */
+function onRawMessage ({ data }) {
+  if (typeof data === 'string') {
+    const message = JSON.parse(data)
+    if ('ack' in message) return settle('ack', message.ack)
+    expected = message.size
+  } else {
     received += data.byteLength
-    if (received === expected) channel.send(JSON.stringify({ ack: received }))
   }
+  if (received === expected) {
+    raw.channels[0].send(JSON.stringify({ ack: received }))
+    expected = -1
+    received = 0
+  }
+}
+
+let random = new Uint8Array(0)
+/** `size` random bytes (incompressible), made once and reused by every run. */
+function payload (size) {
+  if (random.byteLength !== size) {
+    random = new Uint8Array(size)
+    for (let offset = 0; offset < size; offset += 65536) crypto.getRandomValues(random.subarray(offset, offset + 65536))
+  }
+  return random
 }
 
 function gathered (pc) {
