@@ -23,6 +23,8 @@ use web_sys::{
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
 pub const ICE_GATHERING_TIMEOUT_MS: u32 = 5_000;
 
+const GATHERING_EVENT: &str = "icegatheringstatechange";
+
 /// What a peer connection reports.
 pub enum PeerEvent {
     /// The data channel opened: the peer is reachable.
@@ -178,9 +180,11 @@ impl Peer {
                 }
             }
         });
-        pc.set_onicegatheringstatechange(Some(on_change.as_ref().unchecked_ref()));
+        // A listener of its own (not the single `on…` slot), so overlapping waits do not cut each other short.
+        let listener = on_change.as_ref().unchecked_ref();
+        let _ = pc.add_event_listener_with_callback(GATHERING_EVENT, listener);
         select(gathered, TimeoutFuture::new(ICE_GATHERING_TIMEOUT_MS)).await;
-        pc.set_onicegatheringstatechange(None);
+        let _ = pc.remove_event_listener_with_callback(GATHERING_EVENT, listener);
     }
 
     /// Waits until the channel can take `len` more bytes.
