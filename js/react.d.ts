@@ -2,7 +2,7 @@ import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Rece
 
 /** Joins `roomId` while mounted; `null` until joined. */
 export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
-/** Connected peer ids. */
+/** Connected peer ids; every usePeers of one room shares its onPeerJoin/onPeerLeave callbacks. */
 export declare function usePeers(room: Room | null): PeerId[]
 /** `[send, received]` for action `name`. */
 export declare function useAction<T extends DataPayload = DataPayload>(

@@ -20,17 +20,35 @@ export function useRoom (config, roomId, joinRoom = joinTorrentRoom) {
   return room
 }
 
-/** The ids of the room's connected peers, kept current (uses the room's onPeerJoin/onPeerLeave). */
+/**
+ * The ids of the room's connected peers, kept current. Every usePeers of one room shares a single
+ * onPeerJoin/onPeerLeave callback of that room (so do not set those callbacks yourself as well).
+ */
 export function usePeers (room) {
   const [peers, setPeers] = useState([])
   useEffect(() => {
     if (!room) return setPeers([])
     const sync = () => setPeers(Object.keys(room.getPeers()))
     sync()
-    room.onPeerJoin(sync)
-    room.onPeerLeave(sync)
+    return onPeersChange(room, sync)
   }, [room])
   return peers
+}
+
+const peerListeners = new WeakMap()
+
+/** Calls `listener` on every join and leave in `room`; returns the unsubscriber. */
+function onPeersChange (room, listener) {
+  let listeners = peerListeners.get(room)
+  if (!listeners) {
+    listeners = new Set()
+    peerListeners.set(room, listeners)
+    const notify = () => listeners.forEach(notifyOne => notifyOne())
+    room.onPeerJoin(notify)
+    room.onPeerLeave(notify)
+  }
+  listeners.add(listener)
+  return () => listeners.delete(listener)
 }
 
 /** Action `name` of `room`: `[send, received]`, `received` being every `{data, peerId, metadata}` so far. */
