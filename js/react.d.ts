@@ -4,7 +4,7 @@ import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Rece
 export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
 /** Connected peer ids; every usePeers of one room shares its onPeerJoin/onPeerLeave callbacks. */
 export declare function usePeers(room: Room | null): PeerId[]
-/** `[send, received]` for action `name`. */
+/** `[send, received]` for action `name`; every useAction of one room and name shares its receive callback. */
 export declare function useAction<T extends DataPayload = DataPayload>(
   room: Room | null,
   name: string

@@ -51,18 +51,39 @@ function onPeersChange (room, listener) {
   return () => listeners.delete(listener)
 }
 
-/** Action `name` of `room`: `[send, received]`, `received` being every `{data, peerId, metadata}` so far. */
+/**
+ * Action `name` of `room`: `[send, received]`, `received` being every `{data, peerId, metadata}` so far.
+ * Every useAction of one room and name shares that action's single receive callback.
+ */
 export function useAction (room, name) {
   const [action, setAction] = useState(null)
   const [received, setReceived] = useState([])
   useEffect(() => {
     setReceived([])
     if (!room) return setAction(null)
-    const [send, receive] = room.makeAction(name)
-    receive((data, peerId, metadata) => setReceived(list => [...list, { data, peerId, metadata }]))
+    const { send, listeners } = sharedAction(room, name)
+    const listener = (data, peerId, metadata) => setReceived(list => [...list, { data, peerId, metadata }])
+    listeners.add(listener)
     setAction(() => send)
+    return () => listeners.delete(listener)
   }, [room, name])
   return [action ?? notJoined, received]
+}
+
+const actions = new WeakMap()
+
+/** The room's action `name`, made once, with the set of hooks listening to it. */
+function sharedAction (room, name) {
+  let byName = actions.get(room)
+  if (!byName) actions.set(room, (byName = new Map()))
+  let shared = byName.get(name)
+  if (!shared) {
+    const [send, receive] = room.makeAction(name)
+    shared = { send, listeners: new Set() }
+    receive((...args) => shared.listeners.forEach(listener => listener(...args)))
+    byName.set(name, shared)
+  }
+  return shared
 }
 
 function notJoined () {

@@ -77,6 +77,7 @@ test('React hooks: useRoom, usePeers and useAction in a Vite-built page', async 
     await a.page.fill('#text', 'hello from React')
     await a.page.click('#send')
     await b.page.waitForSelector(`#messages li:text("${a.selfId}: hello from React")`, { timeout: 20_000 })
+    await b.page.waitForSelector('#received:text-is("1")', { timeout: 20_000 })
     await a.page.click('#toggle') // unmounts the chat: useRoom leaves the room
     await b.page.waitForFunction(() => document.querySelector('#peers').textContent === '', undefined, { timeout: 20_000 })
     await b.page.waitForSelector('#count:text-is("0")', { timeout: 20_000 })

@@ -6,9 +6,11 @@ import { selfId } from 'rendez/torrent'
 const params = new URLSearchParams(location.search)
 const config = { appId: 'vite-consumer-react', relayUrls: [params.get('tracker')], rtcConfig: { iceServers: [] } }
 
-/** A second usePeers of the same room: both must stay current. */
-function PeerCount ({ room }) {
-  return h('p', { id: 'count' }, String(usePeers(room).length))
+/** A second usePeers and useAction of the same room: every hook must stay current. */
+function Counts ({ room }) {
+  const peers = usePeers(room)
+  const [, received] = useAction(room, 'chat')
+  return h('p', null, h('span', { id: 'count' }, String(peers.length)), h('span', { id: 'received' }, String(received.length)))
 }
 
 function Chat () {
@@ -18,7 +20,7 @@ function Chat () {
   const [text, setText] = useState('')
   return h('section', null,
     h('p', { id: 'peers' }, peers.join(',')),
-    h(PeerCount, { room }),
+    h(Counts, { room }),
     h('ul', { id: 'messages' }, received.map((m, i) => h('li', { key: i }, `${m.peerId}: ${m.data}`))),
     h('input', { id: 'text', value: text, onChange: e => setText(e.target.value) }),
     h('button', { id: 'send', onClick: () => send(text) }, 'Send'))
