@@ -2,9 +2,11 @@
 // file that arrives byte-identical, and rejoin after a refresh.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { suite } from './harness.mjs'
+import { join } from 'node:path'
+import { root, suite } from './harness.mjs'
 
 const env = suite()
 const pageErrors = []
@@ -61,4 +63,31 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
   await b.page.waitForSelector('#timeline li:text-matches(": back after refresh$")', timeout)
   assert.deepEqual(pageErrors, [])
   await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('the example server (npm run example) opens the chat at its home address, on its own tracker', async () => {
+  const server = spawn(process.execPath, [join(root, 'scripts/serve-example.mjs')], {
+    env: { ...process.env, PORT: '0', TRACKER_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  try {
+    let printed = ''
+    const home = await new Promise((resolve, reject) => {
+      server.on('exit', code => reject(new Error(`the example server exited (${code}): ${printed}`)))
+      server.stdout.on('data', chunk => {
+        printed += chunk
+        const url = printed.match(/(http:\/\/127\.0\.0\.1:\d+\/) /)
+        if (url && printed.includes('Ctrl-C stops.')) resolve(url[1])
+      })
+    })
+    const a = await open(home)
+    assert.match(a.page.url(), /\/examples\/chat\/\?tracker=ws/)
+    await a.page.click('#create')
+    const b = await open(await a.page.inputValue('#share-link'))
+    for (const { page } of [a, b]) await page.waitForSelector('#peers:text("1 peer connected")', timeout)
+    assert.deepEqual(pageErrors, [])
+    await Promise.all([a.context.close(), b.context.close()])
+  } finally {
+    server.kill()
+  }
 })

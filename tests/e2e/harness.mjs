@@ -20,10 +20,15 @@ const mime = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css'
 }
 
-/** Serves `dir` (default: the repository root) over HTTP on 127.0.0.1; resolves to its base URL and a closer. */
+/**
+ * Serves `dir` (default: the repository root) over HTTP on 127.0.0.1, redirecting `/` to `home`
+ * when given; resolves to its base URL, a setter of `home` and a closer.
+ */
 export async function startFileServer (port = 0, dir = root) {
+  let home = null
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname))
+    if (path === '/' && home) return res.writeHead(302, { location: home }).end()
     if (path.includes('..')) return res.writeHead(400).end()
     const file = join(dir, path.endsWith('/') ? `${path}index.html` : path)
     try {
@@ -34,7 +39,7 @@ export async function startFileServer (port = 0, dir = root) {
     }
   })
   await new Promise(resolve => server.listen(port, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() }
+  return { url: `http://127.0.0.1:${server.address().port}`, setHome: url => { home = url }, close: () => server.close() }
 }
 
 /** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
