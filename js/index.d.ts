@@ -8,8 +8,10 @@ export interface BaseRoomConfig {
   relayUrls?: string[]
   /** How many relays to connect to. */
   relayRedundancy?: number
-  /** Passed to every RTCPeerConnection (ICE servers etc.). */
+  /** Passed to every RTCPeerConnection (ICE servers etc.); without iceServers, public STUN servers are used. */
   rtcConfig?: RTCConfiguration
+  /** TURN servers added after the ICE servers, for peers that cannot reach each other directly. */
+  turnConfig?: RTCIceServer[]
   /** Largest payload accepted from a peer, in bytes (default 512 MiB). */
   maxMessageSize?: number
   /** Bytes one peer's unfinished transfers may hold (default 512 MiB). */

@@ -10,9 +10,14 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+# Debian packages: the browser and its driver for the browser tests, coturn as the tests' TURN server.
+missing=()
+for want in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver coturn:/usr/bin/turnserver; do
+  [ -x "${want#*:}" ] || missing+=("${want%%:*}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
-  as_root apt-get install -y chromium chromium-driver
+  as_root apt-get install -y "${missing[@]}"
 fi
 npm ci
 cargo fetch

@@ -4,7 +4,7 @@ use crate::reassembly::Limits;
 use js_sys::{Array, Object, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use web_sys::RtcConfiguration;
+use web_sys::{RtcConfiguration, RtcPeerConnection};
 
 /// STUN servers used when the app gives no `rtcConfig`.
 pub const DEFAULT_ICE_SERVERS: &[&str] = &["stun:stun.l.google.com:19302", "stun:global.stun.twilio.com:3478"];
@@ -48,8 +48,8 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsError> {
 }
 
 impl RoomConfig {
-    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, maxMessageSize?,
-    /// maxInFlightPerPeer?, maxInFlight?, connectTimeout?}`.
+    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, turnConfig?,
+    /// maxMessageSize?, maxInFlightPerPeer?, maxInFlight?, connectTimeout?}`.
     pub fn parse(config: &JsValue) -> Result<Self, JsError> {
         if !config.is_object() {
             return Err(JsError::new("rendez: joinRoom needs a config object with an appId"));
@@ -58,8 +58,7 @@ impl RoomConfig {
             .map_err(|e| JsError::new(&format!("rendez: invalid config: {e}")))?;
         let app_id =
             raw.app_id.filter(|id| !id.is_empty()).ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
-        let rtc = Reflect::get(config, &"rtcConfig".into()).unwrap_or(JsValue::UNDEFINED);
-        let rtc_config = if rtc.is_object() { rtc.unchecked_into() } else { default_rtc_config() };
+        let rtc_config = rtc_configuration(config)?;
         let defaults = Limits::default();
         // Payloads are reassembled into one ArrayBuffer, so no limit goes past u32::MAX bytes.
         let bytes = |value, key, default| {
@@ -97,16 +96,44 @@ impl RoomConfig {
     }
 }
 
-fn default_rtc_config() -> RtcConfiguration {
-    let servers: Array = DEFAULT_ICE_SERVERS
+/// The configuration of every peer connection: a copy of `rtcConfig` whose `iceServers` (the
+/// default STUN servers when it names none) are followed by the `turnConfig` servers. The browser
+/// checks the result once here, so a bad server entry fails `joinRoom` with its own message.
+fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsError> {
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let rtc = Object::new();
+    let given = get(config, "rtcConfig");
+    if given.is_object() {
+        Object::assign(&rtc, given.unchecked_ref());
+    }
+    let listed = get(&rtc, "iceServers");
+    let servers = if Array::is_array(&listed) { Array::from(&listed) } else { default_ice_servers() };
+    let turn = get(config, "turnConfig");
+    if !turn.is_undefined() {
+        if !Array::is_array(&turn) {
+            return Err(JsError::new("rendez: config.turnConfig must be an array of {urls, username, credential}"));
+        }
+        for server in Array::from(&turn) {
+            servers.push(&server);
+        }
+    }
+    let _ = Reflect::set(&rtc, &"iceServers".into(), &servers);
+    let rtc: RtcConfiguration = rtc.unchecked_into();
+    let probe = RtcPeerConnection::new_with_configuration(&rtc).map_err(|e| {
+        let reason = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+        JsError::new(&format!("rendez: invalid rtcConfig or turnConfig: {reason}"))
+    })?;
+    probe.close();
+    Ok(rtc)
+}
+
+fn default_ice_servers() -> Array {
+    DEFAULT_ICE_SERVERS
         .iter()
         .map(|url| {
             let server = Object::new();
             let _ = Reflect::set(&server, &"urls".into(), &(*url).into());
             JsValue::from(server)
         })
-        .collect();
-    let config = RtcConfiguration::new();
-    config.set_ice_servers(&servers);
-    config
+        .collect()
 }

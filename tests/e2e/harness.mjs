@@ -1,7 +1,11 @@
 // Test harness: a real WebTorrent tracker and a static file server on 127.0.0.1, and
 // headless Debian Chromium driven by playwright-core.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createSocket } from 'node:dgram'
 import { createServer } from 'node:http'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import TrackerServer from 'bittorrent-tracker/server'
@@ -113,6 +117,63 @@ export async function startNostrRelay (port = 0) {
     await relay.destroy()
   }
   return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
+}
+
+/**
+ * Starts a TURN server (Debian's coturn `turnserver`, UDP only) on 127.0.0.1 with one long-term
+ * credential user; resolves, once it answers a STUN binding request, to an RTCIceServer
+ * (`urls`, `username`, `credential`) and a closer.
+ */
+export async function startTurnServer () {
+  const port = await freeUdpPort()
+  const dir = await mkdtemp(join(tmpdir(), 'rendez-turn-'))
+  const server = spawn('turnserver', [
+    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--allow-loopback-peers',
+    '--lt-cred-mech', '--user=rendez:turn-secret', '--realm=rendez.test', '--no-tls', '--no-dtls', '--no-cli',
+    '--fingerprint', '--log-file=stdout', `--pidfile=${join(dir, 'turnserver.pid')}`, `--userdb=${join(dir, 'turndb')}`
+  ], { stdio: 'ignore' })
+  const exited = new Promise(resolve => server.once('exit', resolve))
+  const close = async () => {
+    server.kill()
+    await exited
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await stunAnswers(port)
+  } catch (e) {
+    await close()
+    throw e
+  }
+  return { urls: `turn:127.0.0.1:${port}?transport=udp`, username: 'rendez', credential: 'turn-secret', close }
+}
+
+async function freeUdpPort () {
+  const socket = createSocket('udp4')
+  await new Promise(resolve => socket.bind(0, '127.0.0.1', resolve))
+  const { port } = socket.address()
+  await new Promise(resolve => socket.close(resolve))
+  return port
+}
+
+/** Resolves once a STUN server on 127.0.0.1:`port` answers a binding request (RFC 5389), within 10 s. */
+async function stunAnswers (port) {
+  const socket = createSocket('udp4')
+  const request = Buffer.concat([Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)])
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no STUN answer on 127.0.0.1:${port}`)), 10_000)
+      const retry = setInterval(() => socket.send(request, port, '127.0.0.1'), 100)
+      socket.on('message', answer => {
+        if (answer.readUInt16BE(0) === 0x0101 && answer.subarray(8, 20).equals(request.subarray(8, 20))) {
+          clearTimeout(timer)
+          clearInterval(retry)
+          resolve()
+        }
+      })
+    })
+  } finally {
+    socket.close()
+  }
 }
 
 export const chromiumArgs = [

@@ -8,6 +8,9 @@ const id: string = selfId
 const room: Room = joinRoom({ appId: 'app', password: 'pw', maxMessageSize: 1024 }, 'room', (e: JoinError) => e.peerId)
 joinNostr({ appId: 'app', relayUrls: ['wss://relay'] }, 'room', { onJoinError: e => e.error })
 joinMqtt({ appId: 'app', relayRedundancy: 2 }, 'room')
+joinRoom({ appId: 'app', turnConfig: [{ urls: 'turn:turn.example:3478', username: 'u', credential: 'c' }] }, 'room')
+// @ts-expect-error turnConfig is a list of RTCIceServer objects
+joinRoom({ appId: 'app', turnConfig: 'turn:turn.example:3478' }, 'room')
 pauseRelayReconnection()
 
 type Chat = { text: string; at: number }
