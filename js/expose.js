@@ -8,6 +8,10 @@ export function expose (wasm) {
     /** Stops reconnecting to relays that drop. */
     pauseRelayReconnection: () => wasm.pauseRelayReconnection(),
     /** Resumes reconnecting, at once for relays that dropped meanwhile. */
-    resumeRelayReconnection: () => wasm.resumeRelayReconnection()
+    resumeRelayReconnection: () => wasm.resumeRelayReconnection(),
+    /** Relay URL → WebSocket over every joined room. */
+    getRelaySockets: () => wasm.getRelaySockets(),
+    /** The strategy's public default relays. */
+    defaultRelayUrls: Object.freeze(wasm.defaultRelayUrls())
   }
 }

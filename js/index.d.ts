@@ -77,3 +77,7 @@ export declare function joinRoom(
 ): Room
 export declare function pauseRelayReconnection(): void
 export declare function resumeRelayReconnection(): void
+/** Relay URL → WebSocket over every room this entry point has joined. */
+export declare function getRelaySockets(): Record<string, WebSocket>
+/** The strategy's public default relays, used when `relayUrls` is not given. */
+export declare const defaultRelayUrls: readonly string[]

@@ -4,4 +4,4 @@ import { expose } from './expose.js'
 
 await init()
 
-export const { selfId, joinRoom, pauseRelayReconnection, resumeRelayReconnection } = expose(wasm)
+export const { selfId, joinRoom, pauseRelayReconnection, resumeRelayReconnection, getRelaySockets, defaultRelayUrls } = expose(wasm)

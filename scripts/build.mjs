@@ -21,7 +21,7 @@ for (const name of strategies) {
         import bytes from './pkg/${name}/rendez_${name}_bg.wasm'
         import { expose } from './js/expose.js'
         wasm.initSync({ module: bytes })
-        export const { selfId, joinRoom, pauseRelayReconnection, resumeRelayReconnection } = expose(wasm)
+        export const { selfId, joinRoom, pauseRelayReconnection, resumeRelayReconnection, getRelaySockets, defaultRelayUrls } = expose(wasm)
       `,
       resolveDir: '.',
       sourcefile: `rendez-${name}.js`

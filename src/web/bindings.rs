@@ -10,7 +10,7 @@ use super::strategy::{Strategy, StrategyContext};
 use crate::ids::{random_id, PEER_ID_LEN};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{MediaStream, MediaStreamTrack};
+use web_sys::{MediaStream, MediaStreamTrack, WebSocket};
 
 thread_local! {
     static SELF_ID: String = random_id(PEER_ID_LEN);
@@ -32,6 +32,29 @@ pub fn pause_relay_reconnection() {
 #[wasm_bindgen(js_name = resumeRelayReconnection)]
 pub fn resume_relay_reconnection() {
     relay_socket::resume_reconnection();
+}
+
+/// The relay connections of every joined room: an object mapping relay URL to its `WebSocket`.
+#[wasm_bindgen(js_name = getRelaySockets)]
+pub fn get_all_relay_sockets() -> Object {
+    sockets_by_url(relay_socket::all_web_sockets())
+}
+
+/// The strategy's public default relays, as `defaultRelayUrls` of its entry point.
+pub fn relay_url_list(urls: &[&str]) -> Array {
+    urls.iter().map(|url| JsValue::from_str(url)).collect()
+}
+
+/// `{url: WebSocket}`, the first socket of a URL standing for it.
+fn sockets_by_url(sockets: impl IntoIterator<Item = (String, WebSocket)>) -> Object {
+    let object = Object::new();
+    for (url, socket) in sockets {
+        let key = JsValue::from(url);
+        if !Reflect::has(&object, &key).unwrap_or(true) {
+            let _ = Reflect::set(&object, &key, &socket);
+        }
+    }
+    object
 }
 
 /// A joined room.
@@ -73,15 +96,8 @@ impl Room {
     /// Relay connections: an object mapping relay URL to its `WebSocket` (absent while reconnecting).
     #[wasm_bindgen(js_name = getRelaySockets)]
     pub fn get_relay_sockets(&self) -> Object {
-        let sockets = Object::new();
-        if let Some(strategy) = self.inner.borrow().strategy() {
-            for (url, socket) in strategy.relay_sockets() {
-                if let Some(socket) = socket {
-                    let _ = Reflect::set(&sockets, &url.into(), &socket);
-                }
-            }
-        }
-        sockets
+        let sockets = self.inner.borrow().strategy().map(|s| s.relay_sockets()).unwrap_or_default();
+        sockets_by_url(sockets.into_iter().filter_map(|(url, socket)| Some((url, socket?))))
     }
 
     /// Sets the callback called with `(stream, peerId, metadata)` when a peer's stream arrives.

@@ -40,7 +40,7 @@ impl Drop for Live {
 }
 
 thread_local! {
-    /// Every relay socket of this page, for pausing and resuming reconnection.
+    /// Every relay socket of this page, for pausing and resuming reconnection and for listing.
     static SOCKETS: RefCell<Vec<Weak<Inner>>> = const { RefCell::new(Vec::new()) };
     static PAUSED: Cell<bool> = const { Cell::new(false) };
 }
@@ -48,6 +48,13 @@ thread_local! {
 /// Stops scheduling reconnections; sockets that drop wait for [`resume_reconnection`].
 pub fn pause_reconnection() {
     PAUSED.with(|p| p.set(true));
+}
+
+/// The current WebSocket of every relay socket of this page that is not closed for good.
+pub fn all_web_sockets() -> Vec<(String, WebSocket)> {
+    let live: Vec<Rc<Inner>> =
+        SOCKETS.with(|sockets| sockets.borrow().iter().filter_map(Weak::upgrade).filter(|s| !s.closed.get()).collect());
+    live.iter().filter_map(|inner| Some((inner.url.clone(), inner.live.borrow().as_ref()?.socket.clone()))).collect()
 }
 
 /// Resumes reconnection and reconnects at once every socket that dropped while paused.

@@ -5,7 +5,6 @@ import { openPeer, suite, waitFor } from './harness.mjs'
 
 const env = suite()
 
-
 test('peers in one room connect, exchange an action and see each other leave', async () => {
   const [a, b, c] = await Promise.all([
     openPeer(env.browser, env.files.url, env.relay.url, 'lobby'),
@@ -42,4 +41,39 @@ test('peers in one room connect, exchange an action and see each other leave', a
   await waitFor(a.page, id => log.leaves.includes(id), b.selfId)
   assert.deepEqual(await a.page.evaluate(() => Object.keys(room.getPeers())), [])
   await Promise.all([a.context.close(), c.context.close()])
+})
+
+test('entry points export defaultRelayUrls and getRelaySockets over every joined room', async () => {
+  const peer = await openPeer(env.browser, env.files.url, env.relay.url, 'sockets')
+  const { page } = peer
+  const defaults = await page.evaluate(async () => {
+    const lists = {}
+    for (const name of ['torrent', 'mqtt', 'nostr']) {
+      const { defaultRelayUrls } = await import(`/js/${name}.js`)
+      lists[name] = { urls: [...defaultRelayUrls], frozen: Object.isFrozen(defaultRelayUrls) }
+    }
+    return lists
+  })
+  for (const [name, { urls, frozen }] of Object.entries(defaults)) {
+    assert.ok(urls.length >= 2 && urls.every(url => url.startsWith('wss://')), `${name}: ${urls}`)
+    assert.ok(frozen, name)
+  }
+  assert.ok(defaults.torrent.urls.includes('wss://tracker.webtorrent.dev'))
+
+  const openUrls = () => page.evaluate(async () => {
+    const { getRelaySockets } = await import('/js/torrent.js')
+    return Object.entries(getRelaySockets()).filter(([, ws]) => ws.readyState === 1).map(([url]) => url)
+  })
+  await page.evaluate(async relayUrl => {
+    const { joinRoom } = await import('/js/torrent.js')
+    window.second = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] } }, 'sockets-2')
+  }, env.relay.url)
+  await waitFor(page, url => Object.keys(second.getRelaySockets()).includes(url), env.relay.url)
+  await waitFor(page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1))
+  assert.deepEqual(await openUrls(), [env.relay.url])
+  await page.evaluate(() => room.leave())
+  assert.deepEqual(await openUrls(), [env.relay.url], 'the second room still holds its socket')
+  await page.evaluate(() => second.leave())
+  assert.deepEqual(await page.evaluate(async () => Object.keys((await import('/js/torrent.js')).getRelaySockets())), [])
+  await peer.context.close()
 })

@@ -1,5 +1,5 @@
 // Type test: `tsc -p tests/types` must accept the correct uses and reject the marked wrong ones.
-import { joinRoom, selfId, pauseRelayReconnection, type JoinError, type Room } from 'rendez/torrent'
+import { joinRoom, selfId, pauseRelayReconnection, getRelaySockets, defaultRelayUrls, type JoinError, type Room } from 'rendez/torrent'
 import { joinRoom as joinNostr } from 'rendez/nostr'
 import { joinRoom as joinMqtt } from 'rendez/mqtt'
 import { useAction, usePeers, useRoom } from 'rendez/react'
@@ -12,6 +12,10 @@ joinRoom({ appId: 'app', turnConfig: [{ urls: 'turn:turn.example:3478', username
 // @ts-expect-error turnConfig is a list of RTCIceServer objects
 joinRoom({ appId: 'app', turnConfig: 'turn:turn.example:3478' }, 'room')
 pauseRelayReconnection()
+const sockets: WebSocket[] = Object.values(getRelaySockets())
+const firstDefault: string | undefined = defaultRelayUrls[0]
+// @ts-expect-error the default list is read-only
+defaultRelayUrls.push('wss://mine')
 
 type Chat = { text: string; at: number }
 const [sendChat, onChat, onChatProgress] = room.makeAction<Chat>('chat')
@@ -38,5 +42,5 @@ export function ChatBox (): string[] {
   const peers: string[] = usePeers(r)
   const [send, received] = useAction<Chat>(r, 'chat')
   void send({ text: 'x', at: 0 })
-  return [...peers, ...received.map(m => m.data.text), String(ms)]
+  return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault)]
 }
