@@ -29,13 +29,13 @@ export type DataPayload = JsonValue | ArrayBuffer | ArrayBufferView | Blob
 /** Binary payloads (ArrayBuffer, views, Blob) arrive as ArrayBuffer. */
 export type Received<T> = T extends ArrayBuffer | ArrayBufferView | Blob ? ArrayBuffer : T
 
-/** Sends `data`; resolves once every target confirmed holding all of it. */
+/** Sends `data`; resolves (one entry per target peer) once every target confirmed holding all of it. */
 export type ActionSender<T extends DataPayload> = (
   data: T,
   targetPeers?: TargetPeers,
   metadata?: JsonValue,
   onProgress?: (percent: number, peerId: PeerId) => void
-) => Promise<void>
+) => Promise<void[]>
 export type ActionReceiver<T extends DataPayload> = (
   receiver: (data: Received<T>, peerId: PeerId, metadata?: JsonValue) => void
 ) => void
@@ -50,11 +50,18 @@ export interface Room {
   onPeerLeave(callback: (peerId: PeerId) => void): void
   onPeerStream(callback: (stream: MediaStream, peerId: PeerId, metadata?: JsonValue) => void): void
   onPeerTrack(callback: (track: MediaStreamTrack, stream: MediaStream, peerId: PeerId, metadata?: JsonValue) => void): void
-  addStream(stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): void
+  /** One promise per target peer, settled once the stream's metadata went out and its tracks were added. */
+  addStream(stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): Promise<void>[]
   removeStream(stream: MediaStream, targetPeers?: TargetPeers): void
-  addTrack(track: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): void
+  /** One promise per target peer, as for addStream. */
+  addTrack(track: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers, metadata?: JsonValue): Promise<void>[]
+  removeTrack(track: MediaStreamTrack, targetPeers?: TargetPeers): void
+  /** The earlier form, with the track's stream. */
   removeTrack(track: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers): void
-  replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers): Promise<unknown>
+  /** Swaps the track without renegotiating; one promise per target peer. */
+  replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, targetPeers?: TargetPeers): Promise<void>[]
+  /** The earlier form, with the track's stream. */
+  replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack, stream: MediaStream, targetPeers?: TargetPeers): Promise<void>[]
   getPeers(): Record<PeerId, RTCPeerConnection>
   getRelaySockets(): Record<string, WebSocket>
   leave(): Promise<void>

@@ -101,9 +101,9 @@ fn start_send(
         .collect();
     Ok(future_to_promise(async move {
         let results = futures::future::join_all(sends).await;
-        match results.into_iter().find_map(Result::err) {
+        match results.iter().find_map(|r| r.as_ref().err()) {
             Some(error) => Err(JsError::new(&format!("rendez: {error}")).into()),
-            None => Ok(JsValue::UNDEFINED),
+            None => Ok(results.iter().map(|_| JsValue::UNDEFINED).collect::<Array>().into()),
         }
     }))
 }

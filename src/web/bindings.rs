@@ -112,9 +112,10 @@ impl Room {
         self.inner.borrow_mut().on_peer_track = Some(callback);
     }
 
-    /// Sends every track of `stream` to `targetPeers` (all connected peers when omitted).
+    /// Sends every track of `stream` to `targetPeers` (all connected peers when omitted); returns
+    /// one promise per target peer.
     #[wasm_bindgen(js_name = addStream)]
-    pub fn add_stream(&self, stream: &MediaStream, target_peers: JsValue, metadata: JsValue) -> Result<(), JsError> {
+    pub fn add_stream(&self, stream: &MediaStream, target_peers: JsValue, metadata: JsValue) -> Result<Array, JsError> {
         media::add_stream(&self.inner, stream, &target_peers, &metadata)
     }
 
@@ -124,7 +125,7 @@ impl Room {
         media::remove_stream(&self.inner, stream, &target_peers)
     }
 
-    /// Sends `track` (of `stream`) to `targetPeers`.
+    /// Sends `track` (of `stream`) to `targetPeers`; returns one promise per target peer.
     #[wasm_bindgen(js_name = addTrack)]
     pub fn add_track(
         &self,
@@ -132,31 +133,29 @@ impl Room {
         stream: &MediaStream,
         target_peers: JsValue,
         metadata: JsValue,
-    ) -> Result<(), JsError> {
+    ) -> Result<Array, JsError> {
         media::add_track(&self.inner, track, stream, &target_peers, &metadata)
     }
 
-    /// Stops sending `track` to `targetPeers`.
+    /// Stops sending `track` to the targets: `removeTrack(track, targetPeers?)`, or
+    /// `removeTrack(track, stream, targetPeers?)`.
     #[wasm_bindgen(js_name = removeTrack)]
-    pub fn remove_track(
-        &self,
-        track: &MediaStreamTrack,
-        _stream: JsValue,
-        target_peers: JsValue,
-    ) -> Result<(), JsError> {
-        media::remove_track(&self.inner, track, &target_peers)
+    pub fn remove_track(&self, track: &MediaStreamTrack, first: JsValue, second: JsValue) -> Result<(), JsError> {
+        media::remove_track(&self.inner, track, media::targets_after_optional_stream(&first, &second))
     }
 
-    /// Replaces `oldTrack` with `newTrack` for `targetPeers`, without renegotiating.
+    /// Replaces `oldTrack` with `newTrack` for the targets, without renegotiating:
+    /// `replaceTrack(oldTrack, newTrack, targetPeers?)`, or `replaceTrack(oldTrack, newTrack,
+    /// stream, targetPeers?)`; returns one promise per target peer.
     #[wasm_bindgen(js_name = replaceTrack)]
     pub fn replace_track(
         &self,
         old_track: &MediaStreamTrack,
         new_track: &MediaStreamTrack,
-        _stream: JsValue,
-        target_peers: JsValue,
-    ) -> Result<Promise, JsError> {
-        media::replace_track(&self.inner, old_track, new_track, &target_peers)
+        first: JsValue,
+        second: JsValue,
+    ) -> Result<Array, JsError> {
+        media::replace_track(&self.inner, old_track, new_track, media::targets_after_optional_stream(&first, &second))
     }
 
     /// Resolves to the round-trip time to `peerId` in milliseconds.

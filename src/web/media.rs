@@ -45,43 +45,59 @@ fn send(peer: &Peer, frame: &Uint8Array) -> Result<(), JsError> {
     peer.send(frame).map_err(|e| JsError::new(&format!("rendez: {e:?}")))
 }
 
-/// Sends every track of `stream` to the targets.
+/// Sends every track of `stream` to the targets; one promise per target peer.
 pub(crate) fn add_stream(
     room: &Shared,
     stream: &MediaStream,
     targets: &JsValue,
     metadata: &JsValue,
-) -> Result<(), JsError> {
+) -> Result<Array, JsError> {
     add_tracks(room, &tracks(stream), stream, targets, metadata)
 }
 
-/// Sends one track of `stream` to the targets.
+/// Sends one track of `stream` to the targets; one promise per target peer.
 pub(crate) fn add_track(
     room: &Shared,
     track: &MediaStreamTrack,
     stream: &MediaStream,
     targets: &JsValue,
     metadata: &JsValue,
-) -> Result<(), JsError> {
+) -> Result<Array, JsError> {
     add_tracks(room, std::slice::from_ref(track), stream, targets, metadata)
 }
 
 /// Announces `stream`'s metadata to the targets, then sends them `added` (tracks of `stream`).
+/// Each target's promise rejects if its channel would not take the announcement.
 fn add_tracks(
     room: &Shared,
     added: &[MediaStreamTrack],
     stream: &MediaStream,
     targets: &JsValue,
     metadata: &JsValue,
-) -> Result<(), JsError> {
+) -> Result<Array, JsError> {
     let frame = metadata_frame(stream, metadata)?;
-    for peer in peers(room, targets)? {
-        send(&peer, &frame)?;
-        for track in added {
-            peer.connection().add_track_0(track, stream);
-        }
+    Ok(peers(room, targets)?
+        .iter()
+        .map(|peer| match send(peer, &frame) {
+            Ok(()) => {
+                for track in added {
+                    peer.connection().add_track_0(track, stream);
+                }
+                Promise::resolve(&JsValue::UNDEFINED)
+            }
+            Err(error) => Promise::reject(&error.into()),
+        })
+        .collect())
+}
+
+/// The targets of `removeTrack` and `replaceTrack`, which take them either right after the
+/// tracks (Trystero's current form) or after a stream (its earlier form).
+pub(crate) fn targets_after_optional_stream<'a>(first: &'a JsValue, second: &'a JsValue) -> &'a JsValue {
+    if first.is_instance_of::<MediaStream>() {
+        second
+    } else {
+        first
     }
-    Ok(())
 }
 
 /// Stops sending the tracks `is_removed` picks to the targets.
@@ -112,21 +128,26 @@ pub(crate) fn remove_track(room: &Shared, track: &MediaStreamTrack, targets: &Js
     remove_senders(room, targets, |t| t.id() == id)
 }
 
-/// Swaps `old` for `new` in what the targets receive, without renegotiating.
+/// Swaps `old` for `new` in what the targets receive, without renegotiating; one promise per
+/// target peer.
 pub(crate) fn replace_track(
     room: &Shared,
     old: &MediaStreamTrack,
     new: &MediaStreamTrack,
     targets: &JsValue,
-) -> Result<Promise, JsError> {
+) -> Result<Array, JsError> {
     let id = old.id();
-    let replaced: Array = peers(room, targets)?
+    Ok(peers(room, targets)?
         .iter()
-        .flat_map(senders)
-        .filter(|sender| sender.track().is_some_and(|t| t.id() == id))
-        .map(|sender| JsValue::from(sender.replace_track(Some(new))))
-        .collect();
-    Ok(Promise::all(&replaced))
+        .map(|peer| {
+            let replaced: Array = senders(peer)
+                .iter()
+                .filter(|sender| sender.track().is_some_and(|t| t.id() == id))
+                .map(|sender| JsValue::from(sender.replace_track(Some(new))))
+                .collect();
+            Promise::all(&replaced)
+        })
+        .collect())
 }
 
 /// Remembers the metadata a peer announced for one of its streams.

@@ -98,11 +98,12 @@ test('a large payload is chunked, reported in progress on both sides, and arrive
   assert.ok(got.progress.every(p => p.peerId === a.selfId && p.metadata.file === 'x.bin'))
 })
 
-test('targeted sends reach only their targets; unknown targets reject', async () => {
+test('targeted sends reach only their targets and resolve per target; unknown targets reject', async () => {
   await track('target', a, b, c)
-  await a.page.evaluate(([bId, cId]) => Promise.all([
+  const settled = await a.page.evaluate(([bId, cId]) => Promise.all([
     tracked.target.send('only b', bId), tracked.target.send('b and c', [bId, cId]), tracked.target.send('all', null)
-  ]), [b.selfId, c.selfId])
+  ]).then(results => results.map(r => r.length)), [b.selfId, c.selfId])
+  assert.deepEqual(settled, [1, 2, 2], 'each send resolves to one entry per target, as in Trystero')
   await waitFor(b.page, () => tracked.target.received.length === 3)
   await waitFor(c.page, () => tracked.target.received.length === 2)
   const texts = p => p.page.evaluate(() => tracked.target.received.map(r => r.data).sort())

@@ -24,8 +24,9 @@ test('a stream arrives with its metadata and its video carries frames; removal i
   const [a, b] = await pair('media-basic')
   await a.page.evaluate(async id => {
     window.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
-    room.addStream(local, id, { name: 'camera', n: 1 })
+    window.added = await Promise.all(room.addStream(local, id, { name: 'camera', n: 1 }))
   }, b.selfId)
+  assert.deepEqual(await a.page.evaluate(() => added), [undefined], 'one settled promise for the one target')
   await waitFor(b.page, () => log.streams.length === 1 && log.tracks.length === 2)
   const got = await b.page.evaluate(() => ({
     metadata: log.streams[0].metadata,
@@ -65,12 +66,40 @@ test('replaceTrack swaps the video without renegotiating', async () => {
   assert.deepEqual(await playReceived(b.page), [320, 240])
   await new Promise(resolve => setTimeout(resolve, 500))
   const before = await Promise.all([a, b].map(p => p.page.evaluate(() => remoteDescriptions)))
-  await a.page.evaluate(() => room.replaceTrack(local.getVideoTracks()[0], camera, local))
+  // Trystero's current form (targets after the tracks), then its earlier one (the stream first).
+  const replaced = await a.page.evaluate(id => Promise.all(room.replaceTrack(local.getVideoTracks()[0], camera, id)).then(r => r.length), b.selfId)
+  assert.equal(replaced, 1)
   await waitFor(b.page, () => video.videoWidth === 640, undefined, 20_000)
+  await a.page.evaluate(() => Promise.all(room.replaceTrack(camera, local.getVideoTracks()[0], local)))
+  await waitFor(b.page, () => video.videoWidth === 320, undefined, 20_000)
   await new Promise(resolve => setTimeout(resolve, 500))
   const after = await Promise.all([a, b].map(p => p.page.evaluate(() => remoteDescriptions)))
   assert.deepEqual(after, before, 'no description was exchanged')
   assert.equal(await b.page.evaluate(() => log.tracks.length), 1)
+  await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('addTrack sends one track with metadata; removeTrack takes it away in both call forms', async () => {
+  const [a, b] = await pair('media-tracks')
+  await a.page.evaluate(async id => {
+    window.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
+    window.added = await Promise.all(room.addTrack(local.getAudioTracks()[0], local, id, { kind: 'voice' }))
+  }, b.selfId)
+  assert.deepEqual(await a.page.evaluate(() => added), [undefined])
+  await waitFor(b.page, () => log.tracks.length === 1)
+  assert.deepEqual(await b.page.evaluate(() => [log.tracks[0].track.kind, log.tracks[0].metadata, log.tracks[0].peerId]),
+    ['audio', { kind: 'voice' }, a.selfId])
+  await a.page.evaluate(id => room.addTrack(local.getVideoTracks()[0], local, id), b.selfId)
+  await waitFor(b.page, () => log.tracks.length === 2 && log.tracks[1].track.kind === 'video')
+  const kinds = () => b.page.evaluate(() => log.tracks[0].stream.getTracks().map(t => t.kind).sort())
+  assert.deepEqual(await kinds(), ['audio', 'video'])
+  // Trystero's current form: removeTrack(track, targetPeers)...
+  await a.page.evaluate(id => room.removeTrack(local.getAudioTracks()[0], id), b.selfId)
+  await waitFor(b.page, () => log.tracks[0].stream.getAudioTracks().length === 0)
+  assert.deepEqual(await kinds(), ['video'])
+  // ...and its earlier one: removeTrack(track, stream, targetPeers).
+  await a.page.evaluate(id => room.removeTrack(local.getVideoTracks()[0], local, id), b.selfId)
+  await waitFor(b.page, () => log.tracks[0].stream.getTracks().length === 0)
   await Promise.all([a.context.close(), b.context.close()])
 })
 

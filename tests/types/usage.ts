@@ -32,6 +32,13 @@ onFile(data => data.byteLength satisfies number)
 onFile((data: Uint8Array) => data)
 
 room.onPeerStream((stream, peerId, metadata) => [stream.id, peerId, metadata])
+declare const stream: MediaStream
+const [camera] = stream.getVideoTracks()
+const added: Promise<void>[] = room.addStream(stream, id, { name: 'cam' })
+void Promise.all([...added, ...room.addTrack(camera, stream, null), ...room.replaceTrack(camera, camera, [id])])
+room.removeTrack(camera, id)
+room.removeTrack(camera, stream, id)
+const delivered: Promise<void[]> = sendChat({ text: 'x', at: 2 })
 room.onPeerTrack((track, stream) => [track.kind, stream.id])
 const ms: Promise<number> = room.ping(id)
 // @ts-expect-error appId is required
@@ -42,5 +49,5 @@ export function ChatBox (): string[] {
   const peers: string[] = usePeers(r)
   const [send, received] = useAction<Chat>(r, 'chat')
   void send({ text: 'x', at: 0 })
-  return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault)]
+  return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault), String(delivered)]
 }
