@@ -12,8 +12,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]; then
 fi
 # Debian packages: the browser and its driver for the browser tests, coturn as the tests' TURN server.
 missing=()
-for want in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver coturn:/usr/bin/turnserver; do
-  [ -x "${want#*:}" ] || missing+=("${want%%:*}")
+for package_and_binary in chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver coturn:/usr/bin/turnserver; do
+  [ -x "${package_and_binary#*:}" ] || missing+=("${package_and_binary%%:*}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update

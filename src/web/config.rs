@@ -6,7 +6,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{RtcConfiguration, RtcPeerConnection};
 
-/// STUN servers used when the app gives no `rtcConfig`.
+/// STUN servers used when the app's `rtcConfig` names no `iceServers`.
 pub const DEFAULT_ICE_SERVERS: &[&str] = &["stun:stun.l.google.com:19302", "stun:global.stun.twilio.com:3478"];
 
 #[derive(Deserialize)]
@@ -107,17 +107,20 @@ fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsError> {
         Object::assign(&rtc, given.unchecked_ref());
     }
     let listed = get(&rtc, "iceServers");
-    let servers = if Array::is_array(&listed) { Array::from(&listed) } else { default_ice_servers() };
     let turn = get(config, "turnConfig");
-    if !turn.is_undefined() {
-        if !Array::is_array(&turn) {
-            return Err(JsError::new("rendez: config.turnConfig must be an array of {urls, username, credential}"));
-        }
-        for server in Array::from(&turn) {
-            servers.push(&server);
-        }
+    if !(turn.is_undefined() || turn.is_null() || Array::is_array(&turn)) {
+        return Err(JsError::new("rendez: config.turnConfig must be an array of {urls, username, credential}"));
     }
-    let _ = Reflect::set(&rtc, &"iceServers".into(), &servers);
+    // A non-array `iceServers` is left for the browser's check below to reject.
+    if listed.is_undefined() || Array::is_array(&listed) {
+        let servers = if listed.is_undefined() { default_ice_servers() } else { Array::from(&listed) };
+        if Array::is_array(&turn) {
+            for server in Array::from(&turn) {
+                servers.push(&server);
+            }
+        }
+        let _ = Reflect::set(&rtc, &"iceServers".into(), &servers);
+    }
     let rtc: RtcConfiguration = rtc.unchecked_into();
     let probe = RtcPeerConnection::new_with_configuration(&rtc).map_err(|e| {
         let reason = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();

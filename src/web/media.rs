@@ -14,6 +14,14 @@ use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack, RtcRtpSender, RtcTrackEvent};
 
+#[wasm_bindgen]
+extern "C" {
+    /// A promise whose `catch` takes a handler made by `Closure::once_into_js`.
+    type Catchable;
+    #[wasm_bindgen(method, js_name = catch)]
+    fn catch_with(this: &Catchable, handler: &JsValue) -> Promise;
+}
+
 /// Stream metadata entries kept per peer; the map is cleared past this many.
 const MAX_STREAM_METADATA: usize = 256;
 
@@ -85,15 +93,28 @@ fn add_tracks(
                 }
                 Promise::resolve(&JsValue::UNDEFINED)
             }
-            Err(error) => Promise::reject(&error.into()),
+            Err(error) => refused(error),
         })
         .collect())
 }
 
+/// A rejected promise for one peer that is also logged, so apps that ignore the returned
+/// promises (as Trystero's examples do) see a warning rather than an unhandled rejection.
+fn refused(error: JsError) -> Promise {
+    let error = JsValue::from(error);
+    let message = Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+    warn(&format!("{message} (stream not sent to this peer)"));
+    let rejected = Promise::reject(&error);
+    let _ = rejected.unchecked_ref::<Catchable>().catch_with(&Closure::once_into_js(|_: JsValue| {}));
+    rejected
+}
+
 /// The targets of `removeTrack` and `replaceTrack`, which take them either right after the
-/// tracks (Trystero's current form) or after a stream (its earlier form).
+/// tracks (Trystero's current form, where `replaceTrack` may add metadata after them) or after a
+/// stream (its earlier form, whose stream slot may also be left null).
 pub(crate) fn targets_after_optional_stream<'a>(first: &'a JsValue, second: &'a JsValue) -> &'a JsValue {
-    if first.is_instance_of::<MediaStream>() {
+    let names_peers = second.is_string() || Array::is_array(second);
+    if first.is_instance_of::<MediaStream>() || (first.is_null() || first.is_undefined()) && names_peers {
         second
     } else {
         first
@@ -140,12 +161,11 @@ pub(crate) fn replace_track(
     Ok(peers(room, targets)?
         .iter()
         .map(|peer| {
-            let replaced: Array = senders(peer)
-                .iter()
-                .filter(|sender| sender.track().is_some_and(|t| t.id() == id))
-                .map(|sender| JsValue::from(sender.replace_track(Some(new))))
-                .collect();
-            Promise::all(&replaced)
+            // A connection sends a track through one sender at most.
+            match senders(peer).iter().find(|sender| sender.track().is_some_and(|t| t.id() == id)) {
+                Some(sender) => sender.replace_track(Some(new)),
+                None => Promise::resolve(&JsValue::UNDEFINED),
+            }
         })
         .collect())
 }

@@ -73,6 +73,7 @@ test('the example server (npm run example) opens the chat at its home address, o
   try {
     let printed = ''
     const home = await new Promise((resolve, reject) => {
+      setTimeout(() => reject(new Error(`the example server printed no address within 30 s: ${printed}`)), 30_000).unref()
       server.on('exit', code => reject(new Error(`the example server exited (${code}): ${printed}`)))
       server.stdout.on('data', chunk => {
         printed += chunk

@@ -132,14 +132,17 @@ export async function startTurnServer () {
     '--lt-cred-mech', '--user=rendez:turn-secret', '--realm=rendez.test', '--no-tls', '--no-dtls', '--no-cli',
     '--fingerprint', '--log-file=stdout', `--pidfile=${join(dir, 'turnserver.pid')}`, `--userdb=${join(dir, 'turndb')}`
   ], { stdio: 'ignore' })
+  const failed = new Promise((resolve, reject) => server.once('error', e => reject(new Error(`cannot start turnserver (Debian package coturn): ${e.message}`))))
   const exited = new Promise(resolve => server.once('exit', resolve))
   const close = async () => {
-    server.kill()
-    await exited
+    if (server.exitCode === null && server.pid) {
+      server.kill()
+      await exited
+    }
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    await stunAnswers(port)
+    await Promise.race([stunAnswers(port), failed])
   } catch (e) {
     await close()
     throw e

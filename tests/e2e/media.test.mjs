@@ -79,28 +79,39 @@ test('replaceTrack swaps the video without renegotiating', async () => {
   await Promise.all([a.context.close(), b.context.close()])
 })
 
-test('addTrack sends one track with metadata; removeTrack takes it away in both call forms', async () => {
-  const [a, b] = await pair('media-tracks')
-  await a.page.evaluate(async id => {
+test('addTrack sends one track with metadata; removeTrack takes it from its targets only, in each call form', async () => {
+  const [a, b, c] = await openMesh(env.browser, env.files.url, env.relay.url, 'media-tracks', 3)
+  const ids = [b.selfId, c.selfId]
+  await a.page.evaluate(async ids => {
     window.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
-    window.added = await Promise.all(room.addTrack(local.getAudioTracks()[0], local, id, { kind: 'voice' }))
-  }, b.selfId)
-  assert.deepEqual(await a.page.evaluate(() => added), [undefined])
-  await waitFor(b.page, () => log.tracks.length === 1)
-  assert.deepEqual(await b.page.evaluate(() => [log.tracks[0].track.kind, log.tracks[0].metadata, log.tracks[0].peerId]),
-    ['audio', { kind: 'voice' }, a.selfId])
-  await a.page.evaluate(id => room.addTrack(local.getVideoTracks()[0], local, id), b.selfId)
-  await waitFor(b.page, () => log.tracks.length === 2 && log.tracks[1].track.kind === 'video')
-  const kinds = () => b.page.evaluate(() => log.tracks[0].stream.getTracks().map(t => t.kind).sort())
-  assert.deepEqual(await kinds(), ['audio', 'video'])
-  // Trystero's current form: removeTrack(track, targetPeers)...
+    window.added = await Promise.all(room.addTrack(local.getAudioTracks()[0], local, ids, { kind: 'voice' }))
+  }, ids)
+  assert.deepEqual(await a.page.evaluate(() => added), [undefined, undefined], 'one settled promise per target')
+  for (const peer of [b, c]) {
+    await waitFor(peer.page, () => log.tracks.length === 1)
+    assert.deepEqual(await peer.page.evaluate(() => [log.tracks[0].track.kind, log.tracks[0].metadata, log.tracks[0].peerId]),
+      ['audio', { kind: 'voice' }, a.selfId])
+  }
+  await a.page.evaluate(ids => room.addTrack(local.getVideoTracks()[0], local, ids), ids)
+  const kinds = peer => peer.page.evaluate(() => log.tracks[0].stream.getTracks().map(t => t.kind).sort())
+  for (const peer of [b, c]) await waitFor(peer.page, () => log.tracks[0].stream.getTracks().length === 2)
+  const settle = () => new Promise(resolve => setTimeout(resolve, 1000))
+
+  // Trystero's current form: removeTrack(track, targetPeers).
   await a.page.evaluate(id => room.removeTrack(local.getAudioTracks()[0], id), b.selfId)
   await waitFor(b.page, () => log.tracks[0].stream.getAudioTracks().length === 0)
-  assert.deepEqual(await kinds(), ['video'])
-  // ...and its earlier one: removeTrack(track, stream, targetPeers).
+  await settle()
+  assert.deepEqual([await kinds(b), await kinds(c)], [['video'], ['audio', 'video']])
+  // The earlier form with its stream slot left null: removeTrack(track, null, targetPeers).
+  await a.page.evaluate(id => room.removeTrack(local.getVideoTracks()[0], null, [id]), c.selfId)
+  await waitFor(c.page, () => log.tracks[0].stream.getVideoTracks().length === 0)
+  await settle()
+  assert.deepEqual([await kinds(b), await kinds(c)], [['video'], ['audio']])
+  // The earlier form with the stream: removeTrack(track, stream, targetPeers).
   await a.page.evaluate(id => room.removeTrack(local.getVideoTracks()[0], local, id), b.selfId)
   await waitFor(b.page, () => log.tracks[0].stream.getTracks().length === 0)
-  await Promise.all([a.context.close(), b.context.close()])
+  assert.deepEqual(await kinds(c), ['audio'])
+  await Promise.all([a, b, c].map(p => p.context.close()))
 })
 
 test('both peers adding streams at once (glare) both receive', async () => {

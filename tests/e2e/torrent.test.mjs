@@ -68,7 +68,7 @@ test('entry points export defaultRelayUrls and getRelaySockets over every joined
     const { joinRoom } = await import('/js/torrent.js')
     window.second = joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] } }, 'sockets-2')
   }, env.relay.url)
-  await waitFor(page, url => Object.keys(second.getRelaySockets()).includes(url), env.relay.url)
+  await waitFor(page, url => second.getRelaySockets()[url]?.readyState === 1, env.relay.url)
   await waitFor(page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1))
   assert.deepEqual(await openUrls(), [env.relay.url])
   await page.evaluate(() => room.leave())

@@ -26,19 +26,21 @@ test('turnConfig adds a TURN server: peers restricted to relayed candidates conn
   await Promise.all([a.context.close(), b.context.close()])
 })
 
-test('a turnConfig that is not an array, or a TURN server without credentials, fails joinRoom clearly', async () => {
+test('a turnConfig that is not an array, a TURN server without credentials or non-list iceServers fail joinRoom clearly', async () => {
   const peer = await openPeer(env.browser, env.files.url, env.relay.url, 'turn-config')
-  const attempt = turnConfig => peer.page.evaluate(async turnConfig => {
+  const attempt = (turnConfig, rtcConfig) => peer.page.evaluate(async ([relayUrl, turnConfig, rtcConfig]) => {
     const { joinRoom } = await import('/js/torrent.js')
     try {
-      joinRoom({ appId: 'rendez-e2e', turnConfig }, 'turn-config-bad').leave()
+      joinRoom({ appId: 'rendez-e2e', relayUrls: [relayUrl], turnConfig, rtcConfig }, 'turn-config-bad').leave()
       return 'joined'
     } catch (e) {
       return e.message
     }
-  }, turnConfig)
+  }, [env.relay.url, turnConfig, rtcConfig])
   assert.equal(await attempt({ urls: 'turn:127.0.0.1:3478' }), 'rendez: config.turnConfig must be an array of {urls, username, credential}')
   assert.match(await attempt([{ urls: 'turn:127.0.0.1:3478' }]), /^rendez: invalid rtcConfig or turnConfig: .*username/)
+  assert.match(await attempt(undefined, { iceServers: 'stun:127.0.0.1' }), /^rendez: invalid rtcConfig or turnConfig: /)
   assert.equal(await attempt([{ urls: env.turn.urls, username: 'rendez', credential: 'turn-secret' }]), 'joined')
+  assert.equal(await attempt(null), 'joined')
   await peer.context.close()
 })

@@ -20,13 +20,13 @@ use wasm_bindgen::prelude::*;
 const KEEP_ALIVE_SECS: u16 = 60;
 const SUBSCRIBE_PACKET_ID: u16 = 1;
 
-/// Joins `roomId` through MQTT brokers.
 /// The public relays used when the app names none.
 #[wasm_bindgen(js_name = defaultRelayUrls)]
 pub fn default_relay_urls() -> js_sys::Array {
     bindings::relay_url_list(DEFAULT_RELAY_URLS)
 }
 
+/// Joins `roomId` through MQTT brokers.
 #[wasm_bindgen(js_name = joinRoom)]
 pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {

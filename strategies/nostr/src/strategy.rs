@@ -18,13 +18,13 @@ use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// Joins `roomId` through Nostr relays.
 /// The public relays used when the app names none.
 #[wasm_bindgen(js_name = defaultRelayUrls)]
 pub fn default_relay_urls() -> js_sys::Array {
     bindings::relay_url_list(DEFAULT_RELAY_URLS)
 }
 
+/// Joins `roomId` through Nostr relays.
 #[wasm_bindgen(js_name = joinRoom)]
 pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {

@@ -20,13 +20,13 @@ const OFFER_POOL_SIZE: usize = 10;
 /// Offer routes remembered for answering; older ones are forgotten past this many.
 const MAX_ROUTES: usize = 256;
 
-/// Joins `roomId` through WebTorrent trackers.
 /// The public relays used when the app names none.
 #[wasm_bindgen(js_name = defaultRelayUrls)]
 pub fn default_relay_urls() -> js_sys::Array {
     bindings::relay_url_list(DEFAULT_RELAY_URLS)
 }
 
+/// Joins `roomId` through WebTorrent trackers.
 #[wasm_bindgen(js_name = joinRoom)]
 pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
