@@ -2,8 +2,12 @@ import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Rece
 
 /** Joins `roomId` while mounted; `null` until joined. */
 export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
-/** Connected peer ids; every usePeers of one room shares its onPeerJoin/onPeerLeave callbacks. */
+/** Connected peer ids; the hooks share the room's onPeerJoin/onPeerLeave callbacks. */
 export declare function usePeers(room: Room | null): PeerId[]
+/** Calls `callback` with each joining peer's id while mounted. */
+export declare function usePeerJoin(room: Room | null, callback: (peerId: PeerId) => void): void
+/** Calls `callback` with each leaving peer's id while mounted. */
+export declare function usePeerLeave(room: Room | null, callback: (peerId: PeerId) => void): void
 /** `[send, received]` for action `name`; every useAction of one room and name shares its receive callback. */
 export declare function useAction<T extends DataPayload = DataPayload>(
   room: Room | null,

@@ -1,5 +1,5 @@
 // React hooks: `import { useRoom, useAction, usePeers } from 'rendez/react'`.
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { joinRoom as joinTorrentRoom } from './torrent.js'
 
 /**
@@ -21,8 +21,9 @@ export function useRoom (config, roomId, joinRoom = joinTorrentRoom) {
 }
 
 /**
- * The ids of the room's connected peers, kept current. Every usePeers of one room shares a single
- * onPeerJoin/onPeerLeave callback of that room (so do not set those callbacks yourself as well).
+ * The ids of the room's connected peers, kept current. The hooks share the room's single
+ * onPeerJoin/onPeerLeave callbacks (so do not set those yourself as well: use usePeerJoin and
+ * usePeerLeave).
  */
 export function usePeers (room) {
   const [peers, setPeers] = useState([])
@@ -35,17 +36,36 @@ export function usePeers (room) {
   return peers
 }
 
+/** Calls `callback(peerId)` whenever a peer joins `room`, while mounted; works beside usePeers. */
+export function usePeerJoin (room, callback) {
+  usePeerEvent(room, 'join', callback)
+}
+
+/** Calls `callback(peerId)` whenever a peer leaves `room`, while mounted; works beside usePeers. */
+export function usePeerLeave (room, callback) {
+  usePeerEvent(room, 'leave', callback)
+}
+
+function usePeerEvent (room, kind, callback) {
+  const latest = useRef(callback)
+  latest.current = callback
+  useEffect(() => {
+    if (!room) return
+    return onPeersChange(room, (event, peerId) => { if (event === kind) latest.current(peerId) })
+  }, [room, kind])
+}
+
 const peerListeners = new WeakMap()
 
-/** Calls `listener` on every join and leave in `room`; returns the unsubscriber. */
+/** Calls `listener('join' | 'leave', peerId)` on every join and leave in `room`; returns the unsubscriber. */
 function onPeersChange (room, listener) {
   let listeners = peerListeners.get(room)
   if (!listeners) {
     listeners = new Set()
     peerListeners.set(room, listeners)
-    const notify = () => listeners.forEach(notifyOne => notifyOne())
-    room.onPeerJoin(notify)
-    room.onPeerLeave(notify)
+    const notify = event => peerId => listeners.forEach(notifyOne => notifyOne(event, peerId))
+    room.onPeerJoin(notify('join'))
+    room.onPeerLeave(notify('leave'))
   }
   listeners.add(listener)
   return () => listeners.delete(listener)

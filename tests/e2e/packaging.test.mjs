@@ -66,7 +66,7 @@ test('the packed tarball works under the Vite dev server', async () => {
   }
 })
 
-test('React hooks: useRoom, usePeers and useAction in a Vite-built page', async () => {
+test('React hooks: useRoom, usePeers, usePeerJoin, usePeerLeave and useAction in a Vite-built page', async () => {
   const built = await startFileServer(0, join(consumer, 'dist'))
   try {
     const url = `${built.url}/react.html?tracker=${encodeURIComponent(env.relay.url)}&room=react`
@@ -74,6 +74,7 @@ test('React hooks: useRoom, usePeers and useAction in a Vite-built page', async 
     await a.page.waitForSelector(`#peers:text("${b.selfId}")`, { timeout: 20_000 })
     await b.page.waitForSelector(`#peers:text("${a.selfId}")`, { timeout: 20_000 })
     for (const { page } of [a, b]) await page.waitForSelector('#count:text-is("1")', { timeout: 20_000 })
+    await b.page.waitForSelector(`#events:text-is("+${a.selfId}")`, { timeout: 20_000 })
     await a.page.fill('#text', 'hello from React')
     await a.page.click('#send')
     await b.page.waitForSelector(`#messages li:text("${a.selfId}: hello from React")`, { timeout: 20_000 })
@@ -81,6 +82,7 @@ test('React hooks: useRoom, usePeers and useAction in a Vite-built page', async 
     await a.page.click('#toggle') // unmounts the chat: useRoom leaves the room
     await b.page.waitForFunction(() => document.querySelector('#peers').textContent === '', undefined, { timeout: 20_000 })
     await b.page.waitForSelector('#count:text-is("0")', { timeout: 20_000 })
+    await b.page.waitForSelector(`#events:text-is("+${a.selfId} -${a.selfId}")`, { timeout: 20_000 })
     await Promise.all([a.context.close(), b.context.close()])
   } finally {
     built.close()

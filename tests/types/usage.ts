@@ -2,7 +2,7 @@
 import { joinRoom, selfId, pauseRelayReconnection, getRelaySockets, defaultRelayUrls, type JoinError, type Room } from 'rendez/torrent'
 import { joinRoom as joinNostr } from 'rendez/nostr'
 import { joinRoom as joinMqtt } from 'rendez/mqtt'
-import { useAction, usePeers, useRoom } from 'rendez/react'
+import { useAction, usePeerJoin, usePeerLeave, usePeers, useRoom } from 'rendez/react'
 
 const id: string = selfId
 const room: Room = joinRoom({ appId: 'app', password: 'pw', maxMessageSize: 1024 }, 'room', (e: JoinError) => e.peerId)
@@ -47,6 +47,8 @@ joinRoom({ password: 'x' }, 'room')
 export function ChatBox (): string[] {
   const r = useRoom({ appId: 'app' }, 'room')
   const peers: string[] = usePeers(r)
+  usePeerJoin(r, (peerId: string) => peerId.length)
+  usePeerLeave(r, peerId => peerId.toUpperCase())
   const [send, received] = useAction<Chat>(r, 'chat')
   void send({ text: 'x', at: 0 })
   return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault), String(delivered)]

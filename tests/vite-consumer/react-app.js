@@ -1,16 +1,22 @@
 import { createElement as h, useState } from 'react'
 import { createRoot } from 'react-dom/client'
-import { useAction, usePeers, useRoom } from 'rendez/react'
+import { useAction, usePeerJoin, usePeerLeave, usePeers, useRoom } from 'rendez/react'
 import { selfId } from 'rendez/torrent'
 
 const params = new URLSearchParams(location.search)
 const config = { appId: 'vite-consumer-react', relayUrls: [params.get('tracker')], rtcConfig: { iceServers: [] } }
 
-/** A second usePeers and useAction of the same room: every hook must stay current. */
+/** A second usePeers and useAction of the same room, and join/leave events: every hook must stay current. */
 function Counts ({ room }) {
   const peers = usePeers(room)
   const [, received] = useAction(room, 'chat')
-  return h('p', null, h('span', { id: 'count' }, String(peers.length)), h('span', { id: 'received' }, String(received.length)))
+  const [events, setEvents] = useState([])
+  usePeerJoin(room, id => setEvents(list => [...list, `+${id}`]))
+  usePeerLeave(room, id => setEvents(list => [...list, `-${id}`]))
+  return h('p', null,
+    h('span', { id: 'count' }, String(peers.length)),
+    h('span', { id: 'received' }, String(received.length)),
+    h('span', { id: 'events' }, events.join(' ')))
 }
 
 function Chat () {
