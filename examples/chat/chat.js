@@ -24,6 +24,7 @@ $('join-form').onsubmit = event => {
   const code = $('join-code').value.trim().toUpperCase()
   if (/^[A-Z0-9]{6}$/.test(code)) enter(code)
 }
+$('lobby-controls').disabled = false // enabled once the library has loaded and the handlers are set
 if (params.get('code')) start(params.get('code').toUpperCase())
 
 function start (code) {

@@ -32,7 +32,8 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
 
   const link = await a.page.inputValue('#share-link')
   const b = await open(link)
-  assert.equal(await b.page.textContent('#code'), code)
+  // The page fills in the code once its module (and the wasm it awaits) has run, which may be after `load`.
+  await b.page.waitForSelector(`#code:text-is("${code}")`, timeout)
   for (const { page } of [a, b]) await page.waitForSelector('#peers:text("1 peer connected")', timeout)
 
   await a.page.fill('#text', 'hi from a')
@@ -55,7 +56,7 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
   assert.equal(sha256(await readFile(await download.path())), sha256(data))
 
   await a.page.reload()
-  assert.equal(await a.page.textContent('#code'), code)
+  await a.page.waitForSelector(`#code:text-is("${code}")`, timeout)
   await a.page.waitForSelector('#peers:text("1 peer connected")', timeout)
   await b.page.waitForSelector('#timeline li.system:text-matches("left$")', timeout)
   await a.page.fill('#text', 'back after refresh')
