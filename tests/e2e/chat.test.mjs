@@ -93,3 +93,20 @@ test('the example server (npm run example) opens the chat at its home address, o
     server.kill()
   }
 })
+
+test('the basic example: two pages list each other and chat', async () => {
+  const url = `${env.files.url}/examples/basic/?room=basic&tracker=${encodeURIComponent(env.relay.url)}`
+  const [a, b] = await Promise.all([open(url), open(url)])
+  const selfIdOf = async ({ page }) => {
+    await page.waitForFunction(() => document.querySelector('#me').textContent !== '')
+    return page.textContent('#me')
+  }
+  const [aId, bId] = await Promise.all([selfIdOf(a), selfIdOf(b)])
+  await a.page.waitForSelector(`#peers:text-is("${bId}")`, timeout)
+  await b.page.waitForSelector(`#peers:text-is("${aId}")`, timeout)
+  await a.page.fill('#text', 'hello basic')
+  await a.page.press('#text', 'Enter')
+  await b.page.waitForFunction(line => document.querySelector('#log').textContent.includes(line), `${aId}: hello basic`, timeout)
+  assert.deepEqual(pageErrors, [])
+  await Promise.all([a.context.close(), b.context.close()])
+})
