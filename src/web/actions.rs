@@ -24,7 +24,9 @@ pub(crate) fn make_action(room: &Shared, name: String) -> Result<Array, JsError>
     if name.is_empty() || name.len() > MAX_ACTION_NAME_LEN {
         return Err(JsError::new(&format!("rendez: action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
     }
-    room.borrow_mut().actions.entry(name.clone()).or_default();
+    if let Some(api) = room.borrow_mut().actions.entry(name.clone()).or_default().api.clone() {
+        return Ok(api);
+    }
     let weak = Rc::downgrade(room);
     let action = name.clone();
     let send = Closure::<SendFn>::new(move |data: JsValue, targets, metadata, on_progress| {
@@ -41,8 +43,12 @@ pub(crate) fn make_action(room: &Shared, name: String) -> Result<Array, JsError>
         })
     });
     let receive = slot_setter(room, name.clone(), |slot, f| slot.on_receive = f);
-    let progress = slot_setter(room, name, |slot, f| slot.on_progress = f);
-    Ok(Array::of3(&send.into_js_value(), &receive, &progress))
+    let progress = slot_setter(room, name.clone(), |slot, f| slot.on_progress = f);
+    let api = Array::of3(&send.into_js_value(), &receive, &progress);
+    if let Some(slot) = room.borrow_mut().actions.get_mut(&name) {
+        slot.api = Some(api.clone());
+    }
+    Ok(api)
 }
 
 fn slot_setter(room: &Shared, name: String, set: fn(&mut super::room::ActionSlot, Option<Function>)) -> JsValue {

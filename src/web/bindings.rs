@@ -65,7 +65,7 @@ pub struct Room {
 
 #[wasm_bindgen]
 impl Room {
-    /// Returns `[send, receive, onProgress]` for action `name`.
+    /// Returns `[send, receive, onProgress]` for action `name` (the same array for the same name).
     #[wasm_bindgen(js_name = makeAction)]
     pub fn make_action(&self, name: String) -> Result<Array, JsError> {
         make_action(&self.inner, name)

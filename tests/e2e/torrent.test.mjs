@@ -77,3 +77,31 @@ test('entry points export defaultRelayUrls and getRelaySockets over every joined
   assert.deepEqual(await page.evaluate(async () => Object.keys((await import('/js/torrent.js')).getRelaySockets())), [])
   await peer.context.close()
 })
+
+test('as in Trystero, joinRoom and makeAction are idempotent while the room is joined', async () => {
+  const peer = await openPeer(env.browser, env.files.url, env.relay.url, 'idempotent')
+  const checks = await peer.page.evaluate(async relayUrl => {
+    const { joinRoom } = await import('/js/torrent.js')
+    const config = { appId: 'rendez-e2e', relayUrls: [relayUrl], rtcConfig: { iceServers: [] } }
+    const again = joinRoom(config, 'idempotent')
+    const other = joinRoom(config, 'idempotent-other')
+    const otherApp = joinRoom({ ...config, appId: 'another-app' }, 'idempotent')
+    const [first, second] = [room.makeAction('same'), room.makeAction('same')]
+    const result = {
+      sameRoom: again === room,
+      otherRoom: other !== room,
+      otherApp: otherApp !== room,
+      sameAction: first === second && first.every((f, i) => f === second[i]),
+      otherAction: room.makeAction('different')[0] !== first[0]
+    }
+    other.leave()
+    otherApp.leave()
+    await room.leave()
+    const rejoined = joinRoom(config, 'idempotent')
+    result.freshAfterLeave = rejoined !== room
+    await rejoined.leave()
+    return result
+  }, env.relay.url)
+  assert.deepEqual(checks, { sameRoom: true, otherRoom: true, otherApp: true, sameAction: true, otherAction: true, freshAfterLeave: true })
+  await peer.context.close()
+})

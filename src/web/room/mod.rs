@@ -21,7 +21,7 @@ use crate::web::strategy::{Strategy, StrategyContext};
 use futures::channel::oneshot;
 use gloo_timers::callback::{Interval, Timeout};
 use join_errors::JoinErrors;
-use js_sys::{Function, Uint8Array};
+use js_sys::{Array, Function, Uint8Array};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
@@ -65,6 +65,8 @@ pub(crate) struct Conn {
 pub(crate) struct ActionSlot {
     pub on_receive: Option<Function>,
     pub on_progress: Option<Function>,
+    /// The `[send, receive, onProgress]` handed out, returned again by later `makeAction` calls.
+    pub api: Option<Array>,
 }
 
 pub(crate) struct RoomState {
