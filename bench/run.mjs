@@ -5,7 +5,7 @@ import { launchBrowser, startFileServer, startTracker } from '../tests/e2e/harne
 
 const BIG = 64 * 1024 * 1024
 const SMALL = 10_000
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
 
 await build({ entryPoints: ['@trystero-p2p/torrent'], bundle: true, format: 'esm', outfile: 'bench/dist/trystero-torrent.js', logLevel: 'warning' })
 const [browser, files, tracker] = await Promise.all([launchBrowser(), startFileServer(), startTracker()])
