@@ -8,8 +8,12 @@ export declare function usePeers(room: Room | null): PeerId[]
 export declare function usePeerJoin(room: Room | null, callback: (peerId: PeerId) => void): void
 /** Calls `callback` with each leaving peer's id while mounted. */
 export declare function usePeerLeave(room: Room | null, callback: (peerId: PeerId) => void): void
-/** `[send, received]` for action `name`; every useAction of one room and name shares its receive callback. */
+/**
+ * `[send, received]` for action `name`; with `onReceive`, arrivals go to it and `received` stays empty.
+ * Every useAction of one room and name shares the action's receive callback.
+ */
 export declare function useAction<T extends DataPayload = DataPayload>(
   room: Room | null,
-  name: string
+  name: string,
+  onReceive?: (data: Received<T>, peerId: PeerId, metadata?: JsonValue) => void
 ): [ActionSender<T>, Array<{ data: Received<T>; peerId: PeerId; metadata?: JsonValue }>]

@@ -73,16 +73,22 @@ function onPeersChange (room, listener) {
 
 /**
  * Action `name` of `room`: `[send, received]`, `received` being every `{data, peerId, metadata}` so far.
- * Every useAction of one room and name shares that action's single receive callback.
+ * With `onReceive`, arrivals go to it instead and `received` stays empty, so nothing (a stream of
+ * files, say) piles up in state. Every useAction of one room and name shares the action's single
+ * receive callback.
  */
-export function useAction (room, name) {
+export function useAction (room, name, onReceive) {
   const [action, setAction] = useState(null)
   const [received, setReceived] = useState([])
+  const latest = useRef(onReceive)
+  latest.current = onReceive
   useEffect(() => {
     setReceived([])
     if (!room) return setAction(null)
     const { send, listeners } = sharedAction(room, name)
-    const listener = (data, peerId, metadata) => setReceived(list => [...list, { data, peerId, metadata }])
+    const listener = (data, peerId, metadata) => latest.current
+      ? latest.current(data, peerId, metadata)
+      : setReceived(list => [...list, { data, peerId, metadata }])
     listeners.add(listener)
     setAction(() => send)
     return () => listeners.delete(listener)

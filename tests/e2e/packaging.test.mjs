@@ -78,7 +78,7 @@ test('React hooks: useRoom, usePeers, usePeerJoin, usePeerLeave and useAction in
     await a.page.fill('#text', 'hello from React')
     await a.page.click('#send')
     await b.page.waitForSelector(`#messages li:text("${a.selfId}: hello from React")`, { timeout: 20_000 })
-    await b.page.waitForSelector('#received:text-is("1")', { timeout: 20_000 })
+    await b.page.waitForSelector('#received:text-is("1/0")', { timeout: 20_000 }) // one arrival, none kept
     await a.page.click('#toggle') // unmounts the chat: useRoom leaves the room
     await b.page.waitForFunction(() => document.querySelector('#peers').textContent === '', undefined, { timeout: 20_000 })
     await b.page.waitForSelector('#count:text-is("0")', { timeout: 20_000 })

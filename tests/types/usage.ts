@@ -50,6 +50,7 @@ export function ChatBox (): string[] {
   usePeerJoin(r, (peerId: string) => peerId.length)
   usePeerLeave(r, peerId => peerId.toUpperCase())
   const [send, received] = useAction<Chat>(r, 'chat')
+  useAction<Uint8Array>(r, 'file', (data, peerId) => data.byteLength + peerId.length)
   void send({ text: 'x', at: 0 })
   return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault), String(delivered)]
 }

@@ -6,16 +6,20 @@ import { selfId } from 'rendez/torrent'
 const params = new URLSearchParams(location.search)
 const config = { appId: 'vite-consumer-react', relayUrls: [params.get('tracker')], rtcConfig: { iceServers: [] } }
 
-/** A second usePeers and useAction of the same room, and join/leave events: every hook must stay current. */
+/**
+ * A second usePeers and useAction (in its callback form) of the same room, and join/leave events:
+ * every hook must stay current.
+ */
 function Counts ({ room }) {
   const peers = usePeers(room)
-  const [, received] = useAction(room, 'chat')
+  const [receivedCount, setReceivedCount] = useState(0)
+  const [, kept] = useAction(room, 'chat', () => setReceivedCount(n => n + 1))
   const [events, setEvents] = useState([])
   usePeerJoin(room, id => setEvents(list => [...list, `+${id}`]))
   usePeerLeave(room, id => setEvents(list => [...list, `-${id}`]))
   return h('p', null,
     h('span', { id: 'count' }, String(peers.length)),
-    h('span', { id: 'received' }, String(received.length)),
+    h('span', { id: 'received' }, `${receivedCount}/${kept.length}`),
     h('span', { id: 'events' }, events.join(' ')))
 }
 
