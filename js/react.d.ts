@@ -1,6 +1,6 @@
 import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Received, Room, joinRoom } from './index.js'
 
-/** Joins `roomId` while mounted; `null` until joined. */
+/** Joins `roomId` while mounted; `null` until joined. Components using the same room share it; the last to unmount leaves. */
 export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
 /** Connected peer ids; the hooks share the room's onPeerJoin/onPeerLeave callbacks. */
 export declare function usePeers(room: Room | null): PeerId[]

@@ -4,21 +4,28 @@ import { joinRoom as joinTorrentRoom } from './torrent.js'
 
 /**
  * Joins `roomId` while the component is mounted; leaves on unmount or when the config or room
- * changes. `joinRoom` picks the strategy (default: the torrent strategy).
+ * changes. `joinRoom` picks the strategy (default: the torrent strategy). Components that use the
+ * same room share it (joinRoom returns the joined room), and it is left when the last one lets go.
  */
 export function useRoom (config, roomId, joinRoom = joinTorrentRoom) {
   const [room, setRoom] = useState(null)
   const configKey = JSON.stringify(config)
   useEffect(() => {
     const joined = joinRoom(JSON.parse(configKey), roomId)
+    roomUsers.set(joined, (roomUsers.get(joined) ?? 0) + 1)
     setRoom(joined)
     return () => {
       setRoom(null)
-      joined.leave()
+      const users = roomUsers.get(joined) - 1
+      roomUsers.set(joined, users)
+      if (users === 0) joined.leave()
     }
   }, [configKey, roomId, joinRoom])
   return room
 }
+
+/** How many mounted useRoom hooks hold each room. */
+const roomUsers = new WeakMap()
 
 /**
  * The ids of the room's connected peers, kept current. The hooks share the room's single

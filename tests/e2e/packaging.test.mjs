@@ -79,7 +79,12 @@ test('React hooks: useRoom, usePeers, usePeerJoin, usePeerLeave and useAction in
     await a.page.click('#send')
     await b.page.waitForSelector(`#messages li:text("${a.selfId}: hello from React")`, { timeout: 20_000 })
     await b.page.waitForSelector('#received:text-is("1/0")', { timeout: 20_000 }) // one arrival, none kept
-    await a.page.click('#toggle') // unmounts the chat: useRoom leaves the room
+    await a.page.waitForSelector(`#watched:text-is("${b.selfId}")`, { timeout: 20_000 })
+    await a.page.click('#toggle') // unmounts the chat; a's watcher still holds the room
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    assert.equal(await a.page.textContent('#watched'), b.selfId)
+    assert.equal(await b.page.textContent('#peers'), a.selfId)
+    await a.page.click('#toggle-watcher') // the last useRoom of the room unmounts: it is left
     await b.page.waitForFunction(() => document.querySelector('#peers').textContent === '', undefined, { timeout: 20_000 })
     await b.page.waitForSelector('#count:text-is("0")', { timeout: 20_000 })
     await b.page.waitForSelector(`#events:text-is("+${a.selfId} -${a.selfId}")`, { timeout: 20_000 })

@@ -36,11 +36,20 @@ function Chat () {
     h('button', { id: 'send', onClick: () => send(text) }, 'Send'))
 }
 
+/** A second useRoom of the same room: the room stays joined until both have unmounted. */
+function Watcher () {
+  const peers = usePeers(useRoom(config, params.get('room')))
+  return h('p', { id: 'watched' }, peers.join(','))
+}
+
 function App () {
   const [joined, setJoined] = useState(true)
+  const [watching, setWatching] = useState(true)
   return h('main', { 'data-self': selfId },
     h('button', { id: 'toggle', onClick: () => setJoined(!joined) }, joined ? 'Leave' : 'Join'),
-    joined && h(Chat))
+    h('button', { id: 'toggle-watcher', onClick: () => setWatching(!watching) }, watching ? 'Stop watching' : 'Watch'),
+    joined && h(Chat),
+    watching && h(Watcher))
 }
 
 createRoot(document.getElementById('root')).render(h(App))
