@@ -79,35 +79,40 @@ window.bench = {
     return samples.sort((a, b) => a - b)[samples.length >> 1]
   },
 
-  // Raw RTCDataChannel: the ceiling. One connection with RAW_CHANNELS negotiated channels.
+  // Raw RTCDataChannel: the ceiling. RAW_CONNECTIONS connections, each with RAW_CHANNELS negotiated channels.
   async rawOffer () {
-    raw = rawConnection()
-    await raw.setLocalDescription(await raw.createOffer())
-    await gathered(raw)
-    return raw.localDescription.sdp
+    raw = Array.from({ length: RAW_CONNECTIONS }, rawConnection)
+    return Promise.all(raw.map(async pc => {
+      await pc.setLocalDescription(await pc.createOffer())
+      await gathered(pc)
+      return pc.localDescription.sdp
+    }))
   },
-  async rawAnswer (sdp) {
-    raw = rawConnection()
-    await raw.setRemoteDescription({ type: 'offer', sdp })
-    await raw.setLocalDescription(await raw.createAnswer())
-    await gathered(raw)
-    return raw.localDescription.sdp
+  async rawAnswer (sdps) {
+    raw = sdps.map(rawConnection)
+    return Promise.all(raw.map(async (pc, i) => {
+      await pc.setRemoteDescription({ type: 'offer', sdp: sdps[i] })
+      await pc.setLocalDescription(await pc.createAnswer())
+      await gathered(pc)
+      return pc.localDescription.sdp
+    }))
   },
-  rawAccept: sdp => raw.setRemoteDescription({ type: 'answer', sdp }),
-  rawOpen: () => raw.channels.every(channel => channel.readyState === 'open'),
+  rawAccept: sdps => Promise.all(raw.map((pc, i) => pc.setRemoteDescription({ type: 'answer', sdp: sdps[i] }))),
+  rawOpen: () => raw.every(pc => pc.channels.every(channel => channel.readyState === 'open')),
 
   /**
-   * Sends `size` bytes split evenly over the first `count` channels, each in `chunk`-byte
-   * messages with backpressure at `high`/`low`; resolves to ms until the receiver's ack.
+   * Sends `size` bytes split evenly over the first `channels` channels of the first `connections`
+   * connections, each in `chunk`-byte messages with backpressure at `high`/`low`; resolves to ms
+   * until the receiver's ack.
    */
-  async raw (size, chunk, high, low, count) {
-    const channels = raw.channels.slice(0, count)
+  async raw (size, chunk, high, low, connections, channels) {
+    const used = raw.slice(0, connections).flatMap(pc => pc.channels.slice(0, channels))
     const bytes = payload(size)
     const acked = wait('ack')
     const t0 = performance.now()
-    channels[0].send(JSON.stringify({ size }))
-    const share = Math.ceil(size / count)
-    await Promise.all(channels.map(async (channel, i) => {
+    used[0].send(JSON.stringify({ size }))
+    const share = Math.ceil(size / used.length)
+    await Promise.all(used.map(async (channel, i) => {
       channel.bufferedAmountLowThreshold = low
       const end = Math.min(size, (i + 1) * share)
       for (let offset = i * share; offset < end; offset += chunk) {
@@ -122,6 +127,7 @@ window.bench = {
   }
 }
 
+const RAW_CONNECTIONS = 2
 const RAW_CHANNELS = 4
 let expected = -1
 let received = 0
@@ -147,7 +153,7 @@ function onRawMessage ({ data }) {
     received += data.byteLength
   }
   if (received === expected) {
-    raw.channels[0].send(JSON.stringify({ ack: received }))
+    raw[0].channels[0].send(JSON.stringify({ ack: received }))
     expected = -1
     received = 0
   }
