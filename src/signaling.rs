@@ -5,6 +5,8 @@
 //!
 //! Each SDP is sealed with the room key; the sealing context binds it to its sender (and, for
 //! answers, to its recipient and offer), so a relay cannot replay it under another identity.
+//! Presence announcements carry a proof sealed the same way, so strangers without the room key
+//! cannot make a peer set up connections to made-up ids.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -22,8 +24,9 @@ pub struct SealedOffer {
 pub enum SignalEvent {
     /// A relay connection opened (or reopened): time to announce.
     RelayReady,
-    /// Peer `from` announced itself (presence strategies): time to offer it a connection.
-    Presence { from: String },
+    /// Peer `from` announced itself (presence strategies) with `proof`, the empty text sealed
+    /// under [`presence_context`]: once the proof opens, it is time to offer it a connection.
+    Presence { from: String, proof: String },
     /// Peer `from` offers a connection.
     Offer { from: String, offer_id: String, sealed_sdp: String },
     /// Peer `from` answers our offer `offer_id`.
@@ -34,8 +37,8 @@ pub enum SignalEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum PeerMessage {
-    /// "I am here", published on the room topic.
-    Presence { from: String },
+    /// "I am here", published on the room topic, with a proof that the sender holds the room key.
+    Presence { from: String, proof: String },
     /// An offer, published on the recipient's topic.
     Offer { from: String, offer_id: String, sealed_sdp: String },
     /// An answer, published on the recipient's topic.
@@ -80,7 +83,7 @@ impl PeerMessage {
     /// The peer that sent it.
     pub fn sender(&self) -> &str {
         match self {
-            Self::Presence { from } | Self::Offer { from, .. } | Self::Answer { from, .. } => from,
+            Self::Presence { from, .. } | Self::Offer { from, .. } | Self::Answer { from, .. } => from,
         }
     }
 }
@@ -88,7 +91,7 @@ impl PeerMessage {
 impl From<PeerMessage> for SignalEvent {
     fn from(message: PeerMessage) -> Self {
         match message {
-            PeerMessage::Presence { from } => Self::Presence { from },
+            PeerMessage::Presence { from, proof } => Self::Presence { from, proof },
             PeerMessage::Offer { from, offer_id, sealed_sdp } => Self::Offer { from, offer_id, sealed_sdp },
             PeerMessage::Answer { from, offer_id, sealed_sdp } => Self::Answer { from, offer_id, sealed_sdp },
         }
@@ -165,6 +168,11 @@ pub fn offer_context(from: &str) -> String {
     format!("offer\0{from}")
 }
 
+/// Sealing context of the presence proof of `from`.
+pub fn presence_context(from: &str) -> String {
+    format!("presence\0{from}")
+}
+
 /// Sealing context of the answer `from` sends to `to` for `offer_id`.
 pub fn answer_context(from: &str, to: &str, offer_id: &str) -> String {
     format!("answer\0{from}\0{to}\0{offer_id}")
@@ -181,9 +189,22 @@ mod tests {
         let text = offer.encode();
         assert!(text.contains(r#""type":"offer""#), "{text}");
         assert_eq!(PeerMessage::decode(text.as_bytes()), Ok(offer));
-        let presence = PeerMessage::Presence { from: "B".into() };
+        let presence = PeerMessage::Presence { from: "B".into(), proof: "P".into() };
         assert_eq!(PeerMessage::decode(presence.encode().as_bytes()).unwrap().sender(), "B");
-        assert_eq!(SignalEvent::from(presence), SignalEvent::Presence { from: "B".into() });
+        assert_eq!(SignalEvent::from(presence), SignalEvent::Presence { from: "B".into(), proof: "P".into() });
+        let unproven = br#"{"type":"presence","from":"B"}"#;
+        assert!(matches!(PeerMessage::decode(unproven), Err(PeerMessageError::Invalid(_))));
+    }
+
+    #[test]
+    fn presence_proofs_open_only_for_their_sender_and_room_key() {
+        let key = crate::crypto::RoomKey::derive(None, "app", "room");
+        let proof = key.seal("", &presence_context("A"));
+        assert_eq!(key.open(&proof, &presence_context("A")), Ok(String::new()));
+        assert!(key.open(&proof, &presence_context("B")).is_err());
+        assert!(key.open(&proof, &offer_context("A")).is_err());
+        let other_room = crate::crypto::RoomKey::derive(None, "app", "room2");
+        assert!(other_room.open(&proof, &presence_context("A")).is_err());
     }
 
     #[test]
@@ -197,7 +218,7 @@ mod tests {
 
     #[test]
     fn messages_belong_on_their_topics() {
-        let presence = PeerMessage::Presence { from: "A".into() };
+        let presence = PeerMessage::Presence { from: "A".into(), proof: "P".into() };
         let answer = PeerMessage::Answer { from: "A".into(), offer_id: "o".into(), sealed_sdp: "S".into() };
         assert!(presence.belongs_on(Topic::Room) && !presence.belongs_on(Topic::Own));
         assert!(answer.belongs_on(Topic::Own) && !answer.belongs_on(Topic::Room));

@@ -54,8 +54,12 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
     let key = RoomKey::derive(None, "fuzz", "room");
     let sealed = key.seal("v=0 sdp", "ctx");
     let keys = Keys::generate();
-    let event =
-        keys.sign(1, 29_371, vec![vec!["x".into(), "t".into()]], PeerMessage::Presence { from: "A".into() }.encode());
+    let event = keys.sign(
+        1,
+        29_371,
+        vec![vec!["x".into(), "t".into()]],
+        PeerMessage::Presence { from: "A".into(), proof: "P".into() }.encode(),
+    );
     let first = frame::encode_data_header(&frame::DataHeader {
         transfer: 1,
         seq: 0,

@@ -2,7 +2,7 @@
 //! presence on the room topic, offers and answers on the recipient's peer topic.
 
 use super::console::warn;
-use super::strategy::{DirectOffers, SignalSink, Strategy};
+use super::strategy::{DirectOffers, SignalSink, Strategy, StrategyContext};
 use crate::signaling::{peer_topic, PeerMessage, SealedOffer, Topic};
 
 /// What a pub/sub transport does; [`PubSubStrategy`] adds the signaling on top.
@@ -19,12 +19,14 @@ pub trait PubSub {
 pub struct PubSubStrategy<T> {
     self_id: String,
     room_topic: String,
+    presence_proof: String,
     transport: T,
 }
 
 impl<T: PubSub> PubSubStrategy<T> {
-    pub fn new(self_id: String, room_topic: String, transport: T) -> Self {
-        Self { self_id, room_topic, transport }
+    /// Signaling for the room `ctx` describes over `transport`, with presence on `room_topic`.
+    pub fn new(ctx: &StrategyContext, room_topic: String, transport: T) -> Self {
+        Self { self_id: ctx.self_id.clone(), room_topic, presence_proof: ctx.presence_proof.clone(), transport }
     }
 
     fn to_peer(&self, to: &str, message: PeerMessage) {
@@ -38,7 +40,8 @@ impl<T: PubSub> Strategy for PubSubStrategy<T> {
     }
 
     fn announce(&self, _offers: Vec<SealedOffer>) {
-        self.transport.publish(&self.room_topic, &PeerMessage::Presence { from: self.self_id.clone() });
+        let presence = PeerMessage::Presence { from: self.self_id.clone(), proof: self.presence_proof.clone() };
+        self.transport.publish(&self.room_topic, &presence);
     }
 
     fn send_answer(&self, to: &str, offer_id: &str, sealed_sdp: &str) {

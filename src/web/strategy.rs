@@ -15,6 +15,9 @@ pub struct StrategyContext {
     /// `relayRedundancy`.
     pub relay_urls: Vec<String>,
     pub sink: SignalSink,
+    /// Our presence proof (the empty text sealed under `presence_context(self_id)`), for
+    /// presence strategies to publish with each announcement.
+    pub presence_proof: String,
 }
 
 /// A way to reach other peers of a room through public relays. A strategy carries sealed

@@ -1,7 +1,7 @@
 // Test harness: a real WebTorrent tracker and a static file server on 127.0.0.1, and
 // headless Debian Chromium driven by playwright-core.
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, pbkdf2Sync, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:http'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -59,7 +59,10 @@ export async function startTracker (port = 0) {
   return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
 }
 
-/** Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL and a closer. */
+/**
+ * Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL,
+ * the Aedes `broker` (to publish or watch messages from a test) and a closer.
+ */
 export async function startBroker (port = 0) {
   const broker = await Aedes.createBroker()
   const wss = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: protocols => protocols.has('mqtt') && 'mqtt' })
@@ -71,7 +74,7 @@ export async function startBroker (port = 0) {
     await new Promise(resolve => wss.close(resolve))
     await new Promise(resolve => broker.close(resolve))
   }
-  return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, close }
+  return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, broker, close }
 }
 
 /** Keeps a Nostr relay's stored (non-ephemeral) events in memory. */
@@ -179,6 +182,20 @@ async function stunAnswers (port) {
   }
 }
 
+/**
+ * Seals `plaintext` for the room as the library does (src/crypto.rs): AES-256-GCM under a key
+ * from PBKDF2-HMAC-SHA256 (100,000 rounds) over the password or appId and roomId, the salt
+ * bound to appId and roomId; base64 of nonce, ciphertext and tag, with `context` authenticated.
+ */
+export function sealForRoom ({ appId, roomId, password }, plaintext, context) {
+  const salt = createHash('sha256').update(`rendez/salt/v1\0${appId}\0${roomId}`).digest()
+  const key = pbkdf2Sync(password ?? `${appId}\0${roomId}`, salt, 100_000, 32, 'sha256')
+  const nonce = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, nonce).setAAD(Buffer.from(context))
+  const sealed = Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()])
+  return sealed.toString('base64')
+}
+
 export const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-quic',
@@ -198,7 +215,8 @@ export function launchBrowser () {
  * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
  * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join, onJoinError events), `track(name)` to register an action whose arrivals and
  * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
- * to a peer (for injecting frames), `remoteDescriptions` counting setRemoteDescription calls;
+ * to a peer (for injecting frames), `remoteDescriptions` counting setRemoteDescription calls,
+ * `connectionsMade` counting the library's peer connections;
  * `log.streams` and `log.tracks` record onPeerStream and onPeerTrack. Console warnings are
  * collected in `warnings`.
  * Resolves to `{page, context, selfId, warnings}`.
@@ -212,9 +230,11 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
   await page.addInitScript(() => {
     const channels = new Map()
     const create = RTCPeerConnection.prototype.createDataChannel
+    window.connectionsMade = 0
     RTCPeerConnection.prototype.createDataChannel = function (...args) {
       const channel = create.apply(this, args)
       channels.set(this, channel)
+      window.connectionsMade++
       return channel
     }
     window.channelOf = peerId => channels.get(window.room.getPeers()[peerId])

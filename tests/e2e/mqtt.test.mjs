@@ -1,9 +1,10 @@
 // The MQTT strategy against a real Aedes broker: connect, talk, survive a broker restart,
-// and shrug off a broker that sends malformed packets.
+// shrug off a broker that sends malformed packets, and a flood of announcements for made-up peers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
-import { openPeer, rendezWarnings, startBroker, suite, waitFor } from './harness.mjs'
+import { randomBytes } from 'node:crypto'
+import { openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
 import { met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startBroker)
@@ -51,4 +52,58 @@ test('a broker sending malformed packets is dropped while the good one carries t
   assert.ok(connections >= 2, 'each page connected to the hostile broker')
   await Promise.all([a.context.close(), b.context.close()])
   await new Promise(resolve => hostile.close(resolve))
+})
+
+test('presence needs the room key, and announcements of made-up peers stop at the set-up cap', async () => {
+  const room = 'mqtt-flood'
+  const [a, b] = await Promise.all([join(room), join(room)])
+  await Promise.all([met(a, b), met(b, a)])
+  // A third page's announcement shows which topic the room's presence travels on.
+  const presenceTopic = new Promise(resolve => {
+    const watch = packet => {
+      if (packet.payload?.toString().startsWith('{"type":"presence"')) {
+        env.relay.broker.removeListener('publish', watch)
+        resolve(packet.topic)
+      }
+    }
+    env.relay.broker.on('publish', watch)
+  })
+  const c = await join(room)
+  const topic = await presenceTopic
+  await Promise.all([met(a, c), met(b, c)])
+  const made = () => Promise.all([a, b].map(peer => peer.page.evaluate(() => connectionsMade)))
+  const before = await made()
+  const publish = message => new Promise(resolve => env.relay.broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(message)), qos: 0, retain: false }, resolve))
+  const madeUpId = () => randomBytes(15).toString('base64url')
+
+  // Strangers without the key: every forged proof is refused before any connection is made.
+  const forged = Array.from({ length: 100 }, madeUpId)
+  for (const from of forged) await publish({ type: 'presence', from, proof: randomBytes(28).toString('base64') })
+  await waitFor(a.page, ids => ids.every(id => log.joinErrors.some(e => e.peerId === id)), forged)
+  assert.deepEqual(await made(), before)
+  assert.match((await a.page.evaluate(() => log.joinErrors.at(-1).error)), /cannot open its presence proof: sealed message failed authentication/)
+
+  // With the key (a passwordless room's key follows from appId and roomId): 200 valid
+  // announcements of made-up peers, and no more than 64 connections set up at once.
+  const valid = Array.from({ length: 200 }, madeUpId)
+  for (const from of valid) {
+    await publish({ type: 'presence', from, proof: sealForRoom({ appId: 'rendez-e2e', roomId: room }, '', `presence\0${from}`) })
+  }
+  for (const peer of [a, b]) {
+    const deadline = Date.now() + 20_000
+    while (!peer.warnings.some(w => /connections are being set up; new ones wait/.test(w)) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const after = await made()
+  for (let i = 0; i < 2; i++) {
+    assert.ok([a, b][i].warnings.some(w => /connections are being set up; new ones wait/.test(w)), `page ${i} reached the cap`)
+    assert.ok(after[i] - before[i] <= 64, `page ${i} set up ${after[i] - before[i]} connections`)
+  }
+
+  // The room keeps working meanwhile.
+  await b.page.evaluate(id => send('still here', id), a.selfId)
+  await waitFor(a.page, () => log.received.some(m => m.data === 'still here'))
+  await Promise.all([a, b, c].map(peer => peer.context.close()))
 })

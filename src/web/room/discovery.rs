@@ -2,10 +2,13 @@
 
 use super::{RoomState, WeakRoom, OFFER_ID_LEN};
 use crate::ids::{is_peer_id, random_id};
-use crate::signaling::{answer_context, offer_context, SealedOffer, SignalEvent};
+use crate::signaling::{answer_context, offer_context, presence_context, SealedOffer, SignalEvent};
 use crate::web::console::warn;
 use crate::web::peer::Peer;
 use wasm_bindgen_futures::spawn_local;
+
+/// Connections being set up (not yet open) at most, ours to offer included.
+pub(crate) const MAX_UNOPENED_CONNECTIONS: usize = 64;
 
 impl RoomState {
     /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id
@@ -15,7 +18,17 @@ impl RoomState {
     }
 
     /// A new connection (ours to offer, or not), with a warning when the browser refuses one.
+    /// None while [`MAX_UNOPENED_CONNECTIONS`] are still being set up, so a flood of made-up
+    /// peers cannot pile up connections; the first refusal of each such spell is logged.
     fn new_conn(&mut self, weak: &WeakRoom, offered_by_self: bool) -> Option<(u64, Peer)> {
+        let unopened = self.conns.values().filter(|conn| !conn.open).count();
+        if unopened >= MAX_UNOPENED_CONNECTIONS {
+            if !std::mem::replace(&mut self.setup_full, true) {
+                warn(&format!("{unopened} connections are being set up; new ones wait until some open or time out"));
+            }
+            return None;
+        }
+        self.setup_full = false;
         match self.add_conn(weak, offered_by_self) {
             Ok(key) => Some((key, self.conns[&key].peer.clone())),
             Err(e) => {
@@ -96,14 +109,14 @@ fn expire_offers(state: &mut RoomState) {
 pub(crate) fn on_signal(weak: &WeakRoom, event: SignalEvent) {
     match event {
         SignalEvent::RelayReady => announce(weak),
-        SignalEvent::Presence { from } => on_presence(weak, from),
+        SignalEvent::Presence { from, proof } => on_presence(weak, from, proof),
         SignalEvent::Offer { from, offer_id, sealed_sdp } => on_offer(weak, from, offer_id, sealed_sdp),
         SignalEvent::Answer { from, offer_id, sealed_sdp } => on_answer(weak, from, offer_id, sealed_sdp),
     }
 }
 
 /// Offers a connection to a peer that announced itself, unless one exists or is under way.
-fn on_presence(weak: &WeakRoom, from: String) {
+fn on_presence(weak: &WeakRoom, from: String, proof: String) {
     let Some(room) = weak.upgrade() else { return };
     let mut state = room.borrow_mut();
     if !state.accepts_signal_from(&from) || state.by_peer.contains_key(&from) {
@@ -111,6 +124,11 @@ fn on_presence(weak: &WeakRoom, from: String) {
     }
     if state.strategy().and_then(|s| s.direct()).is_none() {
         return;
+    }
+    if let Err(e) = state.key.open(&proof, &presence_context(&from)) {
+        let report = state.join_errors.report(&from, &format!("cannot open its presence proof: {e}"));
+        drop(state);
+        return report.deliver();
     }
     let Some((key, peer)) = state.new_conn(weak, true) else { return };
     state.assign(weak, key, &from);

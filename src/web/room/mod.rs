@@ -14,6 +14,7 @@ pub(crate) use ping::ping;
 
 use crate::crypto::RoomKey;
 use crate::reassembly::{Limits, Reassembler};
+use crate::signaling::presence_context;
 use crate::web::config::RoomConfig;
 use crate::web::console::warn;
 use crate::web::peer::Peer;
@@ -92,6 +93,8 @@ pub(crate) struct RoomState {
     pub(crate) pings: HashMap<(u64, u32), oneshot::Sender<()>>,
     pub(crate) next_ping: u32,
     pub(crate) left: bool,
+    /// Whether new connections were refused for [`discovery::MAX_UNOPENED_CONNECTIONS`] (warned once).
+    pub(crate) setup_full: bool,
     pub(crate) announce_timer: Option<Interval>,
     pub(crate) heartbeat_timer: Option<Interval>,
     pub(crate) on_page_hide: Option<Closure<dyn FnMut()>>,
@@ -252,18 +255,21 @@ pub(crate) fn start(
         pings: HashMap::new(),
         next_ping: 0,
         left: false,
+        setup_full: false,
         announce_timer: None,
         heartbeat_timer: None,
         on_page_hide: None,
     }));
     let weak = Rc::downgrade(&room);
     let sink_room = weak.clone();
+    let presence_proof = room.borrow().key.seal("", &presence_context(self_id));
     let strategy = make_strategy(StrategyContext {
         app_id: config.app_id,
         room_id: room_id.to_owned(),
         self_id: self_id.to_owned(),
         relay_urls,
         sink: Rc::new(move |event| discovery::on_signal(&sink_room, event)),
+        presence_proof,
     });
     let mut state = room.borrow_mut();
     state.strategy = Some(strategy);

@@ -31,8 +31,7 @@ pub fn default_relay_urls() -> js_sys::Array {
 pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
         let room_topic = format!("rendez/{}", room_topic("mqtt", &ctx.app_id, &ctx.room_id));
-        let self_id = ctx.self_id.clone();
-        Box::new(PubSubStrategy::new(self_id, room_topic.clone(), Mqtt::start(ctx, room_topic)))
+        Box::new(PubSubStrategy::new(&ctx, room_topic.clone(), Mqtt::start(&ctx, room_topic)))
     })
 }
 
@@ -55,11 +54,11 @@ struct Mqtt {
 }
 
 impl Mqtt {
-    fn start(ctx: StrategyContext, room_topic: String) -> Self {
+    fn start(ctx: &StrategyContext, room_topic: String) -> Self {
         let shared = Rc::new(Shared {
             topics: Topics::new(room_topic, &ctx.self_id),
-            self_id: ctx.self_id,
-            sink: ctx.sink,
+            self_id: ctx.self_id.clone(),
+            sink: ctx.sink.clone(),
             brokers: ctx
                 .relay_urls
                 .iter()

@@ -29,8 +29,7 @@ pub fn default_relay_urls() -> js_sys::Array {
 pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsError> {
     bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |ctx| {
         let room_topic = room_topic("nostr", &ctx.app_id, &ctx.room_id);
-        let self_id = ctx.self_id.clone();
-        Box::new(PubSubStrategy::new(self_id, room_topic.clone(), Nostr::start(ctx, room_topic)))
+        Box::new(PubSubStrategy::new(&ctx, room_topic.clone(), Nostr::start(&ctx, room_topic)))
     })
 }
 
@@ -49,13 +48,13 @@ struct Nostr {
 }
 
 impl Nostr {
-    fn start(ctx: StrategyContext, room_topic: String) -> Self {
+    fn start(ctx: &StrategyContext, room_topic: String) -> Self {
         let shared = Rc::new(Shared {
             keys: Keys::generate(),
             topics: Topics::new(room_topic, &ctx.self_id),
-            self_id: ctx.self_id,
+            self_id: ctx.self_id.clone(),
             subscription: random_id(16),
-            sink: ctx.sink,
+            sink: ctx.sink.clone(),
             subscribed: ctx.relay_urls.iter().map(|_| Cell::new(false)).collect(),
         });
         let sockets = RelaySocket::connect_all(&ctx.relay_urls, &[], &shared, on_socket_event);
