@@ -1,6 +1,7 @@
 //! Sealing of everything that crosses a relay: AES-256-GCM under a key stretched with
 //! PBKDF2-HMAC-SHA256 from the room password (or from appId and roomId when there is none).
 
+use crate::random::Random;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -61,11 +62,11 @@ impl RoomKey {
         Self(Aes256Gcm::new((&key).into()))
     }
 
-    /// Encrypts `plaintext` under a fresh random nonce, authenticating `context` with it,
+    /// Encrypts `plaintext` under a fresh nonce from `random`, authenticating `context` with it,
     /// and returns base64 of `nonce || ciphertext || tag`.
-    pub fn seal(&self, plaintext: &str, context: &str) -> String {
+    pub fn seal(&self, random: &mut Random, plaintext: &str, context: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
-        crate::ids::random_bytes(&mut nonce);
+        random.fill(&mut nonce);
         let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
         let ciphertext = self
             .0
@@ -101,10 +102,14 @@ mod tests {
         RoomKey::derive(password, "app", "room")
     }
 
+    fn seal(key: &RoomKey, plaintext: &str, context: &str) -> String {
+        key.seal(&mut Random::os(), plaintext, context)
+    }
+
     #[test]
     fn sealed_text_opens_with_the_same_key_and_context() {
         let k = key(Some("pw"));
-        let sealed = k.seal("v=0 sdp", "offer:A");
+        let sealed = seal(&k, "v=0 sdp", "offer:A");
         assert_eq!(k.open(&sealed, "offer:A").unwrap(), "v=0 sdp");
         assert!(!sealed.contains("sdp"));
     }
@@ -112,12 +117,12 @@ mod tests {
     #[test]
     fn nonces_are_fresh() {
         let k = key(None);
-        assert_ne!(k.seal("x", "c"), k.seal("x", "c"));
+        assert_ne!(seal(&k, "x", "c"), seal(&k, "x", "c"));
     }
 
     #[test]
     fn wrong_password_room_or_context_is_unauthentic() {
-        let sealed = key(Some("pw")).seal("secret", "offer:A");
+        let sealed = seal(&key(Some("pw")), "secret", "offer:A");
         assert_eq!(key(Some("other")).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
         assert_eq!(key(None).open(&sealed, "offer:A"), Err(CryptoError::Unauthentic));
         let other_room = RoomKey::derive(Some("pw"), "app", "room2");
@@ -136,7 +141,7 @@ mod tests {
     #[test]
     fn tampering_is_detected() {
         let k = key(None);
-        let mut bytes = BASE64.decode(k.seal("hello", "c")).unwrap();
+        let mut bytes = BASE64.decode(seal(&k, "hello", "c")).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         assert_eq!(k.open(&BASE64.encode(bytes), "c"), Err(CryptoError::Unauthentic));

@@ -10,6 +10,7 @@
 //! * `2` ping and `3` pong: `nonce: u32`; no payload.
 //! * `4` ack and `5` reject: `transfer: u32`; the receiver got the whole transfer, or dropped it.
 //! * `6` renegotiation and `7` media metadata: no header fields; the payload is UTF-8 JSON.
+//! * `8` abort: `transfer: u32`; the sender gave the transfer up, so the receiver drops it.
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
@@ -29,6 +30,7 @@ const KIND_ACK: u8 = 4;
 const KIND_REJECT: u8 = 5;
 const KIND_RENEGOTIATION: u8 = 6;
 const KIND_MEDIA: u8 = 7;
+const KIND_ABORT: u8 = 8;
 const NO_METADATA: u32 = u32::MAX;
 
 /// How a payload's bytes are to be read back into a JS value.
@@ -85,12 +87,15 @@ pub enum Header {
     Renegotiation,
     /// Metadata of a stream about to be added; JSON payload.
     Media,
+    /// The sender gave this transfer up.
+    Abort(u32),
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameError {
     Truncated,
     HeaderTooLong,
@@ -169,6 +174,11 @@ pub fn encode_reject(transfer: u32) -> Vec<u8> {
     control_frame(KIND_REJECT, transfer)
 }
 
+/// A whole abort frame for `transfer`.
+pub fn encode_abort(transfer: u32) -> Vec<u8> {
+    control_frame(KIND_ABORT, transfer)
+}
+
 /// A whole renegotiation frame carrying `json`.
 pub fn encode_renegotiation(json: &str) -> Vec<u8> {
     text_frame(KIND_RENEGOTIATION, json)
@@ -201,6 +211,24 @@ pub fn payload_offset(prefix: Option<[u8; PREFIX_LEN]>, frame_len: usize) -> Res
     Ok(end)
 }
 
+/// Bytes read at once from a received frame: enough for every header but long first-chunk ones.
+const HEADER_PEEK: u64 = 64;
+
+/// Decodes the header of a received frame held by the driver, copying only header bytes into
+/// Rust memory; returns it with the offset where the payload starts.
+pub fn read_header<P: crate::payload::Payload>(frame: &P) -> Result<(Header, u64), FrameError> {
+    let len = frame.len();
+    let peek = frame.slice(0..len.min(HEADER_PEEK)).to_vec();
+    let prefix = peek.get(..PREFIX_LEN).and_then(|p| p.try_into().ok());
+    let end = payload_offset(prefix, len as usize)? as u64;
+    let header = if end <= peek.len() as u64 {
+        decode_header(&peek[PREFIX_LEN..end as usize])?
+    } else {
+        decode_header(&frame.slice(PREFIX_LEN as u64..end).to_vec())?
+    };
+    Ok((header, end))
+}
+
 /// Splits a whole frame into its header bytes and payload bytes.
 pub fn split(frame: &[u8]) -> Result<(&[u8], &[u8]), FrameError> {
     let prefix = frame.get(..PREFIX_LEN).and_then(|p| p.try_into().ok());
@@ -224,6 +252,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_REJECT => Ok(Header::Reject(r.u32()?)),
         KIND_RENEGOTIATION => Ok(Header::Renegotiation),
         KIND_MEDIA => Ok(Header::Media),
+        KIND_ABORT => Ok(Header::Abort(r.u32()?)),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -323,9 +352,29 @@ mod tests {
         assert_eq!(decode_header(&pong[2..6]), Err(FrameError::Truncated));
         assert_eq!(decode_header(&encode_ack(9)[2..]), Ok(Header::Ack(9)));
         assert_eq!(decode_header(&encode_reject(9)[2..]), Ok(Header::Reject(9)));
+        assert_eq!(decode_header(&encode_abort(9)[2..]), Ok(Header::Abort(9)));
         let media = encode_media("{}");
         assert_eq!(split(&media).unwrap(), (&[7u8][..], &b"{}"[..]));
         assert_eq!(decode_header(split(&encode_renegotiation("x")).unwrap().0), Ok(Header::Renegotiation));
+    }
+
+    #[test]
+    fn headers_are_read_from_driver_held_frames() {
+        use crate::payload::SharedBytes;
+        let mut long = encode_data_header(&first(Some(&"m".repeat(200)))).unwrap();
+        long.extend_from_slice(b"body");
+        for frame in [
+            long,
+            encode_ping(3),
+            [encode_data_header(&DataHeader { transfer: 1, seq: 2, start: None }).unwrap(), b"x".to_vec()].concat(),
+        ] {
+            let (head, body) = split(&frame).unwrap();
+            let (header, offset) = read_header(&SharedBytes::from(frame.clone())).unwrap();
+            assert_eq!(header, decode_header(head).unwrap());
+            assert_eq!(&frame[offset as usize..], body);
+        }
+        assert_eq!(read_header(&SharedBytes::from(vec![0])), Err(FrameError::Truncated));
+        assert_eq!(read_header(&SharedBytes::from(vec![0, 200, 1])), Err(FrameError::HeaderTooLong));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! JS `Uint8Array` views in the browser, where payload bytes never enter Wasm memory.
 
 use crate::frame::{DataHeader, TransferStart};
-use std::collections::HashMap;
+use crate::time::Instant;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 /// Limits on what peers may make us hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,7 @@ impl Default for Limits {
 
 /// Why a chunk was refused. The transfer it belonged to, if any, is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReassemblyError {
     TooLarge { claimed: u64, max: u64 },
     TooManyTransfers { max: usize },
@@ -88,18 +91,40 @@ struct Transfer<P> {
     received: u64,
     next_seq: u32,
     parts: Vec<P>,
+    /// When its last chunk arrived.
+    active: Instant,
 }
 
 /// Reassembles the transfers arriving from one peer.
 pub struct Reassembler<P> {
     limits: Limits,
-    transfers: HashMap<u32, Transfer<P>>,
+    transfers: BTreeMap<u32, Transfer<P>>,
     in_flight: u64,
 }
 
 impl<P> Reassembler<P> {
     pub fn new(limits: Limits) -> Self {
-        Self { limits, transfers: HashMap::new(), in_flight: 0 }
+        Self { limits, transfers: BTreeMap::new(), in_flight: 0 }
+    }
+
+    /// When the least recently active unfinished transfer last received a chunk.
+    pub fn oldest_activity(&self) -> Option<Instant> {
+        self.transfers.values().map(|t| t.active).min()
+    }
+
+    /// Drops the unfinished transfers that received nothing for `idle` up to `now`; returns their ids.
+    pub fn expire(&mut self, now: Instant, idle: Duration) -> Vec<u32> {
+        let stale: Vec<u32> =
+            self.transfers.iter().filter(|(_, t)| now - t.active >= idle).map(|(&id, _)| id).collect();
+        for &id in &stale {
+            self.drop_transfer(id);
+        }
+        stale
+    }
+
+    /// Drops transfer `id` (its sender gave up); returns whether it was unfinished.
+    pub fn abort(&mut self, id: u32) -> bool {
+        self.drop_transfer(id)
     }
 
     /// The start of an unfinished transfer.
@@ -112,14 +137,15 @@ impl<P> Reassembler<P> {
         self.in_flight
     }
 
-    /// Takes one chunk of `len` payload bytes; `room_in_flight` is what every peer's unfinished
-    /// transfers hold now, this one's included.
+    /// Takes one chunk of `len` payload bytes arriving at `now`; `room_in_flight` is what every
+    /// peer's unfinished transfers hold now, this one's included.
     pub fn accept(
         &mut self,
         header: DataHeader,
         part: P,
         len: u64,
         room_in_flight: u64,
+        now: Instant,
     ) -> Result<Accepted<P>, ReassemblyError> {
         let id = header.transfer;
         let first = header.start.is_some();
@@ -131,7 +157,7 @@ impl<P> Reassembler<P> {
             if self.transfers.len() >= MAX_OPEN_TRANSFERS {
                 return Err(ReassemblyError::TooManyTransfers { max: MAX_OPEN_TRANSFERS });
             }
-            self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new() });
+            self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new(), active: now });
         }
         let Some(transfer) = self.transfers.get_mut(&id) else {
             return Err(ReassemblyError::UnknownTransfer(id));
@@ -162,6 +188,7 @@ impl<P> Reassembler<P> {
         transfer.received += len;
         transfer.next_seq = transfer.next_seq.wrapping_add(1);
         transfer.parts.push(part);
+        transfer.active = now;
         self.in_flight += len;
         if transfer.received < transfer.start.total {
             return Ok(Accepted::Partial { transfer: id, received: transfer.received, total: transfer.start.total });
@@ -171,10 +198,10 @@ impl<P> Reassembler<P> {
         Ok(Accepted::Complete { start: done.start, parts: done.parts })
     }
 
-    fn drop_transfer(&mut self, id: u32) {
-        if let Some(t) = self.transfers.remove(&id) {
-            self.in_flight -= t.received;
-        }
+    fn drop_transfer(&mut self, id: u32) -> bool {
+        let Some(t) = self.transfers.remove(&id) else { return false };
+        self.in_flight -= t.received;
+        true
     }
 }
 
@@ -201,7 +228,7 @@ mod tests {
         bytes: &[u8],
     ) -> Result<Accepted<Vec<u8>>, ReassemblyError> {
         let room = r.in_flight();
-        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64, room)
+        r.accept(chunk(transfer, seq, total), bytes.to_vec(), bytes.len() as u64, room, Instant::ZERO)
     }
 
     #[test]
@@ -237,7 +264,7 @@ mod tests {
         let other_peers = 2;
         let header = chunk(3, 0, 100);
         assert_eq!(
-            r.accept(header, b"xy".to_vec(), 2, r.in_flight() + other_peers),
+            r.accept(header, b"xy".to_vec(), 2, r.in_flight() + other_peers, Instant::ZERO),
             Err(ReassemblyError::RoomInFlightLimit { max: 6 })
         );
         assert_eq!(r.in_flight(), 3);
@@ -254,6 +281,21 @@ mod tests {
         assert_eq!(feed(&mut r, 0, 1, 0, b"b"), Err(ReassemblyError::UnknownTransfer(0)));
         assert!(matches!(feed(&mut r, 1, 1, 0, b"bcdefghij"), Ok(Accepted::Complete { .. })));
         assert!(matches!(feed(&mut r, 1000, 0, 0, b""), Ok(Accepted::Complete { .. })));
+    }
+
+    #[test]
+    fn idle_and_aborted_transfers_are_dropped() {
+        let mut r = Reassembler::new(Limits::default());
+        let at = |s| Instant::ZERO + Duration::from_secs(s);
+        assert!(r.accept(chunk(1, 0, 10), b"abc".to_vec(), 3, 0, at(0)).is_ok());
+        assert!(r.accept(chunk(2, 0, 10), b"ab".to_vec(), 2, 3, at(5)).is_ok());
+        assert!(r.accept(chunk(1, 1, 0), b"d".to_vec(), 1, 5, at(8)).is_ok());
+        assert_eq!(r.oldest_activity(), Some(at(5)));
+        assert_eq!(r.expire(at(30), Duration::from_secs(25)), vec![2]);
+        assert_eq!(r.in_flight(), 4);
+        assert!(r.abort(1));
+        assert!(!r.abort(1));
+        assert_eq!((r.in_flight(), r.oldest_activity()), (0, None));
     }
 
     #[test]

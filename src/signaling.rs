@@ -22,9 +22,7 @@ pub struct SealedOffer {
 /// A message a strategy received from a relay and hands to the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignalEvent {
-    /// A relay connection opened (or reopened): time to announce.
-    RelayReady,
-    /// Peer `from` announced itself (presence strategies) with `proof`, the empty text sealed
+    /// Peer `from` announced itself (presence strategies) with `proof`, a time stamp sealed
     /// under [`presence_context`]: once the proof opens, it is time to offer it a connection.
     Presence { from: String, proof: String },
     /// Peer `from` offers a connection.
@@ -50,6 +48,7 @@ pub const MAX_PEER_MESSAGE_LEN: usize = 64 * 1024;
 
 /// Why a peer message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PeerMessageError {
     TooLong(usize),
     Invalid(String),
@@ -163,9 +162,14 @@ pub fn room_topic(strategy: &str, app_id: &str, room_id: &str) -> String {
     digest[..20].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Sealing context of an offer made by `from`.
+/// Sealing context of an offer made by `from` for whoever the relay hands it to (trackers).
 pub fn offer_context(from: &str) -> String {
     format!("offer\0{from}")
+}
+
+/// Sealing context of an offer made by `from` for peer `to` alone (presence strategies).
+pub fn direct_offer_context(from: &str, to: &str) -> String {
+    format!("direct-offer\0{from}\0{to}")
 }
 
 /// Sealing context of the presence proof of `from`.
@@ -176,6 +180,49 @@ pub fn presence_context(from: &str) -> String {
 /// Sealing context of the answer `from` sends to `to` for `offer_id`.
 pub fn answer_context(from: &str, to: &str, offer_id: &str) -> String {
     format!("answer\0{from}\0{to}\0{offer_id}")
+}
+
+/// How far a sealed signaling message's time stamp may be from our clock, either way: wide enough
+/// for clocks that are minutes off, narrow enough that a relay cannot keep replaying old ones.
+pub const STAMP_TOLERANCE_SECS: u64 = 600;
+
+/// The plaintext sealed for a signaling message: the sender's Unix time, a newline, `body`.
+pub fn stamp(unix_secs: u64, body: &str) -> String {
+    format!("{unix_secs}\n{body}")
+}
+
+/// Why a stamped plaintext was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StampError {
+    /// No time stamp (e.g. a peer of an older version).
+    Missing,
+    /// The stamp is further than [`STAMP_TOLERANCE_SECS`] from our clock (a replay, or a clock far off).
+    OutOfWindow { skew_secs: u64 },
+}
+
+impl fmt::Display for StampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("it carries no time stamp"),
+            Self::OutOfWindow { skew_secs } => {
+                write!(f, "its time stamp is {skew_secs} s from our clock (replayed, or a clock far off)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StampError {}
+
+/// The body of a stamped plaintext whose stamp is within [`STAMP_TOLERANCE_SECS`] of `unix_now`.
+pub fn unstamp(plaintext: &str, unix_now: u64) -> Result<&str, StampError> {
+    let (secs, body) = plaintext.split_once('\n').ok_or(StampError::Missing)?;
+    let secs: u64 = secs.parse().map_err(|_| StampError::Missing)?;
+    let skew_secs = secs.abs_diff(unix_now);
+    if skew_secs > STAMP_TOLERANCE_SECS {
+        return Err(StampError::OutOfWindow { skew_secs });
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
@@ -199,12 +246,31 @@ mod tests {
     #[test]
     fn presence_proofs_open_only_for_their_sender_and_room_key() {
         let key = crate::crypto::RoomKey::derive(None, "app", "room");
-        let proof = key.seal("", &presence_context("A"));
+        let proof = key.seal(&mut crate::random::Random::os(), "", &presence_context("A"));
         assert_eq!(key.open(&proof, &presence_context("A")), Ok(String::new()));
         assert!(key.open(&proof, &presence_context("B")).is_err());
         assert!(key.open(&proof, &offer_context("A")).is_err());
         let other_room = crate::crypto::RoomKey::derive(None, "app", "room2");
         assert!(other_room.open(&proof, &presence_context("A")).is_err());
+    }
+
+    #[test]
+    fn stamps_bound_messages_to_a_time_window() {
+        let now = 1_700_000_000;
+        assert_eq!(unstamp(&stamp(now, "v=0\nsdp"), now), Ok("v=0\nsdp"));
+        assert_eq!(unstamp(&stamp(now - STAMP_TOLERANCE_SECS, ""), now), Ok(""));
+        assert_eq!(unstamp(&stamp(now + STAMP_TOLERANCE_SECS, "x"), now), Ok("x"));
+        let old = stamp(now - STAMP_TOLERANCE_SECS - 1, "x");
+        assert_eq!(unstamp(&old, now), Err(StampError::OutOfWindow { skew_secs: STAMP_TOLERANCE_SECS + 1 }));
+        assert_eq!(unstamp("v=0 no stamp", now), Err(StampError::Missing));
+        assert_eq!(unstamp("-5\nx", now), Err(StampError::Missing));
+        assert_eq!(unstamp("", now), Err(StampError::Missing));
+    }
+
+    #[test]
+    fn direct_offers_are_bound_to_their_recipient() {
+        assert_ne!(direct_offer_context("A", "B"), direct_offer_context("A", "C"));
+        assert_ne!(direct_offer_context("A", "B"), offer_context("A"));
     }
 
     #[test]

@@ -7,8 +7,10 @@ mod mutator;
 use mutator::Mutator;
 use rendez_core::crypto::RoomKey;
 use rendez_core::frame::{self, Header};
+use rendez_core::random::Random;
 use rendez_core::reassembly::{Limits, Reassembler};
 use rendez_core::signaling::{PeerMessage, SealedOffer};
+use rendez_core::time::Instant;
 use rendez_mqtt::packet::{self as mqtt, Decoder};
 use rendez_nostr::event::Keys;
 use rendez_nostr::relay_message;
@@ -52,9 +54,11 @@ fn main() -> ExitCode {
 /// Each decoder with valid seed inputs to mutate.
 fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
     let key = RoomKey::derive(None, "fuzz", "room");
-    let sealed = key.seal("v=0 sdp", "ctx");
-    let keys = Keys::generate();
+    let mut random = Random::seeded(1);
+    let sealed = key.seal(&mut random, "v=0 sdp", "ctx");
+    let keys = Keys::generate(&mut random);
     let event = keys.sign(
+        &mut random,
         1,
         29_371,
         vec![vec!["x".into(), "t".into()]],
@@ -92,7 +96,7 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
                 if let Ok((head, payload)) = frame::split(b) {
                     if let Ok(Header::Data(h)) = frame::decode_header(head) {
                         let room = reassembler.in_flight();
-                        let _ = reassembler.accept(h, payload.to_vec(), payload.len() as u64, room);
+                        let _ = reassembler.accept(h, payload.to_vec(), payload.len() as u64, room, Instant::ZERO);
                     }
                 }
             }),

@@ -38,6 +38,7 @@ pub enum Packet {
 
 /// Why the broker's byte stream cannot be read further.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MqttError {
     /// The remaining-length field runs past four bytes.
     BadLength,

@@ -2,7 +2,7 @@
 
 use k256::schnorr::signature::hazmat::PrehashVerifier;
 use k256::schnorr::{Signature, SigningKey, VerifyingKey};
-use rendez_core::ids::random_bytes;
+use rendez_core::random::Random;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ pub struct Event {
 
 /// Why an event is not authentic.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventError {
     /// `id` is not the SHA-256 of the event's canonical serialization.
     WrongId,
@@ -51,10 +52,10 @@ pub struct Keys {
 
 impl Keys {
     /// A new random key pair.
-    pub fn generate() -> Self {
+    pub fn generate(random: &mut Random) -> Self {
         loop {
             let mut bytes = [0u8; 32];
-            random_bytes(&mut bytes);
+            random.fill(&mut bytes);
             if let Ok(keys) = Self::from_secret(&bytes) {
                 return keys;
             }
@@ -73,11 +74,18 @@ impl Keys {
         &self.pubkey
     }
 
-    /// Builds and signs an event.
-    pub fn sign(&self, created_at: u64, kind: u32, tags: Vec<Vec<String>>, content: String) -> Event {
+    /// Builds and signs an event, with auxiliary randomness from `random`.
+    pub fn sign(
+        &self,
+        random: &mut Random,
+        created_at: u64,
+        kind: u32,
+        tags: Vec<Vec<String>>,
+        content: String,
+    ) -> Event {
         let id = event_id(&self.pubkey, created_at, kind, &tags, &content);
         let mut aux = [0u8; 32];
-        random_bytes(&mut aux);
+        random.fill(&mut aux);
         let sig =
             self.secret.sign_prehash_with_aux_rand(&id, &aux).expect("BIP-340 signing of a 32-byte digest cannot fail");
         Event { id: hex(&id), pubkey: self.pubkey.clone(), created_at, kind, tags, content, sig: hex(&sig.to_bytes()) }
@@ -181,15 +189,16 @@ mod tests {
 
     #[test]
     fn our_events_verify_and_escape_canonically() {
-        let keys = Keys::generate();
+        let mut random = Random::os();
+        let keys = Keys::generate(&mut random);
         let content = "line\n\"quote\" \\ tab\t ünï 🚀 </script>".to_owned();
-        let event = keys.sign(1_700_000_000, 29_371, vec![vec!["x".into(), "topic".into()]], content.clone());
+        let event = keys.sign(&mut random, 1_700_000_000, 29_371, vec![vec!["x".into(), "topic".into()]], content.clone());
         assert_eq!(event.verify(), Ok(()));
         assert_eq!(event.tag("x"), Some("topic"));
         assert_eq!(event.pubkey, keys.pubkey());
         let canonical = json!([0, event.pubkey, 1_700_000_000u64, 29_371, [["x", "topic"]], content]).to_string();
         assert!(canonical.contains(r#"line\n\"quote\" \\ tab\t ünï 🚀 </script>"#), "{canonical}");
-        let other = Keys::generate();
+        let other = Keys::generate(&mut random);
         let mut forged = event.clone();
         forged.pubkey = other.pubkey().to_owned();
         assert!(forged.verify().is_err());

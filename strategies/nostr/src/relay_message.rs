@@ -34,6 +34,7 @@ pub enum RelayMessage {
 
 /// Why a relay message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RelayError {
     TooLong(usize),
     Invalid(String),
@@ -108,13 +109,14 @@ mod tests {
     use super::*;
     use crate::event::Keys;
     use proptest::prelude::*;
+    use rendez_core::random::Random;
 
     #[test]
     fn requests_follow_nip01() {
         let req: Value = serde_json::from_str(&encode_req("s1", 29_371, 'x', &["a", "b"], 100)).unwrap();
         assert_eq!(req, json!(["REQ", "s1", {"kinds": [29_371], "#x": ["a", "b"], "since": 100}]));
         assert_eq!(encode_close("s1"), r#"["CLOSE","s1"]"#);
-        let event = Keys::generate().sign(5, 29_371, vec![], "hi".into());
+        let event = Keys::generate(&mut Random::os()).sign(&mut Random::os(), 5, 29_371, vec![], "hi".into());
         let sent: Value = serde_json::from_str(&encode_event(&event)).unwrap();
         assert_eq!(sent[0], "EVENT");
         assert_eq!(sent[1]["sig"], event.sig.as_str());
@@ -122,7 +124,7 @@ mod tests {
 
     #[test]
     fn relay_messages_decode() {
-        let event = Keys::generate().sign(5, 29_371, vec![], "hi".into());
+        let event = Keys::generate(&mut Random::os()).sign(&mut Random::os(), 5, 29_371, vec![], "hi".into());
         let text = json!(["EVENT", "s1", event]).to_string();
         assert_eq!(decode(&text), Ok(RelayMessage::Event { subscription: "s1".into(), event }));
         assert_eq!(

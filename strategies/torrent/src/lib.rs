@@ -2,10 +2,11 @@
 //! derived from appId and roomId, and exchange sealed SDP through the tracker's offer relay.
 
 pub mod info_hash;
+pub mod session;
 pub mod tracker_message;
 
 #[cfg(target_arch = "wasm32")]
-mod strategy;
+mod web;
 
 /// Public WebTorrent trackers used when the app names none.
 pub const DEFAULT_RELAY_URLS: &[&str] = &[
@@ -19,4 +20,4 @@ pub const DEFAULT_RELAY_URLS: &[&str] = &[
 pub const DEFAULT_RELAY_REDUNDANCY: usize = 3;
 
 #[cfg(target_arch = "wasm32")]
-pub use strategy::join_room;
+pub use web::join_room;

@@ -42,6 +42,7 @@ pub enum Incoming {
 
 /// Why a tracker message was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrackerError {
     TooLong(usize),
     NotJson(String),

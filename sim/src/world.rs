@@ -1,0 +1,728 @@
+//! The simulated world: peers, relay servers, peer connections and the clock.
+
+use crate::relays::{ClientId, RelayServer, ServerAction, SimBroker, SimNostrRelay, SimTracker};
+use rendez_core::crypto::RoomKey;
+use rendez_core::frame::PayloadKind;
+use rendez_core::payload::{Payload, SharedBytes};
+use rendez_core::random::{Random, PEER_ID_LEN};
+use rendez_core::reassembly::Limits;
+use rendez_core::room::{
+    ArrivedTrack, ConnId, Event, Input, NegotiationStep, Output, PingError, PingId, Room, RoomConfig, RoomError,
+    SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT,
+};
+use rendez_core::strategy::{RelayData, RelayId, Strategy};
+use rendez_core::time::{Instant, WallClock};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Duration;
+
+/// A peer of the world, by the order it joined.
+pub type PeerIndex = usize;
+
+/// Unix time at the simulation's start (peers' clocks may be skewed from it).
+const EPOCH_UNIX_MS: u64 = 1_800_000_000_000;
+/// Time a browser takes to make an offer or answer (ICE gathering on a LAN).
+const GATHERING: Duration = Duration::from_millis(20);
+/// Time from the offerer applying the answer to both data channels opening.
+const ICE_CONNECT: Duration = Duration::from_millis(30);
+/// SCTP message limit the simulated connections report.
+const MAX_MESSAGE_SIZE: f64 = 262_144.0;
+
+/// Which strategy the world's peers use (and which relay servers it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyKind {
+    Torrent,
+    Mqtt,
+    Nostr,
+}
+
+/// How a peer joins.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub app_id: String,
+    pub room_id: String,
+    pub password: Option<String>,
+    /// The servers it connects to, by index.
+    pub relays: Vec<usize>,
+    /// How far its wall clock is off, in seconds.
+    pub clock_skew_secs: i64,
+    pub limits: Limits,
+    pub connect_timeout: Duration,
+    /// Its connections never open (as with peers behind networks that block each other).
+    pub unreachable: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            app_id: "sim-app".into(),
+            room_id: "sim-room".into(),
+            password: None,
+            relays: vec![0],
+            clock_skew_secs: 0,
+            limits: Limits::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            unreachable: false,
+        }
+    }
+}
+
+/// A payload that arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub from: String,
+    pub action: String,
+    pub kind: PayloadKind,
+    pub metadata: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// What the app of one peer was told.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
+    pub join_errors: Vec<(String, String)>,
+    pub received: Vec<Received>,
+    pub receive_progress: usize,
+    pub send_progress: usize,
+    pub sends: BTreeMap<SendId, Result<usize, SendError>>,
+    pub pings: BTreeMap<PingId, Result<Duration, PingError>>,
+    pub warnings: Vec<String>,
+    /// Tracks that arrived, with their stream id.
+    pub tracks: Vec<(String, ArrivedTrack)>,
+}
+
+/// What one peer cost the world.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub relay_messages_sent: u64,
+    pub relay_messages_received: u64,
+    pub relay_connections_opened: u64,
+    pub connections_created: u64,
+    pub frames_sent: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Signaling {
+    #[default]
+    Stable,
+    HaveLocalOffer,
+}
+
+/// A simulated RTCPeerConnection with its data channel.
+#[derive(Debug, Default)]
+struct Pc {
+    signaling: Signaling,
+    busy: bool,
+    remote: Option<(PeerIndex, ConnId)>,
+    open: bool,
+    /// Media tracks added locally, in the pending local offer, and agreed by the remote.
+    local_media: u32,
+    offered_media: u32,
+    negotiated_media: u32,
+    /// Media tracks of the remote agreed so far.
+    remote_media: u32,
+    /// Whether `negotiationneeded` was fired and not yet answered by an offer.
+    need_fired: bool,
+}
+
+struct Peer {
+    id: String,
+    room: Room<SharedBytes>,
+    /// Server index of each of its relays.
+    servers: Vec<usize>,
+    /// Its current connection to each relay.
+    clients: BTreeMap<usize, ClientId>,
+    pcs: BTreeMap<ConnId, Pc>,
+    log: Log,
+    stats: Stats,
+    crashed: bool,
+    unreachable: bool,
+    timer: Option<Instant>,
+}
+
+struct Server {
+    relay: Box<dyn RelayServer>,
+    up: bool,
+    clients: BTreeMap<ClientId, (PeerIndex, RelayId)>,
+}
+
+enum Action {
+    Timer(PeerIndex),
+    Input(PeerIndex, Input<SharedBytes>),
+    ServerConnect(usize, ClientId),
+    ServerReceive(usize, ClientId, RelayData),
+    ServerDisconnect(usize, ClientId),
+    StepDone(PeerIndex, ConnId, NegotiationStep),
+    Open(PeerIndex, ConnId),
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    action: Action,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    /// Reversed, so the heap pops the earliest first (and, at one instant, the first scheduled).
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Peers, relay servers and the simulated clock.
+pub struct World {
+    kind: StrategyKind,
+    now: Instant,
+    seq: u64,
+    queue: BinaryHeap<Scheduled>,
+    peers: Vec<Peer>,
+    servers: Vec<Server>,
+    next_client: u64,
+    seed: u64,
+    keys: BTreeMap<(Option<String>, String, String), RoomKey>,
+    /// One-way latency of every relay message and data-channel frame.
+    pub latency: Duration,
+    /// Negotiation steps a browser would have refused, or that overlapped.
+    pub violations: Vec<String>,
+    /// Every message servers sent to peers, when recording: (server, receiving peer, message).
+    pub relay_log: Option<Vec<(usize, PeerIndex, RelayData)>>,
+}
+
+impl World {
+    /// A world with one relay server of `kind`'s protocol.
+    pub fn new(kind: StrategyKind, seed: u64) -> Self {
+        let mut world = Self {
+            kind,
+            now: Instant::ZERO,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            peers: Vec::new(),
+            servers: Vec::new(),
+            next_client: 0,
+            seed,
+            keys: BTreeMap::new(),
+            latency: Duration::from_millis(10),
+            violations: Vec::new(),
+            relay_log: None,
+        };
+        world.add_server();
+        world
+    }
+
+    /// Adds a relay server of the world's protocol; returns its index.
+    pub fn add_server(&mut self) -> usize {
+        let relay: Box<dyn RelayServer> = match self.kind {
+            StrategyKind::Torrent => Box::new(SimTracker::new(self.seed ^ self.servers.len() as u64)),
+            StrategyKind::Mqtt => Box::<SimBroker>::default(),
+            StrategyKind::Nostr => Box::<SimNostrRelay>::default(),
+        };
+        self.add_custom_server(relay)
+    }
+
+    /// Adds a relay server; returns its index.
+    pub fn add_custom_server(&mut self, relay: Box<dyn RelayServer>) -> usize {
+        self.servers.push(Server { relay, up: true, clients: BTreeMap::new() });
+        self.servers.len() - 1
+    }
+
+    /// A peer joins with `options`.
+    pub fn join(&mut self, options: Options) -> PeerIndex {
+        let index = self.peers.len();
+        let mut random = Random::seeded(self.seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
+        let id = random.id(PEER_ID_LEN);
+        let skewed = EPOCH_UNIX_MS as i64 + options.clock_skew_secs * 1000;
+        let config = RoomConfig {
+            app_id: options.app_id.clone(),
+            room_id: options.room_id.clone(),
+            self_id: id.clone(),
+            relay_urls: options.relays.iter().map(|s| format!("sim://{s}")).collect(),
+            limits: options.limits,
+            connect_timeout: options.connect_timeout,
+            clock: WallClock { origin_unix_ms: skewed as u64 },
+        };
+        let key = self
+            .keys
+            .entry((options.password.clone(), options.app_id.clone(), options.room_id.clone()))
+            .or_insert_with(|| RoomKey::derive(options.password.as_deref(), &options.app_id, &options.room_id))
+            .clone();
+        let strategy_config = Room::<SharedBytes>::strategy_config(&config);
+        let strategy: Box<dyn Strategy> = match self.kind {
+            StrategyKind::Torrent => Box::new(rendez_torrent::session::TrackerSession::new(&strategy_config)),
+            StrategyKind::Mqtt => Box::new(rendez_mqtt::strategy(&strategy_config)),
+            StrategyKind::Nostr => Box::new(rendez_nostr::strategy(&strategy_config, &mut random)),
+        };
+        let room = Room::new(config, key, strategy, random, self.now);
+        self.peers.push(Peer {
+            id,
+            room,
+            servers: options.relays,
+            clients: BTreeMap::new(),
+            pcs: BTreeMap::new(),
+            log: Log::default(),
+            stats: Stats::default(),
+            crashed: false,
+            unreachable: options.unreachable,
+            timer: None,
+        });
+        self.drain(index);
+        index
+    }
+
+    /// A peer joins with default options.
+    pub fn join_default(&mut self) -> PeerIndex {
+        self.join(Options::default())
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub fn peer_id(&self, peer: PeerIndex) -> &str {
+        &self.peers[peer].id
+    }
+
+    pub fn log(&self, peer: PeerIndex) -> &Log {
+        &self.peers[peer].log
+    }
+
+    pub fn stats(&self, peer: PeerIndex) -> Stats {
+        self.peers[peer].stats
+    }
+
+    pub fn room(&self, peer: PeerIndex) -> &Room<SharedBytes> {
+        &self.peers[peer].room
+    }
+
+    /// The peers `peer`'s room has open connections to.
+    pub fn open_peers(&self, peer: PeerIndex) -> Vec<String> {
+        self.peers[peer].room.open_peers().map(|(id, _)| id).collect()
+    }
+
+    /// Whether each of `peers` has an open connection to each other one.
+    pub fn full_mesh(&self, peers: &[PeerIndex]) -> bool {
+        peers.iter().all(|&p| self.peers[p].room.open_peers().count() == peers.len() - 1)
+    }
+
+    /// Peer connections `peer` has (set up or open).
+    pub fn connection_count(&self, peer: PeerIndex) -> usize {
+        self.peers[peer].pcs.len()
+    }
+
+    /// Runs the world for `duration` of simulated time.
+    pub fn run_for(&mut self, duration: Duration) {
+        let until = self.now + duration;
+        while self.queue.peek().is_some_and(|s| s.at <= until) {
+            self.step();
+        }
+        self.now = until;
+    }
+
+    /// Runs until `done` holds (checked after every event) or `limit` passes; returns whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&World) -> bool) -> bool {
+        let until = self.now + limit;
+        while !done(self) {
+            if !self.queue.peek().is_some_and(|s| s.at <= until) {
+                self.now = until;
+                return done(self);
+            }
+            self.step();
+        }
+        true
+    }
+
+    fn schedule(&mut self, delay: Duration, action: Action) {
+        self.seq += 1;
+        self.queue.push(Scheduled { at: self.now + delay, seq: self.seq, action });
+    }
+
+    fn step(&mut self) {
+        let Some(Scheduled { at, action, .. }) = self.queue.pop() else { return };
+        self.now = at;
+        match action {
+            Action::Timer(p) => {
+                if self.peers[p].timer == Some(at) && !self.peers[p].crashed {
+                    self.peers[p].timer = None;
+                    self.peers[p].room.handle_timeout(at);
+                    self.drain(p);
+                }
+            }
+            Action::Input(p, input) => self.input(p, input),
+            Action::ServerConnect(s, client) => {
+                if self.servers[s].clients.contains_key(&client) {
+                    self.servers[s].relay.connect(client);
+                }
+            }
+            Action::ServerReceive(s, client, data) => self.server_receive(s, client, data),
+            Action::ServerDisconnect(s, client) => {
+                if self.servers[s].clients.remove(&client).is_some() {
+                    self.servers[s].relay.disconnect(client);
+                }
+            }
+            Action::StepDone(p, conn, step) => self.step_done(p, conn, step),
+            Action::Open(p, conn) => {
+                let Some(pc) = self.peers[p].pcs.get_mut(&conn).filter(|pc| !pc.open) else { return };
+                pc.open = true;
+                self.input(p, Input::ConnectionOpened { conn, max_message_size: Some(MAX_MESSAGE_SIZE) });
+            }
+        }
+    }
+
+    /// Feeds `input` to `peer`'s room and drains it.
+    fn input(&mut self, p: PeerIndex, input: Input<SharedBytes>) {
+        if self.peers[p].crashed {
+            return;
+        }
+        if let Input::RelayMessage { .. } = input {
+            self.peers[p].stats.relay_messages_received += 1;
+        }
+        self.peers[p].room.handle_input(self.now, input);
+        self.drain(p);
+    }
+
+    /// Carries out everything `peer`'s room has to do, then arms its timer.
+    fn drain(&mut self, p: PeerIndex) {
+        while let Some(output) = self.peers[p].room.poll_output() {
+            self.perform(p, output);
+        }
+        let next = self.peers[p].room.poll_timeout();
+        if next.is_some() && next != self.peers[p].timer {
+            self.peers[p].timer = next;
+            let delay = next.expect("checked") - self.now;
+            self.schedule(delay, Action::Timer(p));
+        }
+    }
+
+    fn perform(&mut self, p: PeerIndex, output: Output<SharedBytes>) {
+        let latency = self.latency;
+        match output {
+            Output::OpenRelay { relay, .. } => {
+                let server = self.peers[p].servers[relay.0];
+                let client = ClientId(self.next_client);
+                self.next_client += 1;
+                self.peers[p].clients.insert(relay.0, client);
+                self.peers[p].stats.relay_connections_opened += 1;
+                if self.servers[server].up {
+                    self.servers[server].clients.insert(client, (p, relay));
+                    self.schedule(latency, Action::ServerConnect(server, client));
+                    self.schedule(latency * 2, Action::Input(p, Input::RelayOpened { relay }));
+                } else {
+                    let reason = Some("connection refused".to_owned());
+                    self.schedule(latency, Action::Input(p, Input::RelayClosed { relay, reason }));
+                }
+            }
+            Output::CloseRelay { relay } => {
+                if let Some(client) = self.peers[p].clients.remove(&relay.0) {
+                    let server = self.peers[p].servers[relay.0];
+                    self.schedule(latency, Action::ServerDisconnect(server, client));
+                }
+            }
+            Output::SendRelay { relay, data } => {
+                self.peers[p].stats.relay_messages_sent += 1;
+                if let Some(&client) = self.peers[p].clients.get(&relay.0) {
+                    let server = self.peers[p].servers[relay.0];
+                    self.schedule(latency, Action::ServerReceive(server, client, data));
+                }
+            }
+            Output::CreateConnection { conn } => {
+                self.peers[p].stats.connections_created += 1;
+                self.peers[p].pcs.insert(conn, Pc::default());
+            }
+            Output::Negotiate { conn, step } => {
+                let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
+                if std::mem::replace(&mut pc.busy, true) {
+                    self.violations.push(format!("peer {p}: negotiation step {step:?} overlapped another on {conn:?}"));
+                }
+                let delay =
+                    if matches!(step, NegotiationStep::ApplyAnswer(_)) { Duration::from_millis(1) } else { GATHERING };
+                self.schedule(delay, Action::StepDone(p, conn, step));
+            }
+            Output::SendFrame { conn, frame } => {
+                self.peers[p].stats.frames_sent += 1;
+                let pc = &self.peers[p].pcs[&conn];
+                let remote =
+                    pc.remote.filter(|&(rp, rc)| pc.open && self.peers[rp].pcs.get(&rc).is_some_and(|r| r.open));
+                if let Some((rp, rc)) = remote {
+                    let mut bytes = frame.header;
+                    if let Some(body) = frame.body {
+                        bytes.extend_from_slice(&body.to_vec());
+                    }
+                    let frame = SharedBytes::from(bytes);
+                    self.schedule(latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
+                }
+                self.peers[p].room.handle_input(self.now, Input::Buffered { conn, amount: 0 });
+            }
+            Output::CloseConnection { conn } => {
+                if let Some(pc) = self.peers[p].pcs.remove(&conn) {
+                    if let (true, Some((rp, rc))) = (pc.open, pc.remote) {
+                        self.schedule(latency, Action::Input(rp, Input::ConnectionClosed { conn: rc }));
+                    }
+                }
+            }
+            Output::Event(event) => self.record(p, event),
+        }
+    }
+
+    fn record(&mut self, p: PeerIndex, event: Event<SharedBytes>) {
+        let log = &mut self.peers[p].log;
+        match event {
+            Event::PeerJoined { peer } => log.joined.push(peer),
+            Event::PeerLeft { peer } => log.left.push(peer),
+            Event::JoinError { peer, error } => log.join_errors.push((peer, error)),
+            Event::Received { peer, action, kind, metadata, parts, .. } => {
+                let bytes = parts.iter().flat_map(|p| p.to_vec()).collect();
+                log.received.push(Received { from: peer, action, kind, metadata, bytes });
+            }
+            Event::ReceiveProgress { .. } => log.receive_progress += 1,
+            Event::SendProgress { .. } => log.send_progress += 1,
+            Event::SendDone { send, result } => {
+                log.sends.insert(send, result);
+            }
+            Event::PingDone { ping, result } => {
+                log.pings.insert(ping, result);
+            }
+            Event::Warning(warning) => log.warnings.push(warning),
+        }
+    }
+
+    fn server_receive(&mut self, s: usize, client: ClientId, data: RelayData) {
+        if !self.servers[s].up || !self.servers[s].clients.contains_key(&client) {
+            return;
+        }
+        let mut actions = Vec::new();
+        self.servers[s].relay.receive(client, data, &mut actions);
+        for action in actions {
+            match action {
+                ServerAction::Send(to, data) => {
+                    let Some(&(peer, relay)) = self.servers[s].clients.get(&to) else { continue };
+                    if let Some(log) = &mut self.relay_log {
+                        log.push((s, peer, data.clone()));
+                    }
+                    self.schedule(self.latency, Action::Input(peer, Input::RelayMessage { relay, data }));
+                }
+                ServerAction::Close(to) => self.server_closes(s, to),
+            }
+        }
+    }
+
+    /// Server `s` closes its connection to `client`.
+    fn server_closes(&mut self, s: usize, client: ClientId) {
+        let Some((peer, relay)) = self.servers[s].clients.remove(&client) else { return };
+        self.servers[s].relay.disconnect(client);
+        if self.peers[peer].clients.get(&relay.0) == Some(&client) {
+            self.schedule(self.latency, Action::Input(peer, Input::RelayClosed { relay, reason: None }));
+        }
+    }
+
+    /// What the sim writes as SDP: enough to link the two ends and count media.
+    fn sdp(p: PeerIndex, conn: ConnId, media: u32) -> String {
+        format!("sim peer={p} conn={} media={media}", conn.0)
+    }
+
+    fn parse_sdp(sdp: &str) -> Option<(PeerIndex, ConnId, u32)> {
+        let mut fields = sdp.strip_prefix("sim ")?.split(' ').map(|f| f.split_once('=').map(|(_, v)| v));
+        let mut next = || fields.next().flatten()?.parse::<u64>().ok();
+        Some((next()? as PeerIndex, ConnId(next()?), next()? as u32))
+    }
+
+    fn step_done(&mut self, p: PeerIndex, conn: ConnId, step: NegotiationStep) {
+        let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
+        pc.busy = false;
+        let mut open_pair = None;
+        let mut arrived = None;
+        let outcome = match &step {
+            NegotiationStep::MakeOffer if pc.signaling != Signaling::Stable => {
+                Err("InvalidStateError: cannot make an offer with one pending".to_owned())
+            }
+            NegotiationStep::MakeOffer => {
+                pc.signaling = Signaling::HaveLocalOffer;
+                pc.offered_media = pc.local_media;
+                pc.need_fired = false;
+                Ok(Some(Self::sdp(p, conn, pc.local_media)))
+            }
+            NegotiationStep::ApplyOffer(sdp) => match Self::parse_sdp(sdp) {
+                None => Err(format!("OperationError: unreadable offer {sdp:?}")),
+                Some((rp, rc, media)) => {
+                    // A pending offer of ours is rolled back; the answer carries what was agreed.
+                    pc.signaling = Signaling::Stable;
+                    pc.need_fired = false;
+                    pc.remote = Some((rp, rc));
+                    arrived = Some((rp, pc.remote_media, media));
+                    pc.remote_media = pc.remote_media.max(media);
+                    Ok(Some(Self::sdp(p, conn, pc.negotiated_media)))
+                }
+            },
+            NegotiationStep::ApplyAnswer(_) if pc.signaling != Signaling::HaveLocalOffer => {
+                Err("InvalidStateError: Failed to set remote answer sdp: Called in wrong state: stable".to_owned())
+            }
+            NegotiationStep::ApplyAnswer(sdp) => match Self::parse_sdp(sdp) {
+                None => Err(format!("OperationError: unreadable answer {sdp:?}")),
+                Some((rp, rc, media)) => {
+                    pc.signaling = Signaling::Stable;
+                    pc.negotiated_media = pc.offered_media;
+                    if pc.remote.is_none() {
+                        open_pair = Some((rp, rc));
+                    }
+                    pc.remote = Some((rp, rc));
+                    arrived = Some((rp, pc.remote_media, media));
+                    pc.remote_media = pc.remote_media.max(media);
+                    Ok(None)
+                }
+            },
+        };
+        if let Err(e) = &outcome {
+            self.violations.push(format!("peer {p}: {step:?} on {conn:?} failed: {e}"));
+        }
+        let stable = pc.signaling == Signaling::Stable;
+        self.input(p, Input::Negotiated { conn, outcome, stable });
+        if let Some((rp, from, to)) = arrived {
+            self.tracks_arrived(p, conn, rp, from..to);
+        }
+        if let Some((rp, rc)) = open_pair {
+            if !self.peers[p].unreachable && !self.peers[rp].unreachable {
+                self.schedule(ICE_CONNECT, Action::Open(p, conn));
+                self.schedule(ICE_CONNECT, Action::Open(rp, rc));
+            }
+        }
+        self.maybe_need_negotiation(p, conn);
+    }
+
+    fn tracks_arrived(&mut self, p: PeerIndex, conn: ConnId, from: PeerIndex, media: std::ops::Range<u32>) {
+        for index in media {
+            let stream = format!("{}-s{index}", self.peers[from].id);
+            if let Some(track) = self.peers[p].room.track_arrived(conn, &stream) {
+                self.peers[p].log.tracks.push((stream, track));
+            }
+        }
+    }
+
+    /// Fires `negotiationneeded` as a browser does: when local media is not agreed and the
+    /// connection is stable.
+    fn maybe_need_negotiation(&mut self, p: PeerIndex, conn: ConnId) {
+        let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
+        if pc.open
+            && !pc.busy
+            && pc.signaling == Signaling::Stable
+            && pc.local_media > pc.negotiated_media
+            && !pc.need_fired
+        {
+            pc.need_fired = true;
+            self.schedule(Duration::ZERO, Action::Input(p, Input::NegotiationNeeded { conn }));
+        }
+    }
+
+    /// Runs an app call on `peer`'s room, then drains it.
+    fn app<T>(&mut self, p: PeerIndex, call: impl FnOnce(&mut Room<SharedBytes>, Instant) -> T) -> T {
+        let result = call(&mut self.peers[p].room, self.now);
+        self.drain(p);
+        result
+    }
+
+    /// `peer` sends `bytes` as a binary payload of `action` to `targets` (`None`: everyone).
+    pub fn send(
+        &mut self,
+        p: PeerIndex,
+        action: &str,
+        bytes: &[u8],
+        targets: Option<Vec<String>>,
+    ) -> Result<SendId, RoomError> {
+        let request = SendRequest {
+            action: action.to_owned(),
+            kind: PayloadKind::Binary,
+            payload: SharedBytes::from(bytes),
+            metadata: None,
+            targets,
+            progress: true,
+        };
+        self.app(p, |room, now| room.send(now, request))
+    }
+
+    pub fn ping(&mut self, p: PeerIndex, peer: &str) -> Result<PingId, RoomError> {
+        self.app(p, |room, now| room.ping(now, peer))
+    }
+
+    pub fn leave(&mut self, p: PeerIndex) {
+        self.app(p, |room, now| room.leave(now));
+    }
+
+    pub fn set_reconnection_paused(&mut self, p: PeerIndex, paused: bool) {
+        self.app(p, |room, now| room.set_reconnection_paused(now, paused));
+    }
+
+    /// `peer` adds a media stream for `target` (announcing `metadata`), as `addStream` does.
+    pub fn add_stream(&mut self, p: PeerIndex, target: &str, metadata: Option<&str>) -> Result<(), RoomError> {
+        let (_, conn) = self.peers[p].room.targets(Some(&[target.to_owned()]))?.remove(0);
+        let index = self.peers[p].pcs[&conn].local_media;
+        let stream = format!("{}-s{index}", self.peers[p].id);
+        self.app(p, |room, now| room.announce_stream(now, Some(&[target.to_owned()]), &stream, metadata))?;
+        self.peers[p].pcs.get_mut(&conn).expect("open").local_media += 1;
+        self.maybe_need_negotiation(p, conn);
+        Ok(())
+    }
+
+    /// `peer`'s tab crashes: it stops answering anything, and its relay connections drop.
+    pub fn crash(&mut self, p: PeerIndex) {
+        self.peers[p].crashed = true;
+        let clients: Vec<(usize, ClientId)> =
+            self.peers[p].clients.iter().map(|(&relay, &client)| (self.peers[p].servers[relay], client)).collect();
+        for (server, client) in clients {
+            self.schedule(self.latency, Action::ServerDisconnect(server, client));
+        }
+    }
+
+    /// Server `s` goes down: every connection drops and new ones are refused.
+    pub fn stop_server(&mut self, s: usize) {
+        self.servers[s].up = false;
+        let clients: Vec<ClientId> = self.servers[s].clients.keys().copied().collect();
+        for client in clients {
+            self.server_closes(s, client);
+        }
+    }
+
+    /// Server `s` comes back.
+    pub fn start_server(&mut self, s: usize) {
+        self.servers[s].up = true;
+    }
+
+    /// Server `s` sends `data` to `peer` (as a hostile or replaying relay would).
+    pub fn relay_sends(&mut self, s: usize, p: PeerIndex, data: RelayData) {
+        let found = self.servers[s].clients.values().find(|(peer, _)| *peer == p).copied();
+        if let Some((peer, relay)) = found {
+            self.schedule(self.latency, Action::Input(peer, Input::RelayMessage { relay, data }));
+        }
+    }
+
+    /// `peer` sends raw `bytes` over its data channel to `target` (as a hostile peer would).
+    pub fn send_raw_frame(&mut self, p: PeerIndex, target: &str, bytes: Vec<u8>) {
+        let Ok(mut targets) = self.peers[p].room.targets(Some(&[target.to_owned()])) else { return };
+        let (_, conn) = targets.remove(0);
+        if let Some((rp, rc)) = self.peers[p].pcs[&conn].remote {
+            let frame = SharedBytes::from(bytes);
+            self.schedule(self.latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
+        }
+    }
+
+    /// `peer` stops handling its data channel to `target` (its side of that connection hangs).
+    pub fn mute_connection(&mut self, p: PeerIndex, target: &str) {
+        let Ok(mut targets) = self.peers[p].room.targets(Some(&[target.to_owned()])) else { return };
+        let (_, conn) = targets.remove(0);
+        if let Some(pc) = self.peers[p].pcs.get_mut(&conn) {
+            pc.open = false;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! One peer connection's state, from offer or answer to close.
+
+use super::media::Streams;
+use super::negotiation::Negotiation;
+use super::outbox::Outbox;
+use super::rate_limit::RateLimit;
+use super::TRANSFER_IDLE_TIMEOUT;
+use crate::chunking::{frame_len, FALLBACK_FRAME_LEN};
+use crate::reassembly::{Limits, Reassembler};
+use crate::renegotiation::is_polite;
+use crate::time::Instant;
+use std::time::Duration;
+
+/// Warnings about one peer at once, then one per [`WARNING_PERIOD`].
+const WARNING_BURST: u32 = 20;
+const WARNING_PERIOD: Duration = Duration::from_secs(5);
+/// Rejects sent to one peer at once, then one per [`REJECT_PERIOD`].
+const REJECT_BURST: u32 = 20;
+const REJECT_PERIOD: Duration = Duration::from_secs(1);
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Descriptions are being made and exchanged.
+    Connecting,
+    /// The data channel is open: the peer is in the room.
+    Open,
+}
+
+/// What a connection is for before it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Role {
+    /// An offer in a tracker announce, for whoever answers it.
+    PoolOffer,
+    /// Our offer to a known peer (presence strategies).
+    DirectOffer,
+    /// Our answer to the peer's offer `offer_id`.
+    Answer { offer_id: String },
+}
+
+pub(super) struct Connection<P> {
+    /// The remote peer, once known (a pool offer has none until answered).
+    pub remote: Option<String>,
+    pub role: Role,
+    pub phase: Phase,
+    /// When to give up on it: a pool offer's expiry, or the connect timeout once its peer is known.
+    pub deadline: Option<Instant>,
+    pub negotiation: Negotiation,
+    /// When anything last arrived from the peer.
+    pub last_heard: Instant,
+    pub inbox: Reassembler<P>,
+    pub outbox: Outbox<P>,
+    /// Bytes the data channel holds unsent, as the driver last reported.
+    pub buffered: u64,
+    /// Largest frame to send, from the peer's SCTP limit.
+    pub frame_len: u64,
+    pub streams: Streams,
+    pub warnings: RateLimit,
+    pub rejects: RateLimit,
+}
+
+impl<P> Connection<P> {
+    pub fn new(role: Role, limits: Limits, now: Instant) -> Self {
+        Self {
+            remote: None,
+            role,
+            phase: Phase::Connecting,
+            deadline: None,
+            negotiation: Negotiation::default(),
+            last_heard: now,
+            inbox: Reassembler::new(limits),
+            outbox: Outbox::default(),
+            buffered: 0,
+            frame_len: FALLBACK_FRAME_LEN as u64,
+            streams: Streams::default(),
+            warnings: RateLimit::new(WARNING_BURST, WARNING_PERIOD, now),
+            rejects: RateLimit::new(REJECT_BURST, REJECT_PERIOD, now),
+        }
+    }
+
+    /// The data channel opened.
+    pub fn open(&mut self, now: Instant, max_message_size: Option<f64>, self_id: &str) {
+        self.phase = Phase::Open;
+        self.deadline = None;
+        self.last_heard = now;
+        self.frame_len = frame_len(max_message_size) as u64;
+        self.negotiation.polite = self.remote.as_deref().is_some_and(|remote| is_polite(self_id, remote));
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Whether this connection offers (so the peer answers).
+    pub fn offered_by_self(&self) -> bool {
+        !matches!(self.role, Role::Answer { .. })
+    }
+
+    /// Every deadline of this connection.
+    pub fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+        let idle = self.inbox.oldest_activity().map(|at| at + TRANSFER_IDLE_TIMEOUT);
+        [self.deadline, idle, self.outbox.next_deadline()].into_iter().flatten()
+    }
+}

@@ -1,0 +1,343 @@
+//! Finding peers: announcing on ready relays, and reacting to presence, offers and answers.
+//!
+//! Rules: a round of announcements goes out every [`ANNOUNCE_INTERVAL`] and when a relay becomes
+//! ready, only to ready relays, and offer pools are made only then; unanswered pool offers close
+//! after [`OFFER_TTL`]; at most [`MAX_UNOPENED_CONNECTIONS`] connections are being set up at once;
+//! every sealed message is stamped with the sender's time and bound to its sender (and, for
+//! direct offers and answers, to its recipient), and a copy of one seen before is ignored; of two
+//! concurrent attempts between the same peers, the one offered by the smaller peer id wins.
+
+use super::connection::{Connection, Role};
+use super::negotiation::StepKind;
+use super::{ConnId, Event, NegotiationStep, Output, Room, ANNOUNCE_INTERVAL, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
+use crate::payload::Payload;
+use crate::random::is_peer_id;
+use crate::signaling::{
+    answer_context, direct_offer_context, offer_context, presence_context, stamp, unstamp, SealedOffer, SignalEvent,
+};
+use crate::strategy::{Discovery, RelayId};
+use crate::time::Instant;
+use std::collections::BTreeSet;
+
+/// Length of offer ids.
+const OFFER_ID_LEN: usize = 20;
+
+/// When and where to announce next.
+pub(super) struct Announcer {
+    /// Ready relays owed an announcement.
+    due: BTreeSet<RelayId>,
+    next_round: Instant,
+    /// A round whose offers are still being made.
+    round: Option<Round>,
+}
+
+struct Round {
+    relays: Vec<RelayId>,
+    /// Pool connections whose offer is not made yet.
+    pending: BTreeSet<ConnId>,
+    offers: Vec<SealedOffer>,
+}
+
+impl Announcer {
+    pub fn new(now: Instant) -> Self {
+        Self { due: BTreeSet::new(), next_round: now + ANNOUNCE_INTERVAL, round: None }
+    }
+
+    /// `relay` is owed an announcement.
+    pub fn due(&mut self, relay: RelayId) {
+        self.due.insert(relay);
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        Some(self.next_round)
+    }
+}
+
+impl<P: Payload> Room<P> {
+    /// Starts a round of announcements if one is due and none is being made.
+    pub(super) fn announce_if_due(&mut self) {
+        if self.left {
+            return;
+        }
+        if self.now >= self.announcer.next_round {
+            self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
+            let ready: Vec<RelayId> = self.relays.ready().collect();
+            self.announcer.due.extend(ready);
+        }
+        if self.announcer.round.is_some() {
+            return;
+        }
+        let relays: Vec<RelayId> =
+            std::mem::take(&mut self.announcer.due).into_iter().filter(|&r| self.relays.is_ready(r)).collect();
+        if relays.is_empty() {
+            return;
+        }
+        match self.discovery {
+            Discovery::Presence => {
+                let proof = self.seal_stamped("", &presence_context(&self.config.self_id));
+                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), &proof, cx));
+            }
+            Discovery::OfferPool { size } => {
+                let pending: BTreeSet<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
+                for &conn in &pending {
+                    self.conns.get_mut(&conn).expect("just made").deadline = Some(self.now + OFFER_TTL);
+                    self.negotiate(conn, NegotiationStep::MakeOffer);
+                }
+                self.announcer.round = Some(Round { relays, pending, offers: Vec::new() });
+                self.finish_round_if_complete();
+            }
+        }
+    }
+
+    /// Publishes the round's offers once every one of them is made (or given up).
+    fn finish_round_if_complete(&mut self) {
+        if self.announcer.round.as_ref().is_none_or(|round| !round.pending.is_empty()) {
+            return;
+        }
+        let Round { relays, offers, .. } = self.announcer.round.take().expect("checked");
+        let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
+        self.with_strategy(|strategy, cx| strategy.announce(&relays, offers, "", cx));
+        self.announce_if_due();
+    }
+
+    /// Connection `conn` left the round it was being made for (made, failed or closed).
+    pub(super) fn leave_round(&mut self, conn: ConnId, offer: Option<SealedOffer>) {
+        let Some(round) = self.announcer.round.as_mut() else { return };
+        if round.pending.remove(&conn) {
+            round.offers.extend(offer);
+            self.finish_round_if_complete();
+        }
+    }
+
+    /// A new connection for `role`, unless [`MAX_UNOPENED_CONNECTIONS`] are being set up: then
+    /// none, so a flood of made-up peers cannot pile up connections (warned once per spell).
+    pub(super) fn new_conn(&mut self, role: Role) -> Option<ConnId> {
+        let unopened = self.conns.values().filter(|c| !c.is_open()).count();
+        if unopened >= MAX_UNOPENED_CONNECTIONS {
+            if !std::mem::replace(&mut self.setup_full, true) {
+                self.warn(format!(
+                    "{unopened} connections are being set up; new ones wait until some open or time out"
+                ));
+            }
+            return None;
+        }
+        self.setup_full = false;
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.insert(conn, Connection::new(role, self.config.limits, self.now));
+        self.outputs.push_back(Output::CreateConnection { conn });
+        Some(conn)
+    }
+
+    /// Binds connection `conn` to peer `remote` and starts its connect timeout.
+    fn assign(&mut self, conn: ConnId, remote: &str) {
+        let deadline = self.now + self.config.connect_timeout;
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.remote = Some(remote.to_owned());
+        c.deadline = Some(deadline);
+        self.by_peer.insert(remote.to_owned(), conn);
+    }
+
+    /// Closes and forgets connection `conn`, failing what was pending on it; returns its peer id
+    /// and whether it was open.
+    pub(super) fn remove_conn(&mut self, conn: ConnId) -> Option<(String, bool)> {
+        let c = self.conns.remove(&conn)?;
+        self.outputs.push_back(Output::CloseConnection { conn });
+        self.offers.retain(|_, id| *id != conn);
+        self.leave_round(conn, None);
+        let was_open = c.is_open();
+        let remote = c.remote?;
+        if self.by_peer.get(&remote) == Some(&conn) {
+            self.by_peer.remove(&remote);
+        }
+        self.sends.fail_conn(&c.outbox, &remote, &mut self.outputs);
+        self.pings.fail_conn(conn, &remote, &mut self.outputs);
+        Some((remote, was_open))
+    }
+
+    /// Closes connection `conn`; tells the app if its peer had joined.
+    pub(super) fn drop_peer(&mut self, conn: ConnId) {
+        if let Some((peer, true)) = self.remove_conn(conn) {
+            self.emit(Event::PeerLeft { peer });
+        }
+    }
+
+    /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id
+    /// that is not ours.
+    fn accepts_signal_from(&self, from: &str) -> bool {
+        !self.left && from != self.config.self_id && is_peer_id(from)
+    }
+
+    /// `body` stamped with our time and sealed under `context`.
+    pub(super) fn seal_stamped(&mut self, body: &str, context: &str) -> String {
+        let unix = self.config.clock.unix_secs(self.now);
+        self.key.seal(&mut self.random, &stamp(unix, body), context)
+    }
+
+    /// The body of a message sealed under `context` whose stamp is within the window.
+    fn open_stamped(&self, sealed: &str, context: &str) -> Result<String, String> {
+        let plaintext = self.key.open(sealed, context).map_err(|e| e.to_string())?;
+        let unix = self.config.clock.unix_secs(self.now);
+        unstamp(&plaintext, unix).map(str::to_owned).map_err(|e| e.to_string())
+    }
+
+    pub(super) fn on_signal(&mut self, event: SignalEvent) {
+        match event {
+            SignalEvent::Presence { from, proof } => self.on_presence(&from, &proof),
+            SignalEvent::Offer { from, offer_id, sealed_sdp } => self.on_offer(&from, offer_id, &sealed_sdp),
+            SignalEvent::Answer { from, offer_id, sealed_sdp } => self.on_answer(&from, &offer_id, &sealed_sdp),
+        }
+    }
+
+    /// Offers a connection to a peer that announced itself, unless one exists or is under way.
+    fn on_presence(&mut self, from: &str, proof: &str) {
+        if self.discovery != Discovery::Presence || !self.accepts_signal_from(from) || self.by_peer.contains_key(from) {
+            return;
+        }
+        if let Err(e) = self.open_stamped(proof, &presence_context(from)) {
+            return self.join_error(from, format!("cannot open its presence proof: {e}"));
+        }
+        if !self.replays.first_sighting(proof, self.now) {
+            return;
+        }
+        let Some(conn) = self.new_conn(Role::DirectOffer) else { return };
+        self.assign(conn, from);
+        self.negotiate(conn, NegotiationStep::MakeOffer);
+    }
+
+    fn on_offer(&mut self, from: &str, offer_id: String, sealed_sdp: &str) {
+        if !self.accepts_signal_from(from) {
+            return;
+        }
+        let context = match self.discovery {
+            Discovery::OfferPool { .. } => offer_context(from),
+            Discovery::Presence => direct_offer_context(from, &self.config.self_id),
+        };
+        let sdp = match self.open_stamped(sealed_sdp, &context) {
+            Ok(sdp) => sdp,
+            Err(e) => return self.join_error(from, format!("cannot open its offer: {e}")),
+        };
+        if !self.replays.first_sighting(sealed_sdp, self.now) || !self.should_replace(from, None, true) {
+            return;
+        }
+        let Some(conn) = self.new_conn(Role::Answer { offer_id }) else { return };
+        self.assign(conn, from);
+        self.negotiate(conn, NegotiationStep::ApplyOffer(sdp));
+    }
+
+    fn on_answer(&mut self, from: &str, offer_id: &str, sealed_sdp: &str) {
+        let Some(&conn) = self.offers.get(offer_id) else { return };
+        let addressed_elsewhere = self.conns.get(&conn).and_then(|c| c.remote.as_deref()).is_some_and(|r| r != from);
+        if !self.accepts_signal_from(from) || addressed_elsewhere {
+            return;
+        }
+        let sdp = match self.open_stamped(sealed_sdp, &answer_context(from, &self.config.self_id, offer_id)) {
+            Ok(sdp) => sdp,
+            Err(e) => return self.join_error(from, format!("cannot open its answer: {e}")),
+        };
+        if !self.should_replace(from, Some(conn), false) {
+            return;
+        }
+        self.offers.remove(offer_id);
+        self.assign(conn, from);
+        self.negotiate(conn, NegotiationStep::ApplyAnswer(sdp));
+    }
+
+    /// If peer `from` already has a connection other than `candidate`, decides whether the
+    /// candidate, where `from` is the offerer (`their_offer`) or we are, should replace it. Of two
+    /// concurrent attempts the one offered by the smaller peer id wins, so both sides keep the
+    /// same one.
+    fn should_replace(&mut self, from: &str, candidate: Option<ConnId>, their_offer: bool) -> bool {
+        let Some(&existing) = self.by_peer.get(from) else { return true };
+        if Some(existing) == candidate {
+            return true;
+        }
+        let Some(c) = self.conns.get(&existing) else { return true };
+        if c.is_open() || c.offered_by_self() != their_offer {
+            return false;
+        }
+        let self_id = self.config.self_id.as_str();
+        let new_offerer_wins = if their_offer { from < self_id } else { self_id < from };
+        if new_offerer_wins {
+            self.remove_conn(existing);
+        }
+        new_offerer_wins
+    }
+
+    /// The initial negotiation step `step` of connection `conn` finished with `outcome`.
+    pub(super) fn on_described(&mut self, conn: ConnId, step: StepKind, outcome: Result<Option<String>, String>) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let remote = c.remote.clone().unwrap_or_default();
+        let role = c.role.clone();
+        let sdp = match (step, outcome) {
+            (StepKind::ApplyAnswer, Ok(_)) => return,
+            (_, Ok(Some(sdp))) => sdp,
+            (_, Ok(None)) => return self.give_up(conn, "cannot create an offer: no local description".to_owned()),
+            (StepKind::MakeOffer, Err(e)) => return self.give_up(conn, format!("cannot create an offer: {e}")),
+            (StepKind::ApplyOffer, Err(e)) => return self.give_up(conn, format!("cannot answer peer {remote}: {e}")),
+            (StepKind::ApplyAnswer, Err(e)) => {
+                return self.give_up(conn, format!("cannot accept the answer of peer {remote}: {e}"))
+            }
+        };
+        match role {
+            Role::PoolOffer => {
+                let offer = self.register_offer(conn, &sdp, &offer_context(&self.config.self_id));
+                self.leave_round(conn, Some(offer));
+            }
+            Role::DirectOffer => {
+                let offer = self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
+                self.with_strategy(|strategy, cx| strategy.send_offer(&remote, offer, cx));
+            }
+            Role::Answer { offer_id } => {
+                let context = answer_context(&self.config.self_id, &remote, &offer_id);
+                let sealed = self.seal_stamped(&sdp, &context);
+                self.with_strategy(|strategy, cx| strategy.send_answer(&remote, &offer_id, &sealed, cx));
+            }
+        }
+    }
+
+    /// Seals our offer `sdp` of connection `conn` under a fresh offer id and remembers it for the answer.
+    fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> SealedOffer {
+        let offer_id = self.random.id(OFFER_ID_LEN);
+        let sealed_sdp = self.seal_stamped(sdp, context);
+        self.offers.insert(offer_id.clone(), conn);
+        SealedOffer { offer_id, sealed_sdp }
+    }
+
+    fn give_up(&mut self, conn: ConnId, warning: String) {
+        self.warn(warning);
+        self.drop_peer(conn);
+    }
+
+    pub(super) fn on_connection_failed(&mut self, conn: ConnId, error: &str) {
+        if self.conns.contains_key(&conn) {
+            self.give_up(conn, format!("cannot create a peer connection: {error}"));
+        }
+    }
+
+    pub(super) fn on_connection_opened(&mut self, conn: ConnId, max_message_size: Option<f64>) {
+        let now = self.now;
+        let self_id = self.config.self_id.clone();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(remote) = c.remote.clone().filter(|_| !c.is_open()) else { return };
+        c.open(now, max_message_size, &self_id);
+        self.emit(Event::PeerJoined { peer: remote });
+    }
+
+    pub(super) fn on_connection_closed(&mut self, conn: ConnId) {
+        self.drop_peer(conn);
+    }
+
+    /// Gives up connections that did not open in time and pool offers nobody answered.
+    pub(super) fn connection_timeouts(&mut self) {
+        let now = self.now;
+        let expired: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|at| at <= now)).map(|(&id, _)| id).collect();
+        let timeout_ms = self.config.connect_timeout.as_millis();
+        for conn in expired {
+            if let Some((peer, _)) = self.remove_conn(conn) {
+                self.join_error(&peer, format!("the connection did not open within {timeout_ms} ms"));
+            }
+        }
+    }
+}

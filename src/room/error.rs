@@ -1,0 +1,115 @@
+//! Errors the app sees, each with a stable [`code`](RoomError::code) for JS `Error.code`.
+
+use std::fmt;
+
+/// Why an app call was refused at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RoomError {
+    /// The room has been left.
+    Closed,
+    /// A target peer is not connected.
+    NotConnected { peer: String },
+    /// The call's arguments cannot be sent (e.g. an action name or metadata that is too long).
+    Invalid(String),
+}
+
+impl RoomError {
+    /// Stable code for apps to tell errors apart.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::NotConnected { .. } => "not-connected",
+            Self::Invalid(_) => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for RoomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("the room has been left"),
+            Self::NotConnected { peer } => write!(f, "no connected peer {peer}"),
+            Self::Invalid(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for RoomError {}
+
+/// Why a send failed for one of its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The peer refused the payload (over its limits) or dropped it.
+    Refused { peer: String },
+    /// The peer did not confirm the payload within [`crate::room::ACK_TIMEOUT`].
+    Timeout { peer: String },
+    /// The peer left the room before confirming the payload.
+    Left { peer: String },
+    /// We left the room.
+    Closed,
+}
+
+impl SendError {
+    /// Stable code for apps to tell errors apart.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Refused { .. } => "refused",
+            Self::Timeout { .. } => "timeout",
+            Self::Left { .. } => "left",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused { peer } => write!(f, "peer {peer} refused the data"),
+            Self::Timeout { peer } => {
+                let secs = super::ACK_TIMEOUT.as_secs();
+                write!(f, "peer {peer} did not confirm the data within {secs} s")
+            }
+            Self::Left { peer } => write!(f, "peer left room ({peer}) before confirming the data"),
+            Self::Closed => f.write_str("the room has been left"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Why a ping failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PingError {
+    /// No pong within [`crate::room::PING_TIMEOUT`].
+    Timeout { peer: String },
+    /// The peer left the room before answering.
+    Left { peer: String },
+    /// We left the room.
+    Closed,
+}
+
+impl PingError {
+    /// Stable code for apps to tell errors apart.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout { .. } => "timeout",
+            Self::Left { .. } => "left",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for PingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout { peer } => write!(f, "ping to peer {peer} got no answer"),
+            Self::Left { peer } => write!(f, "peer left room ({peer}) before answering the ping"),
+            Self::Closed => f.write_str("the room has been left"),
+        }
+    }
+}
+
+impl std::error::Error for PingError {}

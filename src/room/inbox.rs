@@ -1,0 +1,118 @@
+//! Frames from peers: decoding, reassembly of payloads with acks and rejects, and the control
+//! frames (pings, verdicts, aborts, renegotiation, media metadata).
+//!
+//! Rules: a frame that cannot be decoded, a chunk that breaks its transfer's rules and a text
+//! message are dropped with a warning, within the peer's warning budget; a refused chunk is
+//! answered with a reject, within the peer's reject budget; an unfinished transfer that receives
+//! nothing for [`TRANSFER_IDLE_TIMEOUT`] is dropped; control texts over [`MAX_CONTROL_TEXT`] are
+//! dropped unread.
+
+use super::rate_limit::Verdict;
+use super::{ConnId, Event, OutFrame, Output, Room, TRANSFER_IDLE_TIMEOUT};
+use crate::frame::{encode_ack, encode_pong, encode_reject, read_header, DataHeader, Header};
+use crate::payload::Payload;
+use crate::reassembly::Accepted;
+
+/// Longest renegotiation or media-metadata text read from a peer, in bytes.
+pub const MAX_CONTROL_TEXT: u64 = 64 * 1024;
+
+impl<P: Payload> Room<P> {
+    pub(super) fn on_frame(&mut self, conn: ConnId, frame: P) {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.is_open()) else { return };
+        c.last_heard = now;
+        let (header, offset) = match read_header(&frame) {
+            Ok(read) => read,
+            Err(e) => return self.warn_about(conn, format!("dropped a malformed frame: {e}")),
+        };
+        match header {
+            Header::Data(data) => self.on_data(conn, data, frame.slice(offset..frame.len())),
+            Header::Ping(nonce) => self.send_control(conn, encode_pong(nonce)),
+            Header::Pong(nonce) => self.on_pong(conn, nonce),
+            Header::Ack(transfer) => self.on_verdict(conn, transfer, true),
+            Header::Reject(transfer) => self.on_verdict(conn, transfer, false),
+            Header::Abort(transfer) => {
+                c.inbox.abort(transfer);
+            }
+            Header::Renegotiation | Header::Media => {
+                let Some(text) = self.read_text(conn, &frame, offset) else { return };
+                if header == Header::Renegotiation {
+                    self.on_remote_description(conn, &text);
+                } else {
+                    self.on_stream_metadata(conn, &text);
+                }
+            }
+            Header::Unknown(_) => {}
+        }
+    }
+
+    /// The UTF-8 text a control frame carries after `offset`, if it is short enough and valid.
+    fn read_text(&mut self, conn: ConnId, frame: &P, offset: u64) -> Option<String> {
+        let len = frame.len() - offset;
+        if len > MAX_CONTROL_TEXT {
+            self.warn_about(conn, format!("dropped a control frame of {len} bytes"));
+            return None;
+        }
+        let text = String::from_utf8(frame.slice(offset..frame.len()).to_vec());
+        if text.is_err() {
+            self.warn_about(conn, "dropped a control frame that is not UTF-8".to_owned());
+        }
+        text.ok()
+    }
+
+    fn on_data(&mut self, conn: ConnId, data: DataHeader, body: P) {
+        let now = self.now;
+        let transfer = data.transfer;
+        let room_in_flight = self.conns.values().map(|c| c.inbox.in_flight()).sum();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let peer = c.remote.clone().unwrap_or_default();
+        let len = body.len();
+        match c.inbox.accept(data, body, len, room_in_flight, now) {
+            Err(e) => {
+                self.reject(conn, transfer);
+                self.warn_about(conn, format!("dropped data from peer {peer}: {e}"));
+            }
+            Ok(Accepted::Partial { transfer, received, total }) => {
+                let Some(start) = c.inbox.start(transfer) else { return };
+                let (action, metadata) = (start.action.clone(), start.metadata.clone());
+                self.emit(Event::ReceiveProgress { peer, action, metadata, received, total });
+            }
+            Ok(Accepted::Complete { start, parts }) => {
+                self.send_control(conn, encode_ack(transfer));
+                let (action, kind, metadata, total) = (start.action, start.kind, start.metadata, start.total);
+                self.emit(Event::Received { peer, action, kind, metadata, parts, total });
+            }
+        }
+    }
+
+    /// Tells the peer we dropped its `transfer`, unless it made us send too many rejects lately.
+    fn reject(&mut self, conn: ConnId, transfer: u32) {
+        let now = self.now;
+        if self.conns.get_mut(&conn).is_some_and(|c| c.rejects.take(now) != Verdict::Denied) {
+            self.send_control(conn, encode_reject(transfer));
+        }
+    }
+
+    /// Sends a whole control frame on `conn`.
+    pub(super) fn send_control(&mut self, conn: ConnId, frame: Vec<u8>) {
+        self.outputs.push_back(Output::SendFrame { conn, frame: OutFrame { header: frame, body: None } });
+    }
+
+    /// Drops unfinished incoming transfers that stalled, telling their senders.
+    pub(super) fn stalled_transfers(&mut self) {
+        let now = self.now;
+        let mut stalled = Vec::new();
+        for (&conn, c) in &mut self.conns {
+            let peer = c.remote.clone().unwrap_or_default();
+            stalled.extend(c.inbox.expire(now, TRANSFER_IDLE_TIMEOUT).into_iter().map(|t| (conn, t, peer.clone())));
+        }
+        let idle = TRANSFER_IDLE_TIMEOUT.as_secs();
+        for (conn, transfer, peer) in stalled {
+            self.reject(conn, transfer);
+            self.warn_about(
+                conn,
+                format!("dropped transfer {transfer} from peer {peer}: nothing arrived for {idle} s"),
+            );
+        }
+    }
+}

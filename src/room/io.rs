@@ -1,0 +1,128 @@
+//! What a driver feeds the room ([`Input`]) and what it carries out ([`Output`]), including the
+//! events it hands to the app ([`Event`]).
+
+use super::error::{PingError, SendError};
+use crate::frame::PayloadKind;
+use crate::strategy::{RelayData, RelayId};
+use std::time::Duration;
+
+/// A peer connection (an `RTCPeerConnection` with its data channel), named by the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// One app `send` (to one or many peers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SendId(pub u64);
+
+/// One app `ping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PingId(pub u64);
+
+/// A step of SDP negotiation on one connection. The room issues one at a time per connection and
+/// waits for its [`Input::Negotiated`]; a driver runs it as one uninterrupted sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NegotiationStep {
+    /// `setLocalDescription()` (an offer, from the stable state), then wait for ICE gathering;
+    /// report the local SDP.
+    MakeOffer,
+    /// `setRemoteDescription(offer)` (rolling back an offer of ours if one is pending), then
+    /// `setLocalDescription()` (the answer) and wait for ICE gathering; report the local SDP.
+    ApplyOffer(String),
+    /// `setRemoteDescription(answer)`; report no SDP.
+    ApplyAnswer(String),
+}
+
+/// A data-channel message to send: `header` (in Rust memory) followed by `body` (a payload view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFrame<P> {
+    pub header: Vec<u8>,
+    pub body: Option<P>,
+}
+
+impl<P: crate::payload::Payload> OutFrame<P> {
+    /// Length of the whole message.
+    pub fn len(&self) -> u64 {
+        self.header.len() as u64 + self.body.as_ref().map_or(0, P::len)
+    }
+
+    /// Whether the message is empty (never, for frames the room makes).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Something that happened outside the room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input<P> {
+    /// The connection to `relay` opened.
+    RelayOpened { relay: RelayId },
+    /// The connection to `relay` closed or could not be made; `reason` when the driver knows one.
+    RelayClosed { relay: RelayId, reason: Option<String> },
+    /// `relay` sent a message.
+    RelayMessage { relay: RelayId, data: RelayData },
+    /// `relay` sent a message of `len` bytes (or UTF-16 units), larger than
+    /// [`crate::room::MAX_RELAY_MESSAGE_LEN`], which the driver dropped unread.
+    RelayMessageTooLarge { relay: RelayId, len: u64 },
+    /// The connection could not be created (e.g. a bad ICE server), or broke.
+    ConnectionFailed { conn: ConnId, error: String },
+    /// The step last issued for `conn` finished: the local SDP it made (offers and answers) or why
+    /// it failed; `stable` is the connection's signaling state now.
+    Negotiated { conn: ConnId, outcome: Result<Option<String>, String>, stable: bool },
+    /// The browser wants to renegotiate `conn` (media was added or removed).
+    NegotiationNeeded { conn: ConnId },
+    /// The data channel of `conn` opened; `max_message_size` is the remote's SCTP limit, if known.
+    ConnectionOpened { conn: ConnId, max_message_size: Option<f64> },
+    /// The data channel or connection of `conn` closed or failed.
+    ConnectionClosed { conn: ConnId },
+    /// A binary message arrived on `conn`'s data channel.
+    Frame { conn: ConnId, frame: P },
+    /// A message that is not binary arrived on `conn`'s data channel.
+    NonBinaryFrame { conn: ConnId },
+    /// `conn`'s data channel holds `amount` bytes not yet sent (its `bufferedAmount`).
+    Buffered { conn: ConnId, amount: u64 },
+}
+
+/// What the app is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<P> {
+    /// A peer's data channel opened.
+    PeerJoined { peer: String },
+    /// A peer left or vanished.
+    PeerLeft { peer: String },
+    /// A peer could not join (reported once per peer).
+    JoinError { peer: String, error: String },
+    /// A whole payload arrived: its parts in order (views of the received frames).
+    Received { peer: String, action: String, kind: PayloadKind, metadata: Option<String>, parts: Vec<P>, total: u64 },
+    /// Part of a payload arrived.
+    ReceiveProgress { peer: String, action: String, metadata: Option<String>, received: u64, total: u64 },
+    /// Part of a payload went out to one of the send's targets.
+    SendProgress { send: SendId, peer: String, sent: u64, total: u64 },
+    /// Every target of a send confirmed it (`Ok` with the number of targets), or the first failure.
+    SendDone { send: SendId, result: Result<usize, SendError> },
+    /// A ping came back after the round trip, or failed.
+    PingDone { ping: PingId, result: Result<Duration, PingError> },
+    /// Something was dropped or went wrong without stopping the room: worth a console warning.
+    Warning(String),
+}
+
+/// Something for the driver to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output<P> {
+    /// Open a WebSocket to `url` offering `protocols`; report [`Input::RelayOpened`] or
+    /// [`Input::RelayClosed`].
+    OpenRelay { relay: RelayId, url: String, protocols: &'static [&'static str] },
+    /// Close the connection to `relay`; no input is expected for it.
+    CloseRelay { relay: RelayId },
+    /// Send one message on `relay`'s open connection.
+    SendRelay { relay: RelayId, data: RelayData },
+    /// Create a peer connection with the room's pre-negotiated data channel.
+    CreateConnection { conn: ConnId },
+    /// Run a negotiation step on `conn`; report [`Input::Negotiated`].
+    Negotiate { conn: ConnId, step: NegotiationStep },
+    /// Send a frame on `conn`'s data channel, then report its [`Input::Buffered`] amount.
+    SendFrame { conn: ConnId, frame: OutFrame<P> },
+    /// Close `conn` (the remote sees its channel close); no input is expected for it.
+    CloseConnection { conn: ConnId },
+    /// Tell the app.
+    Event(Event<P>),
+}

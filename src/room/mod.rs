@@ -1,0 +1,400 @@
+//! The room as a sans-IO state machine: every rule that makes a room work, with no I/O, no clock
+//! and no async runtime.
+//!
+//! A driver (the browser layer in `crate::web`, a simulation in tests) owns the sockets, peer
+//! connections and the one timer, and follows one contract, as str0m's `Rtc` does:
+//!
+//! 1. Wait for something: a relay or peer-connection event ([`Input`]), an app call (the methods
+//!    below), or the deadline [`Room::poll_timeout`] gave.
+//! 2. Feed it in once, with the current time: [`Room::handle_input`], an app call, or
+//!    [`Room::handle_timeout`].
+//! 3. Drain: call [`Room::poll_output`] until it returns `None`, carrying out every [`Output`]
+//!    (inputs that carrying one out produces, such as [`Input::Buffered`] after a frame is sent,
+//!    may be fed in during the drain). Hand [`Event`]s to the app only after the drain, once
+//!    nothing of the room is borrowed, so app callbacks may call back into the room.
+//! 4. Arm the timer for [`Room::poll_timeout`], and wait again.
+//!
+//! Where each rule lives: relay connections and their backoff in `relays`; announcing, offers,
+//! answers, the tie-break, the set-up cap and replay protection in `discovery`; negotiation
+//! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
+//! their timeouts in `outbox`; liveness in `liveness`; pings in `pings`; media metadata in
+//! `media`.
+
+mod connection;
+mod discovery;
+pub mod error;
+mod inbox;
+pub mod io;
+mod liveness;
+mod media;
+mod negotiation;
+mod outbox;
+mod pings;
+mod rate_limit;
+mod relays;
+mod replay;
+
+pub use error::{PingError, RoomError, SendError};
+pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
+pub use media::ArrivedTrack;
+
+use crate::crypto::RoomKey;
+use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
+use crate::payload::Payload;
+use crate::random::Random;
+use crate::reassembly::Limits;
+use crate::strategy::{Context, Discovery, Strategy, StrategyConfig, StrategyOutput};
+use crate::time::{Instant, WallClock};
+use connection::Connection;
+use discovery::Announcer;
+use outbox::Sends;
+use pings::Pings;
+use relays::Relays;
+use replay::ReplayGuard;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+/// How often the room announces itself while it has relays (fresh offers or a fresh presence proof).
+pub const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long an unanswered pool offer stays open.
+pub const OFFER_TTL: Duration = Duration::from_secs(60);
+/// Connections being set up (not yet open) at most, ours to offer included.
+pub const MAX_UNOPENED_CONNECTIONS: usize = 64;
+/// Default time from SDP exchange to an open data channel before a connection is given up.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Period of heartbeat pings to every open peer.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// Silence after which a peer is considered gone: it leaves within this plus one
+/// [`HEARTBEAT_INTERVAL`] (20 s) of its last sign of life.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(15);
+/// How long `ping` waits for the pong.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after its last chunk a transfer may wait for the receiver's ack.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an unfinished incoming transfer may go without a chunk before it is dropped.
+pub const TRANSFER_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Send-buffer level above which no more frames are handed to a data channel.
+pub const HIGH_WATER: u64 = 8 * 1024 * 1024;
+/// Level at which a driver's `bufferedamountlow` should report [`Input::Buffered`] again.
+pub const LOW_WATER: u64 = 2 * 1024 * 1024;
+/// Largest relay message read (UTF-16 units for text, bytes for binary); larger ones are dropped
+/// by the driver before they are copied.
+pub const MAX_RELAY_MESSAGE_LEN: u64 = 1024 * 1024;
+
+/// What a room is.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    pub app_id: String,
+    pub room_id: String,
+    /// Our peer id in this room.
+    pub self_id: String,
+    /// The relays to connect to, in order.
+    pub relay_urls: Vec<String>,
+    /// What peers may make us hold.
+    pub limits: Limits,
+    /// Time from SDP exchange to an open data channel before a connection is given up.
+    pub connect_timeout: Duration,
+    /// Unix time at the driver's time origin.
+    pub clock: WallClock,
+}
+
+/// A payload the app sends with an action.
+#[derive(Debug, Clone)]
+pub struct SendRequest<P> {
+    pub action: String,
+    pub kind: PayloadKind,
+    pub payload: P,
+    /// JSON text of the metadata.
+    pub metadata: Option<String>,
+    /// The target peers (`None`: every open peer).
+    pub targets: Option<Vec<String>>,
+    /// Whether to report [`Event::SendProgress`].
+    pub progress: bool,
+}
+
+/// One room of one page: its relays, its peer connections and everything in flight.
+pub struct Room<P> {
+    config: RoomConfig,
+    key: RoomKey,
+    random: Random,
+    strategy: Box<dyn Strategy>,
+    discovery: Discovery,
+    relays: Relays,
+    conns: BTreeMap<ConnId, Connection<P>>,
+    /// The connection of each peer (set up or open).
+    by_peer: BTreeMap<String, ConnId>,
+    /// Our offers awaiting an answer, by offer id.
+    offers: BTreeMap<String, ConnId>,
+    next_conn: u64,
+    announcer: Announcer,
+    sends: Sends,
+    /// Connections with chunks to send, taken in turn from `next_sender`.
+    sending: BTreeSet<ConnId>,
+    next_sender: ConnId,
+    pings: Pings,
+    replays: ReplayGuard,
+    next_heartbeat: Instant,
+    /// Peers already reported by [`Event::JoinError`].
+    reported: BTreeSet<String>,
+    /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
+    setup_full: bool,
+    left: bool,
+    outputs: VecDeque<Output<P>>,
+    now: Instant,
+}
+
+impl<P: Payload> Room<P> {
+    /// Creates the room and starts connecting to its relays. `key` is the room key
+    /// ([`RoomKey::derive`]); `random` feeds ids, nonces and jitter.
+    pub fn new(config: RoomConfig, key: RoomKey, strategy: Box<dyn Strategy>, random: Random, now: Instant) -> Self {
+        let discovery = strategy.discovery();
+        let relays = Relays::new(&config.relay_urls);
+        let mut room = Self {
+            config,
+            key,
+            random,
+            strategy,
+            discovery,
+            relays,
+            conns: BTreeMap::new(),
+            by_peer: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            next_conn: 0,
+            announcer: Announcer::new(now),
+            sends: Sends::default(),
+            sending: BTreeSet::new(),
+            next_sender: ConnId(0),
+            pings: Pings::default(),
+            replays: ReplayGuard::default(),
+            next_heartbeat: now + HEARTBEAT_INTERVAL,
+            reported: BTreeSet::new(),
+            setup_full: false,
+            left: false,
+            outputs: VecDeque::new(),
+            now,
+        };
+        room.connect_all_relays();
+        room
+    }
+
+    /// What a strategy needs to know of a room before the room exists.
+    pub fn strategy_config(config: &RoomConfig) -> StrategyConfig {
+        StrategyConfig {
+            app_id: config.app_id.clone(),
+            room_id: config.room_id.clone(),
+            self_id: config.self_id.clone(),
+            relay_count: config.relay_urls.len(),
+        }
+    }
+
+    /// Our peer id.
+    pub fn self_id(&self) -> &str {
+        &self.config.self_id
+    }
+
+    /// The relay URLs, by [`crate::strategy::RelayId`].
+    pub fn relay_urls(&self) -> &[String] {
+        &self.config.relay_urls
+    }
+
+    /// Whether the room has been left.
+    pub fn is_left(&self) -> bool {
+        self.left
+    }
+
+    /// Feeds in something that happened outside the room.
+    pub fn handle_input(&mut self, now: Instant, input: Input<P>) {
+        self.now = now;
+        match input {
+            Input::RelayOpened { relay } => self.on_relay_opened(relay),
+            Input::RelayClosed { relay, reason } => self.on_relay_closed(relay, reason),
+            Input::RelayMessage { relay, data } => self.on_relay_message(relay, data),
+            Input::RelayMessageTooLarge { relay, len } => self.on_relay_message_too_large(relay, len),
+            Input::ConnectionFailed { conn, error } => self.on_connection_failed(conn, &error),
+            Input::Negotiated { conn, outcome, stable } => self.on_negotiated(conn, outcome, stable),
+            Input::NegotiationNeeded { conn } => self.on_negotiation_needed(conn),
+            Input::ConnectionOpened { conn, max_message_size } => self.on_connection_opened(conn, max_message_size),
+            Input::ConnectionClosed { conn } => self.on_connection_closed(conn),
+            Input::Frame { conn, frame } => self.on_frame(conn, frame),
+            Input::NonBinaryFrame { conn } => self.warn_about(conn, "dropped a message that is not binary".to_owned()),
+            Input::Buffered { conn, amount } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.buffered = amount;
+                }
+            }
+        }
+    }
+
+    /// Time passed: does everything due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.left {
+            return;
+        }
+        self.relay_timeouts();
+        self.connection_timeouts();
+        self.stalled_transfers();
+        self.overdue_acks();
+        self.ping_timeouts();
+        if now >= self.next_heartbeat {
+            self.next_heartbeat = now + HEARTBEAT_INTERVAL;
+            self.heartbeat();
+        }
+        self.announce_if_due();
+        if self.strategy.poll_timeout().is_some_and(|at| at <= now) {
+            self.with_strategy(|strategy, cx| strategy.handle_timeout(cx));
+        }
+    }
+
+    /// The next thing for the driver to carry out, or `None` once drained.
+    pub fn poll_output(&mut self) -> Option<Output<P>> {
+        if let Some(output) = self.outputs.pop_front() {
+            return Some(output);
+        }
+        self.next_chunk()
+    }
+
+    /// When [`Room::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.left {
+            return None;
+        }
+        let conns = self.conns.values().flat_map(Connection::deadlines);
+        [
+            Some(self.next_heartbeat),
+            self.announcer.next_deadline(),
+            self.relays.next_deadline(),
+            self.pings.next_deadline(),
+            self.strategy.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(conns)
+        .min()
+    }
+
+    /// Sends an action payload; its [`Event::SendDone`] tells when every target confirmed it.
+    pub fn send(&mut self, now: Instant, request: SendRequest<P>) -> Result<SendId, RoomError> {
+        self.now = now;
+        if request.action.is_empty() || request.action.len() > MAX_ACTION_NAME_LEN {
+            return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
+        }
+        if request.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
+            return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
+        }
+        let targets = self.targets(request.targets.as_deref())?;
+        Ok(self.start_send(request, targets))
+    }
+
+    /// Measures the round trip to `peer`; its [`Event::PingDone`] tells the result.
+    pub fn ping(&mut self, now: Instant, peer: &str) -> Result<PingId, RoomError> {
+        self.now = now;
+        let (_, conn) = self.targets(Some(&[peer.to_owned()]))?.remove(0);
+        Ok(self.start_ping(conn, peer))
+    }
+
+    /// The open connections to `targets` (`None`: every open peer); an unknown or unconnected
+    /// peer is an error.
+    pub fn targets(&self, targets: Option<&[String]>) -> Result<Vec<(String, ConnId)>, RoomError> {
+        if self.left {
+            return Err(RoomError::Closed);
+        }
+        let Some(ids) = targets else { return Ok(self.open_peers().collect()) };
+        ids.iter()
+            .map(|id| match self.open_conn(id) {
+                Some(conn) => Ok((id.clone(), conn)),
+                None => Err(RoomError::NotConnected { peer: id.clone() }),
+            })
+            .collect()
+    }
+
+    /// The open peers and their connections.
+    pub fn open_peers(&self) -> impl Iterator<Item = (String, ConnId)> + '_ {
+        self.by_peer
+            .iter()
+            .filter(|(_, id)| self.conns.get(id).is_some_and(Connection::is_open))
+            .map(|(p, c)| (p.clone(), *c))
+    }
+
+    /// Stops (`true`) or resumes (`false`) reconnecting relays that drop; resuming reconnects at
+    /// once every relay that is waiting.
+    pub fn set_reconnection_paused(&mut self, now: Instant, paused: bool) {
+        self.now = now;
+        self.pause_relays(paused);
+    }
+
+    /// Leaves: says goodbye to the relays, closes every connection and relay, and fails what is
+    /// pending. Idempotent.
+    pub fn leave(&mut self, now: Instant) {
+        self.now = now;
+        if std::mem::replace(&mut self.left, true) {
+            return;
+        }
+        self.sends.fail_all(SendError::Closed, &mut self.outputs);
+        self.pings.fail_all(PingError::Closed, &mut self.outputs);
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.remove_conn(conn);
+        }
+        self.with_strategy(|strategy, cx| strategy.leave(cx));
+        self.close_all_relays();
+    }
+
+    /// The open connection to `peer`.
+    fn open_conn(&self, peer: &str) -> Option<ConnId> {
+        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(Connection::is_open))
+    }
+
+    /// Carries out what the strategy asked for (`pending` and anything it queued meanwhile).
+    fn flush_strategy_outputs(&mut self, pending: Vec<StrategyOutput>) {
+        for output in pending {
+            match output {
+                StrategyOutput::Send { relay, data } => self.send_to_relay(relay, data),
+                StrategyOutput::Ready(relay) => self.on_relay_ready(relay),
+                StrategyOutput::Signal(event) => self.on_signal(event),
+                StrategyOutput::Warning(message) => self.warn(message),
+            }
+        }
+    }
+
+    /// Runs `f` on the strategy with a fresh context, then carries out what it asked for.
+    fn with_strategy(&mut self, f: impl FnOnce(&mut dyn Strategy, &mut Context<'_>)) {
+        let mut out = VecDeque::new();
+        f(self.strategy.as_mut(), &mut Context::new(self.now, self.config.clock, &mut self.random, &mut out));
+        self.flush_strategy_outputs(out.into());
+    }
+
+    fn emit(&mut self, event: Event<P>) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn warn(&mut self, message: String) {
+        self.emit(Event::Warning(message));
+    }
+
+    /// Warns about something connection `conn`'s peer did, within that peer's warning budget.
+    fn warn_about(&mut self, conn: ConnId, message: String) {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        match c.warnings.take(now) {
+            rate_limit::Verdict::Allowed => self.warn(message),
+            rate_limit::Verdict::JustExhausted => {
+                let peer = c.remote.clone().unwrap_or_default();
+                self.warn(message);
+                self.warn(format!("peer {peer} keeps sending bad data; further warnings about it are held back"));
+            }
+            rate_limit::Verdict::Denied => {}
+        }
+    }
+
+    /// Tells the app that `peer` could not join: logged every time, reported once per peer.
+    fn join_error(&mut self, peer: &str, error: String) {
+        self.warn(format!("peer {peer} could not join: {error}"));
+        if self.reported.len() >= 1024 {
+            self.reported.clear();
+        }
+        if self.reported.insert(peer.to_owned()) {
+            self.emit(Event::JoinError { peer: peer.to_owned(), error });
+        }
+    }
+}

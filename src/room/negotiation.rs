@@ -1,0 +1,126 @@
+//! Negotiation steps and "perfect negotiation" of open connections.
+//!
+//! The room issues one [`NegotiationStep`] at a time per connection and waits for its outcome, so
+//! it always knows the connection's signaling state: a step never runs against a state another
+//! step changed meanwhile. A description arriving from the peer during a step waits for it; so
+//! does the browser's wish to renegotiate. When both sides offer at once, the impolite peer
+//! ignores the other's offer and the polite peer rolls its own back (roles by peer id, see
+//! [`crate::renegotiation::is_polite`]). Renegotiation travels over the data channel.
+
+use super::{ConnId, NegotiationStep, Output, Room};
+use crate::frame::encode_renegotiation;
+use crate::payload::Payload;
+use crate::renegotiation::{Description, DescriptionKind};
+
+/// Which step is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StepKind {
+    MakeOffer,
+    ApplyOffer,
+    ApplyAnswer,
+}
+
+/// Negotiation state of one connection.
+#[derive(Debug)]
+pub(super) struct Negotiation {
+    /// The step running, if any.
+    pub step: Option<StepKind>,
+    /// Whether the signaling state is stable (no offer pending either way).
+    pub stable: bool,
+    /// Whether we yield when both sides offer at once.
+    pub polite: bool,
+    /// The browser asked to renegotiate while a step ran or an offer was pending.
+    needed: bool,
+    /// The newest description from the peer that arrived while a step ran.
+    pending_remote: Option<Description>,
+}
+
+impl Default for Negotiation {
+    fn default() -> Self {
+        Self { step: None, stable: true, polite: false, needed: false, pending_remote: None }
+    }
+}
+
+impl<P: Payload> Room<P> {
+    /// Runs `step` on `conn`.
+    pub(super) fn negotiate(&mut self, conn: ConnId, step: NegotiationStep) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.negotiation.step = Some(match step {
+            NegotiationStep::MakeOffer => StepKind::MakeOffer,
+            NegotiationStep::ApplyOffer(_) => StepKind::ApplyOffer,
+            NegotiationStep::ApplyAnswer(_) => StepKind::ApplyAnswer,
+        });
+        self.outputs.push_back(Output::Negotiate { conn, step });
+    }
+
+    pub(super) fn on_negotiated(&mut self, conn: ConnId, outcome: Result<Option<String>, String>, stable: bool) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(step) = c.negotiation.step.take() else { return };
+        c.negotiation.stable = stable;
+        if c.is_open() {
+            self.on_renegotiated(conn, step, outcome);
+        } else {
+            self.on_described(conn, step, outcome);
+        }
+    }
+
+    pub(super) fn on_negotiation_needed(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.is_open() {
+            return;
+        }
+        if c.negotiation.step.is_some() || !c.negotiation.stable {
+            c.negotiation.needed = true;
+        } else {
+            self.negotiate(conn, NegotiationStep::MakeOffer);
+        }
+    }
+
+    /// A description the peer sent over the data channel.
+    pub(super) fn on_remote_description(&mut self, conn: ConnId, text: &str) {
+        let description = match Description::decode(text) {
+            Ok(description) => description,
+            Err(e) => return self.warn_about(conn, e),
+        };
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if c.negotiation.step.is_some() {
+            c.negotiation.pending_remote = Some(description);
+        } else {
+            self.apply_remote(conn, description);
+        }
+    }
+
+    fn apply_remote(&mut self, conn: ConnId, description: Description) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let step = match description.kind {
+            // A colliding offer: the impolite side keeps its own, the polite side rolls back.
+            DescriptionKind::Offer if !c.negotiation.stable && !c.negotiation.polite => return,
+            DescriptionKind::Offer => NegotiationStep::ApplyOffer(description.sdp),
+            // An answer with no offer of ours pending is stale.
+            DescriptionKind::Answer if c.negotiation.stable => return,
+            DescriptionKind::Answer => NegotiationStep::ApplyAnswer(description.sdp),
+        };
+        self.negotiate(conn, step);
+    }
+
+    /// A renegotiation step of open connection `conn` finished with `outcome`.
+    fn on_renegotiated(&mut self, conn: ConnId, step: StepKind, outcome: Result<Option<String>, String>) {
+        match (step, outcome) {
+            (StepKind::MakeOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Offer, sdp),
+            (StepKind::ApplyOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Answer, sdp),
+            (_, Ok(_)) => {}
+            (_, Err(e)) => self.warn(format!("renegotiation failed: {e}")),
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if let Some(description) = c.negotiation.pending_remote.take() {
+            self.apply_remote(conn, description);
+        } else if c.negotiation.stable && std::mem::take(&mut c.negotiation.needed) {
+            self.negotiate(conn, NegotiationStep::MakeOffer);
+        }
+    }
+
+    fn send_description(&mut self, conn: ConnId, kind: DescriptionKind, sdp: String) {
+        let frame = encode_renegotiation(&Description { kind, sdp }.encode());
+        self.send_control(conn, frame);
+    }
+}

@@ -1,0 +1,223 @@
+//! Sending payloads: chunking into frames within the peer's message limit, backpressure on the
+//! data channel's buffer, round-robin between a connection's transfers, and each transfer's
+//! verdict (ack, reject, timeout, the peer leaving).
+//!
+//! Rules: a frame goes out only while the channel holds at most [`HIGH_WATER`] bytes with it; the
+//! receiver must ack a transfer within [`ACK_TIMEOUT`] of its last chunk, or the transfer fails
+//! and the receiver is told to drop it (an abort frame); a reject stops a transfer at once; a send
+//! settles when every target settled, with the first failure.
+
+use super::error::SendError;
+use super::{ConnId, Event, OutFrame, Output, Room, SendId, SendRequest, ACK_TIMEOUT, HIGH_WATER};
+use crate::frame::{encode_abort, encode_data_header, DataHeader, TransferStart};
+use crate::payload::Payload;
+use crate::time::Instant;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A transfer with chunks still to send.
+struct Outgoing<P> {
+    transfer: u32,
+    send: SendId,
+    /// The transfer's description, until the first chunk carried it.
+    start: Option<TransferStart>,
+    payload: P,
+    offset: u64,
+    seq: u32,
+    progress: bool,
+}
+
+/// A transfer waiting for its verdict.
+struct Unsettled {
+    send: SendId,
+    /// Set once the last chunk went out.
+    deadline: Option<Instant>,
+}
+
+/// One connection's outgoing transfers.
+pub(super) struct Outbox<P> {
+    queue: VecDeque<Outgoing<P>>,
+    unsettled: BTreeMap<u32, Unsettled>,
+    next_transfer: u32,
+}
+
+impl<P> Default for Outbox<P> {
+    fn default() -> Self {
+        Self { queue: VecDeque::new(), unsettled: BTreeMap::new(), next_transfer: 0 }
+    }
+}
+
+impl<P> Outbox<P> {
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.unsettled.values().filter_map(|u| u.deadline).min()
+    }
+
+    pub fn has_chunks(&self) -> bool {
+        !self.queue.is_empty()
+    }
+}
+
+struct SendState {
+    targets: usize,
+    remaining: usize,
+    error: Option<SendError>,
+}
+
+/// Every app send in flight.
+#[derive(Default)]
+pub(super) struct Sends {
+    next: u64,
+    active: BTreeMap<SendId, SendState>,
+}
+
+impl Sends {
+    /// One target of send `id` settled.
+    fn settle<P>(&mut self, id: SendId, result: Result<(), SendError>, outputs: &mut VecDeque<Output<P>>) {
+        let Some(state) = self.active.get_mut(&id) else { return };
+        if let Err(e) = result {
+            state.error.get_or_insert(e);
+        }
+        state.remaining -= 1;
+        if state.remaining == 0 {
+            let state = self.active.remove(&id).expect("present");
+            let result = state.error.map_or(Ok(state.targets), Err);
+            outputs.push_back(Output::Event(Event::SendDone { send: id, result }));
+        }
+    }
+
+    /// Fails every transfer of `outbox` (whose connection to `peer` closed).
+    pub fn fail_conn<P>(&mut self, outbox: &Outbox<P>, peer: &str, outputs: &mut VecDeque<Output<P>>) {
+        for unsettled in outbox.unsettled.values() {
+            self.settle(unsettled.send, Err(SendError::Left { peer: peer.to_owned() }), outputs);
+        }
+    }
+
+    /// Fails every send with `error`.
+    pub fn fail_all<P>(&mut self, error: SendError, outputs: &mut VecDeque<Output<P>>) {
+        for (send, _) in std::mem::take(&mut self.active) {
+            outputs.push_back(Output::Event(Event::SendDone { send, result: Err(error.clone()) }));
+        }
+    }
+}
+
+impl<P: Payload> Room<P> {
+    /// Queues `request`'s payload to every target.
+    pub(super) fn start_send(&mut self, request: SendRequest<P>, targets: Vec<(String, ConnId)>) -> SendId {
+        let id = SendId(self.sends.next);
+        self.sends.next += 1;
+        if targets.is_empty() {
+            self.emit(Event::SendDone { send: id, result: Ok(0) });
+            return id;
+        }
+        self.sends.active.insert(id, SendState { targets: targets.len(), remaining: targets.len(), error: None });
+        let start = TransferStart {
+            action: request.action,
+            total: request.payload.len(),
+            kind: request.kind,
+            metadata: request.metadata,
+        };
+        for (_, conn) in targets {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            let transfer = c.outbox.next_transfer;
+            c.outbox.next_transfer = transfer.wrapping_add(1);
+            c.outbox.unsettled.insert(transfer, Unsettled { send: id, deadline: None });
+            c.outbox.queue.push_back(Outgoing {
+                transfer,
+                send: id,
+                start: Some(start.clone()),
+                payload: request.payload.clone(),
+                offset: 0,
+                seq: 0,
+                progress: request.progress,
+            });
+            self.sending.insert(conn);
+        }
+        id
+    }
+
+    /// The next data frame for a channel with room in its buffer, taking connections in turn.
+    pub(super) fn next_chunk(&mut self) -> Option<Output<P>> {
+        let after = self.sending.range(self.next_sender..).copied();
+        let candidates: Vec<ConnId> = after.chain(self.sending.range(..self.next_sender).copied()).collect();
+        for conn in candidates {
+            if let Some(output) = self.chunk_for(conn) {
+                self.next_sender = ConnId(conn.0 + 1);
+                return Some(output);
+            }
+        }
+        None
+    }
+
+    fn chunk_for(&mut self, conn: ConnId) -> Option<Output<P>> {
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            self.sending.remove(&conn);
+            return None;
+        };
+        if c.buffered + c.frame_len > HIGH_WATER {
+            return None;
+        }
+        let Some(mut out) = c.outbox.queue.pop_front() else {
+            self.sending.remove(&conn);
+            return None;
+        };
+        let header = DataHeader { transfer: out.transfer, seq: out.seq, start: out.start.take() };
+        let header = encode_data_header(&header).expect("checked when the send started");
+        let total = out.payload.len();
+        let room = c.frame_len.saturating_sub(header.len() as u64).max(1);
+        let end = total.min(out.offset + room);
+        let frame = OutFrame { header, body: (end > out.offset).then(|| out.payload.slice(out.offset..end)) };
+        c.buffered += frame.len();
+        out.offset = end;
+        out.seq = out.seq.wrapping_add(1);
+        let progress = out.progress.then(|| (out.send, end, total));
+        if end >= total {
+            if let Some(unsettled) = c.outbox.unsettled.get_mut(&out.transfer) {
+                unsettled.deadline = Some(now + ACK_TIMEOUT);
+            }
+        } else {
+            c.outbox.queue.push_back(out);
+        }
+        if !c.outbox.has_chunks() {
+            self.sending.remove(&conn);
+        }
+        if let Some((send, sent, total)) = progress {
+            let peer = c.remote.clone().unwrap_or_default();
+            self.emit(Event::SendProgress { send, peer, sent, total });
+        }
+        Some(Output::SendFrame { conn, frame })
+    }
+
+    /// The peer acked (`delivered`) or rejected our `transfer`.
+    pub(super) fn on_verdict(&mut self, conn: ConnId, transfer: u32, delivered: bool) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(unsettled) = c.outbox.unsettled.remove(&transfer) else { return };
+        c.outbox.queue.retain(|o| o.transfer != transfer);
+        let peer = c.remote.clone().unwrap_or_default();
+        let result = if delivered { Ok(()) } else { Err(SendError::Refused { peer }) };
+        self.sends.settle(unsettled.send, result, &mut self.outputs);
+    }
+
+    /// Fails transfers whose ack is overdue, telling their receivers to drop them.
+    pub(super) fn overdue_acks(&mut self) {
+        let now = self.now;
+        let mut overdue = Vec::new();
+        for (&conn, c) in &mut self.conns {
+            let late: Vec<u32> = c
+                .outbox
+                .unsettled
+                .iter()
+                .filter(|(_, u)| u.deadline.is_some_and(|at| at <= now))
+                .map(|(&t, _)| t)
+                .collect();
+            let peer = c.remote.clone().unwrap_or_default();
+            for transfer in late {
+                let send = c.outbox.unsettled.remove(&transfer).expect("listed").send;
+                overdue.push((conn, transfer, send, peer.clone()));
+            }
+        }
+        for (conn, transfer, send, peer) in overdue {
+            self.send_control(conn, encode_abort(transfer));
+            self.sends.settle(send, Err(SendError::Timeout { peer }), &mut self.outputs);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one trait every signaling strategy implements: a sans-IO session over a room's relay
+//! connections. It names no browser or socket type: the room opens and closes relays, feeds the
+//! strategy what they say, and carries out what it asks for.
+
+use crate::random::Random;
+use crate::signaling::{SealedOffer, SignalEvent};
+use crate::time::{Instant, WallClock};
+use std::collections::VecDeque;
+use std::fmt;
+
+/// A relay of the room: its index in the room's relay list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelayId(pub usize);
+
+/// One WebSocket message to or from a relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayData {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// How a strategy finds peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// Each announce carries up to `size` sealed offers that the relay hands to strangers, who
+    /// answer through it (trackers).
+    OfferPool { size: usize },
+    /// Each announce carries a presence proof; whoever hears it sends an offer addressed to the
+    /// announcer (pub/sub relays).
+    Presence,
+}
+
+/// What the room tells a strategy when it starts.
+#[derive(Debug, Clone)]
+pub struct StrategyConfig {
+    pub app_id: String,
+    pub room_id: String,
+    pub self_id: String,
+    /// How many relays the room connects to; [`RelayId`]s run from 0 to this.
+    pub relay_count: usize,
+}
+
+/// Why a relay connection must be dropped: the relay refused us or its stream became unreadable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayFault(pub String);
+
+impl fmt::Display for RelayFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a strategy asks the room to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyOutput {
+    /// Send `data` on relay `relay`'s connection.
+    Send { relay: RelayId, data: RelayData },
+    /// The session on `relay` is established (subscribed, or the tracker answered): announcements
+    /// sent there now reach other peers.
+    Ready(RelayId),
+    /// A signaling message for the room, heard on `relay`.
+    Signal(SignalEvent),
+    /// Something worth a console warning that does not end the session.
+    Warning(String),
+}
+
+/// The strategy's view of the moment: the time, the wall clock, randomness and where its
+/// requests go.
+pub struct Context<'a> {
+    pub now: Instant,
+    pub clock: WallClock,
+    pub random: &'a mut Random,
+    out: &'a mut VecDeque<StrategyOutput>,
+}
+
+impl<'a> Context<'a> {
+    /// A context whose requests are appended to `out`.
+    pub fn new(now: Instant, clock: WallClock, random: &'a mut Random, out: &'a mut VecDeque<StrategyOutput>) -> Self {
+        Self { now, clock, random, out }
+    }
+
+    /// Sends `data` to `relay`.
+    pub fn send(&mut self, relay: RelayId, data: RelayData) {
+        self.out.push_back(StrategyOutput::Send { relay, data });
+    }
+
+    /// Reports the session on `relay` established.
+    pub fn ready(&mut self, relay: RelayId) {
+        self.out.push_back(StrategyOutput::Ready(relay));
+    }
+
+    /// Hands a signaling message to the room.
+    pub fn signal(&mut self, event: SignalEvent) {
+        self.out.push_back(StrategyOutput::Signal(event));
+    }
+
+    /// Reports something worth a warning.
+    pub fn warn(&mut self, message: String) {
+        self.out.push_back(StrategyOutput::Warning(message));
+    }
+
+    /// Unix time now, in seconds.
+    pub fn unix_secs(&self) -> u64 {
+        self.clock.unix_secs(self.now)
+    }
+}
+
+/// A way to reach the other peers of a room through relays, as a state machine over the relay
+/// connections the room manages. A strategy carries sealed messages only; keys, sealing, peer
+/// lifecycle, reconnection and timing of announcements belong to the room.
+pub trait Strategy {
+    /// WebSocket subprotocols to request when opening a relay connection.
+    fn protocols(&self) -> &'static [&'static str];
+
+    /// How this strategy finds peers.
+    fn discovery(&self) -> Discovery;
+
+    /// Relay `relay`'s connection opened: start the session (connect, subscribe, …).
+    fn on_open(&mut self, relay: RelayId, cx: &mut Context<'_>);
+
+    /// Relay `relay`'s connection closed; forget its session.
+    fn on_close(&mut self, relay: RelayId);
+
+    /// A message arrived from `relay`. An error ends that connection (the room reconnects it later).
+    fn on_message(&mut self, relay: RelayId, data: RelayData, cx: &mut Context<'_>) -> Result<(), RelayFault>;
+
+    /// Announces us on `relays` (each ready): `offers` spread over them (offer-pool strategies) or
+    /// `proof` (presence strategies: the sealed, stamped presence proof).
+    fn announce(&mut self, relays: &[RelayId], offers: Vec<SealedOffer>, proof: &str, cx: &mut Context<'_>);
+
+    /// Sends our offer to peer `to` (presence strategies).
+    fn send_offer(&mut self, to: &str, offer: SealedOffer, cx: &mut Context<'_>);
+
+    /// Sends our answer to peer `to` for its offer `offer_id`.
+    fn send_answer(&mut self, to: &str, offer_id: &str, sealed_sdp: &str, cx: &mut Context<'_>);
+
+    /// Says goodbye on every open relay; the room closes the connections next.
+    fn leave(&mut self, cx: &mut Context<'_>);
+
+    /// When the strategy next needs [`Strategy::handle_timeout`] (e.g. a keep-alive).
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Time passed: send what is due.
+    fn handle_timeout(&mut self, _cx: &mut Context<'_>) {}
+}

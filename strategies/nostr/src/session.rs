@@ -1,0 +1,161 @@
+//! The Nostr session: one NIP-01 subscription per relay, as a sans-IO state machine.
+//!
+//! Per connection: REQ for our event kind tagged with the room topic or our peer topic; EOSE
+//! makes the connection ready. Events we publish are ephemeral (kind 20000–29999), signed with
+//! the session key, so relays forward them without storing them. Incoming events are verified
+//! (id and signature) before use. A relay that closes our subscription ends the connection.
+
+use crate::event::Keys;
+use crate::relay_message::{decode, encode_close, encode_event, encode_req, RelayMessage};
+use crate::{EVENT_KIND, TOPIC_TAG};
+use rendez_core::pubsub::PubSubTransport;
+use rendez_core::random::Random;
+use rendez_core::signaling::{Topic, Topics};
+use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum State {
+    #[default]
+    Closed,
+    Subscribing,
+    Subscribed,
+}
+
+/// Nostr as a pub/sub transport.
+pub struct NostrSession {
+    keys: Keys,
+    topics: Topics,
+    subscription: String,
+    relays: Vec<State>,
+}
+
+impl NostrSession {
+    /// A session with a fresh key, subscribing to `topics` on `relay_count` relays.
+    pub fn new(topics: Topics, relay_count: usize, random: &mut Random) -> Self {
+        Self { keys: Keys::generate(random), topics, subscription: random.id(16), relays: vec![State::Closed; relay_count] }
+    }
+}
+
+impl PubSubTransport for NostrSession {
+    fn protocols(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn on_open(&mut self, relay: RelayId, cx: &mut Context<'_>) {
+        self.relays[relay.0] = State::Subscribing;
+        let topics = [self.topics.room.as_str(), self.topics.own.as_str()];
+        let req = encode_req(&self.subscription, EVENT_KIND, TOPIC_TAG, &topics, cx.unix_secs());
+        cx.send(relay, RelayData::Text(req));
+    }
+
+    fn on_close(&mut self, relay: RelayId) {
+        self.relays[relay.0] = State::Closed;
+    }
+
+    fn on_message(
+        &mut self,
+        relay: RelayId,
+        data: RelayData,
+        cx: &mut Context<'_>,
+    ) -> Result<Vec<(Topic, Vec<u8>)>, RelayFault> {
+        let RelayData::Text(text) = data else {
+            return Err(RelayFault("relay sent a binary message".into()));
+        };
+        match decode(&text) {
+            Err(e) => cx.warn(e.to_string()),
+            Ok(RelayMessage::Event { subscription, event }) if subscription == self.subscription => {
+                // Relays that do not apply tag filters to live events send other rooms' traffic
+                // too: only events on our topics are verified and used, the rest is ignored quietly.
+                let topic = event.tag(&TOPIC_TAG.to_string()).and_then(|t| self.topics.classify(t));
+                match topic.filter(|_| event.kind == EVENT_KIND).map(|topic| (topic, event.verify())) {
+                    Some((topic, Ok(()))) => return Ok(vec![(topic, event.content.into_bytes())]),
+                    Some((_, Err(e))) => cx.warn(format!("dropped a relayed event: {e}")),
+                    None => {}
+                }
+            }
+            Ok(RelayMessage::EndOfStoredEvents { subscription }) if subscription == self.subscription => {
+                if std::mem::replace(&mut self.relays[relay.0], State::Subscribed) == State::Subscribing {
+                    cx.ready(relay);
+                }
+            }
+            Ok(RelayMessage::Closed { subscription, message }) if subscription == self.subscription => {
+                return Err(RelayFault(format!("relay closed our subscription ({message})")));
+            }
+            Ok(RelayMessage::Ok { accepted: false, message, .. }) => cx.warn(format!("relay rejected our event: {message}")),
+            Ok(RelayMessage::Notice(message)) => cx.warn(format!("relay notice: {message}")),
+            Ok(_) => {}
+        }
+        Ok(Vec::new())
+    }
+
+    fn publish(&mut self, relays: Option<&[RelayId]>, topic: &str, payload: &str, cx: &mut Context<'_>) {
+        let tags = vec![vec![TOPIC_TAG.to_string(), topic.to_owned()]];
+        let unix = cx.unix_secs();
+        let event = self.keys.sign(cx.random, unix, EVENT_KIND, tags, payload.to_owned());
+        let text = encode_event(&event);
+        for (index, state) in self.relays.iter().enumerate() {
+            let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
+            if chosen && *state == State::Subscribed {
+                cx.send(RelayId(index), RelayData::Text(text.clone()));
+            }
+        }
+    }
+
+    fn leave(&mut self, cx: &mut Context<'_>) {
+        let close = encode_close(&self.subscription);
+        for (index, state) in self.relays.iter().enumerate() {
+            if *state != State::Closed {
+                cx.send(RelayId(index), RelayData::Text(close.clone()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rendez_core::strategy::StrategyOutput;
+    use rendez_core::time::{Instant, WallClock};
+    use serde_json::json;
+    use std::collections::VecDeque;
+
+    fn run<T>(f: impl FnOnce(&mut Context<'_>) -> T) -> (T, Vec<StrategyOutput>) {
+        let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
+        let clock = WallClock { origin_unix_ms: 1_700_000_000_000 };
+        let result = f(&mut Context::new(Instant::ZERO, clock, &mut random, &mut out));
+        (result, out.into())
+    }
+
+    fn text(value: serde_json::Value) -> RelayData {
+        RelayData::Text(value.to_string())
+    }
+
+    #[test]
+    fn subscribe_then_ready_then_verified_events_on_our_topics() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
+        let (_, out) = run(|cx| s.on_open(RelayId(0), cx));
+        assert!(matches!(&out[..], [StrategyOutput::Send { data: RelayData::Text(t), .. }] if t.starts_with(r#"["REQ""#)));
+        let sub = s.subscription.clone();
+        let (_, out) = run(|cx| s.on_message(RelayId(0), text(json!(["EOSE", sub])), cx));
+        assert_eq!(out, vec![StrategyOutput::Ready(RelayId(0))]);
+        let other = Keys::generate(&mut Random::seeded(3));
+        let event = other.sign(&mut Random::seeded(4), 1, EVENT_KIND, vec![vec!["x".into(), "room".into()]], "{}".into());
+        let (delivered, _) = run(|cx| s.on_message(RelayId(0), text(json!(["EVENT", sub, event])), cx));
+        assert_eq!(delivered, Ok(vec![(Topic::Room, b"{}".to_vec())]));
+        let mut forged = event.clone();
+        forged.content = "{\"x\":1}".into();
+        let (delivered, out) = run(|cx| s.on_message(RelayId(0), text(json!(["EVENT", sub, forged])), cx));
+        assert_eq!(delivered, Ok(vec![]));
+        assert!(matches!(&out[..], [StrategyOutput::Warning(w)] if w.contains("dropped a relayed event")));
+        let (result, _) = run(|cx| s.on_message(RelayId(0), text(json!(["CLOSED", sub, "rate-limited"])), cx));
+        assert_eq!(result, Err(RelayFault("relay closed our subscription (rate-limited)".into())));
+    }
+
+    #[test]
+    fn publishes_go_to_subscribed_relays_only() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 2, &mut Random::seeded(2));
+        s.relays = vec![State::Subscribed, State::Subscribing];
+        let (_, out) = run(|cx| s.publish(None, "room", "{}", cx));
+        assert!(matches!(&out[..], [StrategyOutput::Send { relay: RelayId(0), .. }]));
+    }
+}
