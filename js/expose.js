@@ -1,6 +1,11 @@
 // What every strategy entry point exports, given its initialised wasm-bindgen module.
 export function expose (wasm) {
   const joined = new Map()
+  const forget = (key, room) => { if (joined.get(key) === room) joined.delete(key) }
+  // A closing page leaves its rooms explicitly, so peers see the channels close at once instead of
+  // waiting for ICE consent to expire. Leaving through the wrapped `leave` also forgets the room,
+  // so a page restored from the back-forward cache joins afresh.
+  globalThis.addEventListener?.('pagehide', () => { for (const room of [...joined.values()]) room.leave() })
   return {
     /** This page's peer id. */
     selfId: wasm.selfId(),
@@ -12,11 +17,17 @@ export function expose (wasm) {
       const key = JSON.stringify([config?.appId, roomId])
       if (joined.has(key)) return joined.get(key)
       const room = wasm.joinRoom(config, roomId, callbacks)
-      const leave = room.leave
+      const { leave, free } = room
       room.leave = () => {
-        if (joined.get(key) === room) joined.delete(key)
+        forget(key, room)
         return leave.call(room)
       }
+      // Freeing (directly or with `using`) leaves too; the room is forgotten first.
+      room.free = () => {
+        forget(key, room)
+        free.call(room)
+      }
+      if (Symbol.dispose) room[Symbol.dispose] = room.free
       joined.set(key, room)
       return room
     },

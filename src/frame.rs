@@ -154,6 +154,14 @@ pub fn encode_data_header(header: &DataHeader) -> Result<Vec<u8>, FrameError> {
     Ok(out)
 }
 
+/// `[length prefix][header]` of a data chunk after the first (which alone carries the start).
+pub fn encode_chunk_header(transfer: u32, seq: u32) -> Vec<u8> {
+    let mut out = vec![0, 9, KIND_DATA];
+    out.extend_from_slice(&transfer.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out
+}
+
 /// A whole ping frame.
 pub fn encode_ping(nonce: u32) -> Vec<u8> {
     control_frame(KIND_PING, nonce)
@@ -340,6 +348,12 @@ mod tests {
         ] {
             assert_eq!(roundtrip(&header), Header::Data(header));
         }
+    }
+
+    #[test]
+    fn continuation_headers_match_the_general_encoder() {
+        let header = DataHeader { transfer: 0xdead_beef, seq: 7, start: None };
+        assert_eq!(encode_chunk_header(0xdead_beef, 7), encode_data_header(&header).unwrap());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod backoff;
 pub mod chunking;
+pub mod collections;
 pub mod crypto;
 pub mod frame;
 pub mod payload;

@@ -56,7 +56,7 @@ impl<T: PubSubTransport> PubSubStrategy<T> {
         Self { self_id, topics, transport }
     }
 
-    fn to_peer(&mut self, to: &str, message: PeerMessage, cx: &mut Context<'_>) {
+    fn publish_to_peer(&mut self, to: &str, message: PeerMessage, cx: &mut Context<'_>) {
         self.transport.publish(None, &peer_topic(&self.topics.room, to), &message.encode(), cx);
     }
 
@@ -103,12 +103,12 @@ impl<T: PubSubTransport> Strategy for PubSubStrategy<T> {
 
     fn send_offer(&mut self, to: &str, offer: SealedOffer, cx: &mut Context<'_>) {
         let SealedOffer { offer_id, sealed_sdp } = offer;
-        self.to_peer(to, PeerMessage::Offer { from: self.self_id.clone(), offer_id, sealed_sdp }, cx);
+        self.publish_to_peer(to, PeerMessage::Offer { from: self.self_id.clone(), offer_id, sealed_sdp }, cx);
     }
 
     fn send_answer(&mut self, to: &str, offer_id: &str, sealed_sdp: &str, cx: &mut Context<'_>) {
         let (offer_id, sealed_sdp) = (offer_id.to_owned(), sealed_sdp.to_owned());
-        self.to_peer(to, PeerMessage::Answer { from: self.self_id.clone(), offer_id, sealed_sdp }, cx);
+        self.publish_to_peer(to, PeerMessage::Answer { from: self.self_id.clone(), offer_id, sealed_sdp }, cx);
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {

@@ -3,9 +3,9 @@
 //! Generic over the part type `P` so the same rules run natively on `Vec<u8>` in tests and on
 //! JS `Uint8Array` views in the browser, where payload bytes never enter Wasm memory.
 
+use crate::collections::Map;
 use crate::frame::{DataHeader, TransferStart};
 use crate::time::Instant;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -98,13 +98,13 @@ struct Transfer<P> {
 /// Reassembles the transfers arriving from one peer.
 pub struct Reassembler<P> {
     limits: Limits,
-    transfers: BTreeMap<u32, Transfer<P>>,
+    transfers: Map<u32, Transfer<P>>,
     in_flight: u64,
 }
 
 impl<P> Reassembler<P> {
     pub fn new(limits: Limits) -> Self {
-        Self { limits, transfers: BTreeMap::new(), in_flight: 0 }
+        Self { limits, transfers: Map::default(), in_flight: 0 }
     }
 
     /// When the least recently active unfinished transfer last received a chunk.

@@ -1,67 +1,65 @@
-//! The web-sys layer in a real browser: two peer connections in one page, wired back to back.
+//! The browser side of negotiation steps, in a real browser: two peer connections in one page,
+//! wired back to back, connect with the steps the room issues, then renegotiate when both sides
+//! offer at once (the polite side's offer rolled back by applying the other's).
 #![cfg(target_arch = "wasm32")]
 
-use futures::channel::mpsc;
-use futures::StreamExt;
-use js_sys::Uint8Array;
-use rendez_core::frame::{self, DataHeader, Header, PayloadKind, TransferStart};
-use rendez_core::web::peer::{Peer, PeerEvent};
-use std::rc::Rc;
+use js_sys::Promise;
+use rendez_core::room::NegotiationStep;
+use rendez_core::web::peer::negotiate;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::RtcConfiguration;
+use web_sys::{RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcPeerConnection, RtcSignalingState};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn peer() -> (Peer, mpsc::UnboundedReceiver<PeerEvent>) {
-    let (tx, rx) = mpsc::unbounded();
+/// A connection with the room's pre-negotiated channel, and a promise of the channel opening.
+fn connection() -> (RtcPeerConnection, Promise) {
     let config = RtcConfiguration::new();
     config.set_ice_servers(&js_sys::Array::new());
-    let peer = Peer::new(&config, Rc::new(move |event| drop(tx.unbounded_send(event)))).unwrap();
-    (peer, rx)
+    let pc = RtcPeerConnection::new_with_configuration(&config).unwrap();
+    let init = RtcDataChannelInit::new();
+    init.set_negotiated(true);
+    init.set_id(0);
+    let channel: RtcDataChannel = pc.create_data_channel_with_data_channel_dict("rendez", &init);
+    let opened = Promise::new(&mut |resolve, _| channel.set_onopen(Some(&resolve)));
+    (pc, opened)
 }
 
-async fn next_open(events: &mut mpsc::UnboundedReceiver<PeerEvent>) {
-    loop {
-        if let PeerEvent::Open = events.next().await.expect("peer event stream ended") {
-            return;
-        }
-    }
+async fn step(pc: &RtcPeerConnection, step: NegotiationStep) -> Option<String> {
+    negotiate(pc, step).await.unwrap_or_else(|e| panic!("step failed: {e}"))
 }
 
 #[wasm_bindgen_test]
-async fn peers_connect_exchange_a_frame_and_see_the_close() {
-    let (a, mut a_events) = peer();
-    let (b, mut b_events) = peer();
-    let offer = a.create_offer().await.unwrap();
+async fn steps_connect_and_survive_both_sides_offering_at_once() {
+    let (a, a_open) = connection();
+    let (b, b_open) = connection();
+    let offer = step(&a, NegotiationStep::MakeOffer).await.unwrap();
     assert!(offer.contains("m=application"), "{offer}");
-    let answer = b.accept_offer(&offer).await.unwrap();
-    a.accept_answer(&answer).await.unwrap();
-    next_open(&mut a_events).await;
-    next_open(&mut b_events).await;
+    let answer = step(&b, NegotiationStep::ApplyOffer(offer)).await.unwrap();
+    assert_eq!(step(&a, NegotiationStep::ApplyAnswer(answer)).await, None);
+    JsFuture::from(a_open).await.unwrap();
+    JsFuture::from(b_open).await.unwrap();
 
-    let header = DataHeader {
-        transfer: 5,
-        seq: 0,
-        start: Some(TransferStart { action: "t".into(), total: 3, kind: PayloadKind::Binary, metadata: None }),
-    };
-    let mut bytes = frame::encode_data_header(&header).unwrap();
-    bytes.extend_from_slice(&[1, 2, 3]);
-    a.room_for(bytes.len() as u32).await.unwrap();
-    a.send(&Uint8Array::from(&bytes[..])).unwrap();
-    let received = loop {
-        if let PeerEvent::Message(buffer) = b_events.next().await.unwrap() {
-            break Uint8Array::new(&buffer).to_vec();
-        }
-    };
-    let (head, payload) = frame::split(&received).unwrap();
-    assert_eq!(frame::decode_header(head).unwrap(), Header::Data(header));
-    assert_eq!(payload, [1, 2, 3]);
+    // Both add a video and offer at once; b is the polite side.
+    a.add_transceiver_with_str("video");
+    b.add_transceiver_with_str("video");
+    let offer_a = step(&a, NegotiationStep::MakeOffer).await.unwrap();
+    let offer_b = step(&b, NegotiationStep::MakeOffer).await.unwrap();
+    assert_eq!(b.signaling_state(), RtcSignalingState::HaveLocalOffer);
+    let answer_b = step(&b, NegotiationStep::ApplyOffer(offer_a)).await.unwrap();
+    assert!(answer_b.contains("m=video") && offer_b.contains("m=video"));
+    assert_eq!(step(&a, NegotiationStep::ApplyAnswer(answer_b)).await, None);
+    assert_eq!((a.signaling_state(), b.signaling_state()), (RtcSignalingState::Stable, RtcSignalingState::Stable));
 
-    a.close();
-    loop {
-        if let PeerEvent::Closed = b_events.next().await.unwrap() {
-            break;
-        }
-    }
-    assert!(a.room_for(1).await.is_err(), "a closed channel has no room");
+    // b's media, rolled back, goes in its own offer next.
+    let offer_b = step(&b, NegotiationStep::MakeOffer).await.unwrap();
+    assert_eq!(offer_b.matches("m=video").count(), 2, "{offer_b}");
+    let answer_a = step(&a, NegotiationStep::ApplyOffer(offer_b)).await.unwrap();
+    assert_eq!(step(&b, NegotiationStep::ApplyAnswer(answer_a)).await, None);
+    assert_eq!(a.get_transceivers().length(), 2);
+    assert_eq!((a.signaling_state(), b.signaling_state()), (RtcSignalingState::Stable, RtcSignalingState::Stable));
+
+    // A step the state does not allow fails with the browser's reason instead of throwing.
+    let stale = negotiate(&a, NegotiationStep::ApplyAnswer("v=0".into())).await;
+    assert!(stale.is_err(), "{stale:?}");
 }

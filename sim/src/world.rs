@@ -337,7 +337,7 @@ impl World {
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&World) -> bool) -> bool {
         let until = self.now + limit;
         while !done(self) {
-            if !self.queue.peek().is_some_and(|s| s.at <= until) {
+            if self.queue.peek().is_none_or(|s| s.at > until) {
                 self.now = until;
                 return done(self);
             }
@@ -401,10 +401,9 @@ impl World {
             self.perform(p, output);
         }
         let next = self.peers[p].room.poll_timeout();
-        if next.is_some() && next != self.peers[p].timer {
+        if let Some(at) = next.filter(|_| next != self.peers[p].timer) {
             self.peers[p].timer = next;
-            let delay = next.expect("checked") - self.now;
-            self.schedule(delay, Action::Timer(p));
+            self.schedule(at - self.now, Action::Timer(p));
         }
     }
 

@@ -12,8 +12,8 @@ fn two_peers_meet_and_exchange_an_action_over_every_strategy() {
         let (a, b) = (world.join_default(), world.join_default());
         assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b])), "{kind:?}: no mesh");
         let (a_id, b_id) = (world.peer_id(a).to_owned(), world.peer_id(b).to_owned());
-        assert_eq!(world.log(a).joined, [b_id.clone()], "{kind:?}");
-        assert_eq!(world.log(b).joined, [a_id.clone()], "{kind:?}");
+        assert_eq!(world.log(a).joined, std::slice::from_ref(&b_id), "{kind:?}");
+        assert_eq!(world.log(b).joined, std::slice::from_ref(&a_id), "{kind:?}");
         let send = world.send(a, "chat", b"hello", None).unwrap();
         world.run_for(Duration::from_millis(100));
         let received = &world.log(b).received;
@@ -34,7 +34,7 @@ fn many_peers_mesh_and_a_leaver_is_seen_at_once() {
         world.leave(peers[0]);
         world.run_for(Duration::from_millis(50));
         for &p in &peers[1..] {
-            assert_eq!(world.log(p).left, [leaver.clone()], "{kind:?}");
+            assert_eq!(world.log(p).left, std::slice::from_ref(&leaver), "{kind:?}");
             assert_eq!(world.open_peers(p).len(), 4);
         }
         assert!(world.violations.is_empty(), "{kind:?}: {:?}", world.violations);

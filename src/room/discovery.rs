@@ -10,6 +10,7 @@
 use super::connection::{Connection, Role};
 use super::negotiation::StepKind;
 use super::{ConnId, Event, NegotiationStep, Output, Room, ANNOUNCE_INTERVAL, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
+use crate::collections::Set;
 use crate::payload::Payload;
 use crate::random::is_peer_id;
 use crate::signaling::{
@@ -17,7 +18,6 @@ use crate::signaling::{
 };
 use crate::strategy::{Discovery, RelayId};
 use crate::time::Instant;
-use std::collections::BTreeSet;
 
 /// Length of offer ids.
 const OFFER_ID_LEN: usize = 20;
@@ -25,7 +25,7 @@ const OFFER_ID_LEN: usize = 20;
 /// When and where to announce next.
 pub(super) struct Announcer {
     /// Ready relays owed an announcement.
-    due: BTreeSet<RelayId>,
+    due: Set<RelayId>,
     next_round: Instant,
     /// A round whose offers are still being made.
     round: Option<Round>,
@@ -34,13 +34,13 @@ pub(super) struct Announcer {
 struct Round {
     relays: Vec<RelayId>,
     /// Pool connections whose offer is not made yet.
-    pending: BTreeSet<ConnId>,
+    pending: Set<ConnId>,
     offers: Vec<SealedOffer>,
 }
 
 impl Announcer {
     pub fn new(now: Instant) -> Self {
-        Self { due: BTreeSet::new(), next_round: now + ANNOUNCE_INTERVAL, round: None }
+        Self { due: Set::default(), next_round: now + ANNOUNCE_INTERVAL, round: None }
     }
 
     /// `relay` is owed an announcement.
@@ -61,14 +61,15 @@ impl<P: Payload> Room<P> {
         }
         if self.now >= self.announcer.next_round {
             self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
-            let ready: Vec<RelayId> = self.relays.ready().collect();
-            self.announcer.due.extend(ready);
+            for relay in self.relays.ready() {
+                self.announcer.due.insert(relay);
+            }
         }
         if self.announcer.round.is_some() {
             return;
         }
-        let relays: Vec<RelayId> =
-            std::mem::take(&mut self.announcer.due).into_iter().filter(|&r| self.relays.is_ready(r)).collect();
+        let due = std::mem::take(&mut self.announcer.due);
+        let relays: Vec<RelayId> = due.iter().copied().filter(|&r| self.relays.is_ready(r)).collect();
         if relays.is_empty() {
             return;
         }
@@ -78,10 +79,15 @@ impl<P: Payload> Room<P> {
                 self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), &proof, cx));
             }
             Discovery::OfferPool { size } => {
-                let pending: BTreeSet<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
-                for &conn in &pending {
-                    self.conns.get_mut(&conn).expect("just made").deadline = Some(self.now + OFFER_TTL);
+                let pool: Vec<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
+                let expiry = self.now + OFFER_TTL;
+                let mut pending = Set::default();
+                for conn in pool {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.deadline = Some(expiry);
+                    }
                     self.negotiate(conn, NegotiationStep::MakeOffer);
+                    pending.insert(conn);
                 }
                 self.announcer.round = Some(Round { relays, pending, offers: Vec::new() });
                 self.finish_round_if_complete();
@@ -94,7 +100,7 @@ impl<P: Payload> Room<P> {
         if self.announcer.round.as_ref().is_none_or(|round| !round.pending.is_empty()) {
             return;
         }
-        let Round { relays, offers, .. } = self.announcer.round.take().expect("checked");
+        let Some(Round { relays, offers, .. }) = self.announcer.round.take() else { return };
         let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
         self.with_strategy(|strategy, cx| strategy.announce(&relays, offers, "", cx));
         self.announce_if_due();
@@ -333,7 +339,7 @@ impl<P: Payload> Room<P> {
         let now = self.now;
         let expired: Vec<ConnId> =
             self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|at| at <= now)).map(|(&id, _)| id).collect();
-        let timeout_ms = self.config.connect_timeout.as_millis();
+        let timeout_ms = self.config.connect_timeout.as_millis() as u64;
         for conn in expired {
             if let Some((peer, _)) = self.remove_conn(conn) {
                 self.join_error(&peer, format!("the connection did not open within {timeout_ms} ms"));

@@ -102,7 +102,7 @@ impl<P: Payload> Room<P> {
     pub(super) fn stalled_transfers(&mut self) {
         let now = self.now;
         let mut stalled = Vec::new();
-        for (&conn, c) in &mut self.conns {
+        for (&conn, c) in self.conns.iter_mut() {
             let peer = c.remote.clone().unwrap_or_default();
             stalled.extend(c.inbox.expire(now, TRANSFER_IDLE_TIMEOUT).into_iter().map(|t| (conn, t, peer.clone())));
         }

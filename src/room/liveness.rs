@@ -22,7 +22,7 @@ impl<P: Payload> Room<P> {
             self.send_control(conn, encode_ping(HEARTBEAT_NONCE));
         }
         for (conn, _) in gone {
-            let peer = self.conns[&conn].remote.clone().unwrap_or_default();
+            let peer = self.conns.get(&conn).and_then(|c| c.remote.clone()).unwrap_or_default();
             self.warn(format!("peer {peer} stopped responding"));
             self.drop_peer(conn);
         }

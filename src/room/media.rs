@@ -2,12 +2,12 @@
 //! learns with each arriving track. The tracks themselves are the driver's (browser objects).
 
 use super::{ConnId, Room, RoomError};
+use crate::collections::{Map, Set};
 use crate::frame::encode_media;
 use crate::payload::Payload;
 use crate::time::Instant;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Streams remembered per peer (metadata, and which were reported); cleared past this many.
 const MAX_STREAMS: usize = 256;
@@ -16,9 +16,9 @@ const MAX_STREAMS: usize = 256;
 #[derive(Debug, Default)]
 pub(super) struct Streams {
     /// Announced metadata (JSON text) by stream id.
-    metadata: BTreeMap<String, Option<String>>,
+    metadata: Map<String, Option<String>>,
     /// Streams already reported to the app.
-    reported: BTreeSet<String>,
+    reported: Set<String>,
 }
 
 /// What the app is told with a track that arrived.
@@ -51,7 +51,7 @@ impl<P: Payload> Room<P> {
     ) -> Result<Vec<(String, ConnId)>, RoomError> {
         self.now = now;
         let targets = self.targets(targets)?;
-        let stream = serde_json::to_string(stream_id).expect("strings serialize");
+        let stream = serde_json::to_string(stream_id).unwrap_or_default();
         let json = match metadata {
             Some(metadata) => format!(r#"{{"stream":{stream},"metadata":{metadata}}}"#),
             None => format!(r#"{{"stream":{stream}}}"#),

@@ -38,6 +38,7 @@ pub use error::{PingError, RoomError, SendError};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
 
+use crate::collections::{Map, Set};
 use crate::crypto::RoomKey;
 use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use crate::payload::Payload;
@@ -51,7 +52,7 @@ use outbox::Sends;
 use pings::Pings;
 use relays::Relays;
 use replay::ReplayGuard;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// How often the room announces itself while it has relays (fresh offers or a fresh presence proof).
@@ -120,22 +121,21 @@ pub struct Room<P> {
     strategy: Box<dyn Strategy>,
     discovery: Discovery,
     relays: Relays,
-    conns: BTreeMap<ConnId, Connection<P>>,
+    conns: Map<ConnId, Connection<P>>,
     /// The connection of each peer (set up or open).
-    by_peer: BTreeMap<String, ConnId>,
+    by_peer: Map<String, ConnId>,
     /// Our offers awaiting an answer, by offer id.
-    offers: BTreeMap<String, ConnId>,
+    offers: Map<String, ConnId>,
     next_conn: u64,
     announcer: Announcer,
     sends: Sends,
-    /// Connections with chunks to send, taken in turn from `next_sender`.
-    sending: BTreeSet<ConnId>,
-    next_sender: ConnId,
+    /// Connections with chunks to send, taken in turn.
+    sending: VecDeque<ConnId>,
     pings: Pings,
     replays: ReplayGuard,
     next_heartbeat: Instant,
     /// Peers already reported by [`Event::JoinError`].
-    reported: BTreeSet<String>,
+    reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
     setup_full: bool,
     left: bool,
@@ -156,18 +156,17 @@ impl<P: Payload> Room<P> {
             strategy,
             discovery,
             relays,
-            conns: BTreeMap::new(),
-            by_peer: BTreeMap::new(),
-            offers: BTreeMap::new(),
+            conns: Map::default(),
+            by_peer: Map::default(),
+            offers: Map::default(),
             next_conn: 0,
             announcer: Announcer::new(now),
             sends: Sends::default(),
-            sending: BTreeSet::new(),
-            next_sender: ConnId(0),
+            sending: VecDeque::new(),
             pings: Pings::default(),
             replays: ReplayGuard::default(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
-            reported: BTreeSet::new(),
+            reported: Set::default(),
             setup_full: false,
             left: false,
             outputs: VecDeque::new(),
@@ -283,7 +282,7 @@ impl<P: Payload> Room<P> {
             return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
         }
         let targets = self.targets(request.targets.as_deref())?;
-        Ok(self.start_send(request, targets))
+        self.start_send(request, targets)
     }
 
     /// Measures the round trip to `peer`; its [`Event::PingDone`] tells the result.

@@ -8,18 +8,20 @@
 //! settles when every target settled, with the first failure.
 
 use super::error::SendError;
+use super::RoomError;
 use super::{ConnId, Event, OutFrame, Output, Room, SendId, SendRequest, ACK_TIMEOUT, HIGH_WATER};
-use crate::frame::{encode_abort, encode_data_header, DataHeader, TransferStart};
+use crate::collections::Map;
+use crate::frame::{encode_abort, encode_chunk_header, encode_data_header, DataHeader, TransferStart};
 use crate::payload::Payload;
 use crate::time::Instant;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// A transfer with chunks still to send.
 struct Outgoing<P> {
     transfer: u32,
     send: SendId,
-    /// The transfer's description, until the first chunk carried it.
-    start: Option<TransferStart>,
+    /// The first chunk's header (it carries the transfer's description), until it is sent.
+    first_header: Option<Vec<u8>>,
     payload: P,
     offset: u64,
     seq: u32,
@@ -36,13 +38,13 @@ struct Unsettled {
 /// One connection's outgoing transfers.
 pub(super) struct Outbox<P> {
     queue: VecDeque<Outgoing<P>>,
-    unsettled: BTreeMap<u32, Unsettled>,
+    unsettled: Map<u32, Unsettled>,
     next_transfer: u32,
 }
 
 impl<P> Default for Outbox<P> {
     fn default() -> Self {
-        Self { queue: VecDeque::new(), unsettled: BTreeMap::new(), next_transfer: 0 }
+        Self { queue: VecDeque::new(), unsettled: Map::default(), next_transfer: 0 }
     }
 }
 
@@ -66,7 +68,7 @@ struct SendState {
 #[derive(Default)]
 pub(super) struct Sends {
     next: u64,
-    active: BTreeMap<SendId, SendState>,
+    active: Map<SendId, SendState>,
 }
 
 impl Sends {
@@ -78,8 +80,8 @@ impl Sends {
         }
         state.remaining -= 1;
         if state.remaining == 0 {
-            let state = self.active.remove(&id).expect("present");
-            let result = state.error.map_or(Ok(state.targets), Err);
+            let result = state.error.take().map_or(Ok(state.targets), Err);
+            self.active.remove(&id);
             outputs.push_back(Output::Event(Event::SendDone { send: id, result }));
         }
     }
@@ -93,75 +95,74 @@ impl Sends {
 
     /// Fails every send with `error`.
     pub fn fail_all<P>(&mut self, error: SendError, outputs: &mut VecDeque<Output<P>>) {
-        for (send, _) in std::mem::take(&mut self.active) {
+        for (send, _) in self.active.drain() {
             outputs.push_back(Output::Event(Event::SendDone { send, result: Err(error.clone()) }));
         }
     }
 }
 
 impl<P: Payload> Room<P> {
-    /// Queues `request`'s payload to every target.
-    pub(super) fn start_send(&mut self, request: SendRequest<P>, targets: Vec<(String, ConnId)>) -> SendId {
-        let id = SendId(self.sends.next);
-        self.sends.next += 1;
-        if targets.is_empty() {
-            self.emit(Event::SendDone { send: id, result: Ok(0) });
-            return id;
-        }
-        self.sends.active.insert(id, SendState { targets: targets.len(), remaining: targets.len(), error: None });
+    /// Queues `request`'s payload to every target; refuses a description that cannot be encoded.
+    pub(super) fn start_send(
+        &mut self,
+        request: SendRequest<P>,
+        targets: Vec<(String, ConnId)>,
+    ) -> Result<SendId, RoomError> {
         let start = TransferStart {
             action: request.action,
             total: request.payload.len(),
             kind: request.kind,
             metadata: request.metadata,
         };
+        let first = |transfer| encode_data_header(&DataHeader { transfer, seq: 0, start: Some(start.clone()) });
+        first(0).map_err(|e| RoomError::Invalid(e.to_string()))?;
+        let id = SendId(self.sends.next);
+        self.sends.next += 1;
+        if targets.is_empty() {
+            self.emit(Event::SendDone { send: id, result: Ok(0) });
+            return Ok(id);
+        }
+        self.sends.active.insert(id, SendState { targets: targets.len(), remaining: targets.len(), error: None });
         for (_, conn) in targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
+            if !c.outbox.has_chunks() {
+                self.sending.push_back(conn);
+            }
             let transfer = c.outbox.next_transfer;
             c.outbox.next_transfer = transfer.wrapping_add(1);
             c.outbox.unsettled.insert(transfer, Unsettled { send: id, deadline: None });
             c.outbox.queue.push_back(Outgoing {
                 transfer,
                 send: id,
-                start: Some(start.clone()),
+                first_header: first(transfer).ok(),
                 payload: request.payload.clone(),
                 offset: 0,
                 seq: 0,
                 progress: request.progress,
             });
-            self.sending.insert(conn);
         }
-        id
+        Ok(id)
     }
 
     /// The next data frame for a channel with room in its buffer, taking connections in turn.
     pub(super) fn next_chunk(&mut self) -> Option<Output<P>> {
-        let after = self.sending.range(self.next_sender..).copied();
-        let candidates: Vec<ConnId> = after.chain(self.sending.range(..self.next_sender).copied()).collect();
-        for conn in candidates {
-            if let Some(output) = self.chunk_for(conn) {
-                self.next_sender = ConnId(conn.0 + 1);
-                return Some(output);
+        for _ in 0..self.sending.len() {
+            let conn = self.sending.pop_front()?;
+            let Some(c) = self.conns.get(&conn).filter(|c| c.outbox.has_chunks()) else { continue };
+            self.sending.push_back(conn);
+            if c.buffered + c.frame_len <= HIGH_WATER {
+                return self.chunk_for(conn);
             }
         }
         None
     }
 
+    /// The next chunk of `conn`'s next transfer.
     fn chunk_for(&mut self, conn: ConnId) -> Option<Output<P>> {
         let now = self.now;
-        let Some(c) = self.conns.get_mut(&conn) else {
-            self.sending.remove(&conn);
-            return None;
-        };
-        if c.buffered + c.frame_len > HIGH_WATER {
-            return None;
-        }
-        let Some(mut out) = c.outbox.queue.pop_front() else {
-            self.sending.remove(&conn);
-            return None;
-        };
-        let header = DataHeader { transfer: out.transfer, seq: out.seq, start: out.start.take() };
-        let header = encode_data_header(&header).expect("checked when the send started");
+        let c = self.conns.get_mut(&conn)?;
+        let mut out = c.outbox.queue.pop_front()?;
+        let header = out.first_header.take().unwrap_or_else(|| encode_chunk_header(out.transfer, out.seq));
         let total = out.payload.len();
         let room = c.frame_len.saturating_sub(header.len() as u64).max(1);
         let end = total.min(out.offset + room);
@@ -169,16 +170,13 @@ impl<P: Payload> Room<P> {
         c.buffered += frame.len();
         out.offset = end;
         out.seq = out.seq.wrapping_add(1);
-        let progress = out.progress.then(|| (out.send, end, total));
+        let progress = out.progress.then_some((out.send, end, total));
         if end >= total {
             if let Some(unsettled) = c.outbox.unsettled.get_mut(&out.transfer) {
                 unsettled.deadline = Some(now + ACK_TIMEOUT);
             }
         } else {
             c.outbox.queue.push_back(out);
-        }
-        if !c.outbox.has_chunks() {
-            self.sending.remove(&conn);
         }
         if let Some((send, sent, total)) = progress {
             let peer = c.remote.clone().unwrap_or_default();
@@ -201,7 +199,7 @@ impl<P: Payload> Room<P> {
     pub(super) fn overdue_acks(&mut self) {
         let now = self.now;
         let mut overdue = Vec::new();
-        for (&conn, c) in &mut self.conns {
+        for (&conn, c) in self.conns.iter_mut() {
             let late: Vec<u32> = c
                 .outbox
                 .unsettled

@@ -2,10 +2,11 @@
 
 use super::error::PingError;
 use super::{ConnId, Event, Output, PingId, Room, PING_TIMEOUT};
+use crate::collections::Map;
 use crate::frame::encode_ping;
 use crate::payload::Payload;
 use crate::time::Instant;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Nonce of heartbeat pings; their pongs match no pending ping and only count as signs of life.
 pub(super) const HEARTBEAT_NONCE: u32 = u32::MAX;
@@ -21,7 +22,7 @@ struct Pending {
 #[derive(Default)]
 pub(super) struct Pings {
     next: u64,
-    pending: BTreeMap<PingId, Pending>,
+    pending: Map<PingId, Pending>,
 }
 
 impl Pings {

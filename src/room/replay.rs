@@ -3,9 +3,10 @@
 //! sender's time ([`crate::signaling::stamp`]), so old ones are refused when opened; this
 //! remembers the ones seen within that window, so a copy is recognised.
 
+use crate::collections::Set;
 use crate::signaling::STAMP_TOLERANCE_SECS;
 use crate::time::Instant;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Sealed messages remembered at most; the oldest are forgotten first.
@@ -18,7 +19,7 @@ const NONCE_CHARS: usize = 16;
 /// The nonces of sealed messages seen lately.
 #[derive(Debug, Default)]
 pub(super) struct ReplayGuard {
-    seen: BTreeSet<String>,
+    seen: Set<String>,
     order: VecDeque<(Instant, String)>,
 }
 

@@ -1,25 +1,44 @@
 //! The `joinRoom` config object.
 
+use super::errors::invalid;
 use crate::reassembly::Limits;
+use crate::room::DEFAULT_CONNECT_TIMEOUT;
 use js_sys::{Array, Object, Reflect};
-use serde::Deserialize;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::{RtcConfiguration, RtcPeerConnection};
 
 /// STUN servers used when the app's `rtcConfig` names no `iceServers`.
 pub const DEFAULT_ICE_SERVERS: &[&str] = &["stun:stun.l.google.com:19302", "stun:global.stun.twilio.com:3478"];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Raw {
-    app_id: Option<String>,
-    password: Option<String>,
-    relay_urls: Option<Vec<String>>,
-    relay_redundancy: Option<usize>,
-    max_message_size: Option<f64>,
-    max_in_flight_per_peer: Option<f64>,
-    max_in_flight: Option<f64>,
-    connect_timeout: Option<f64>,
+/// Reads the config's fields, checking their types.
+struct Fields<'a>(&'a JsValue);
+
+impl Fields<'_> {
+    /// Field `key`, unless it is `undefined` or `null`.
+    fn get(&self, key: &str) -> Option<JsValue> {
+        Reflect::get(self.0, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, JsValue> {
+        self.get(key)
+            .map(|v| v.as_string().ok_or_else(|| invalid(&format!("config.{key} must be a string"))))
+            .transpose()
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
+        self.get(key).map(|v| v.as_f64().ok_or_else(|| invalid(&format!("config.{key} must be a number")))).transpose()
+    }
+
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, JsValue> {
+        let wrong = || invalid(&format!("config.{key} must be an array of strings"));
+        self.get(key)
+            .map(|v| {
+                let list = v.dyn_into::<Array>().map_err(|_| wrong())?;
+                list.iter().map(|item| item.as_string().ok_or_else(wrong)).collect()
+            })
+            .transpose()
+    }
 }
 
 /// A validated room config.
@@ -30,19 +49,14 @@ pub struct RoomConfig {
     relay_redundancy: Option<usize>,
     pub rtc_config: RtcConfiguration,
     pub limits: Limits,
-    /// Milliseconds from SDP exchange to an open channel before a connection is given up.
-    pub connect_timeout_ms: u32,
+    /// Time from SDP exchange to an open channel before a connection is given up.
+    pub connect_timeout: Duration,
 }
 
-/// Default of `connectTimeout`.
-pub const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 30_000;
-
 /// A non-negative finite number from the config, or an error naming `key`.
-fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsError> {
+fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsValue> {
     match value {
-        Some(v) if !(v.is_finite() && v >= 0.0) => {
-            Err(JsError::new(&format!("rendez: config.{key} must be a non-negative number")))
-        }
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(invalid(&format!("config.{key} must be a non-negative number"))),
         other => Ok(other),
     }
 }
@@ -50,34 +64,33 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsError> {
 impl RoomConfig {
     /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, turnConfig?,
     /// maxMessageSize?, maxInFlightPerPeer?, maxInFlight?, connectTimeout?}`.
-    pub fn parse(config: &JsValue) -> Result<Self, JsError> {
+    pub fn parse(config: &JsValue) -> Result<Self, JsValue> {
         if !config.is_object() {
-            return Err(JsError::new("rendez: joinRoom needs a config object with an appId"));
+            return Err(invalid("joinRoom needs a config object with an appId"));
         }
-        let raw: Raw = serde_wasm_bindgen::from_value(config.clone())
-            .map_err(|e| JsError::new(&format!("rendez: invalid config: {e}")))?;
+        let fields = Fields(config);
         let app_id =
-            raw.app_id.filter(|id| !id.is_empty()).ok_or_else(|| JsError::new("rendez: config.appId is required"))?;
+            fields.string("appId")?.filter(|id| !id.is_empty()).ok_or_else(|| invalid("config.appId is required"))?;
         let rtc_config = rtc_configuration(config)?;
         let defaults = Limits::default();
         // Payloads are reassembled into one ArrayBuffer, so no limit goes past u32::MAX bytes.
         let bytes = |value, key, default| {
-            Ok::<u64, JsError>(non_negative(value, key)?.map_or(default, |v| v as u64).min(u64::from(u32::MAX)))
+            Ok::<u64, JsValue>(non_negative(value, key)?.map_or(default, |v| v as u64).min(u64::from(u32::MAX)))
         };
         let limits = Limits {
-            max_message: bytes(raw.max_message_size, "maxMessageSize", defaults.max_message)?,
-            max_in_flight: bytes(raw.max_in_flight_per_peer, "maxInFlightPerPeer", defaults.max_in_flight)?,
-            max_in_flight_total: bytes(raw.max_in_flight, "maxInFlight", defaults.max_in_flight_total)?,
+            max_message: bytes(fields.number("maxMessageSize")?, "maxMessageSize", defaults.max_message)?,
+            max_in_flight: bytes(fields.number("maxInFlightPerPeer")?, "maxInFlightPerPeer", defaults.max_in_flight)?,
+            max_in_flight_total: bytes(fields.number("maxInFlight")?, "maxInFlight", defaults.max_in_flight_total)?,
         };
-        let connect_timeout_ms = non_negative(raw.connect_timeout, "connectTimeout")?
-            .map_or(DEFAULT_CONNECT_TIMEOUT_MS, |ms| ms.min(f64::from(u32::MAX)) as u32);
+        let connect_timeout = non_negative(fields.number("connectTimeout")?, "connectTimeout")?
+            .map_or(DEFAULT_CONNECT_TIMEOUT, |ms| Duration::from_millis(ms.min(f64::from(u32::MAX)) as u64));
         Ok(Self {
             limits,
-            connect_timeout_ms,
+            connect_timeout,
             app_id,
-            password: raw.password.filter(|p| !p.is_empty()),
-            relay_urls: raw.relay_urls,
-            relay_redundancy: raw.relay_redundancy,
+            password: fields.string("password")?.filter(|p| !p.is_empty()),
+            relay_urls: fields.strings("relayUrls")?,
+            relay_redundancy: non_negative(fields.number("relayRedundancy")?, "relayRedundancy")?.map(|n| n as usize),
             rtc_config,
         })
     }
@@ -99,7 +112,7 @@ impl RoomConfig {
 /// The configuration of every peer connection: a copy of `rtcConfig` whose `iceServers` (the
 /// default STUN servers when it names none) are followed by the `turnConfig` servers. The browser
 /// checks the result once here, so a bad server entry fails `joinRoom` with its own message.
-fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsError> {
+fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsValue> {
     let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED);
     let rtc = Object::new();
     let given = get(config, "rtcConfig");
@@ -109,7 +122,7 @@ fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsError> {
     let listed = get(&rtc, "iceServers");
     let turn = get(config, "turnConfig");
     if !(turn.is_undefined() || turn.is_null() || Array::is_array(&turn)) {
-        return Err(JsError::new("rendez: config.turnConfig must be an array of {urls, username, credential}"));
+        return Err(invalid("config.turnConfig must be an array of {urls, username, credential}"));
     }
     // A non-array `iceServers` is left for the browser's check below to reject.
     if listed.is_undefined() || Array::is_array(&listed) {
@@ -124,7 +137,7 @@ fn rtc_configuration(config: &JsValue) -> Result<RtcConfiguration, JsError> {
     let rtc: RtcConfiguration = rtc.unchecked_into();
     let probe = RtcPeerConnection::new_with_configuration(&rtc).map_err(|e| {
         let reason = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
-        JsError::new(&format!("rendez: invalid rtcConfig or turnConfig: {reason}"))
+        invalid(&format!("invalid rtcConfig or turnConfig: {reason}"))
     })?;
     probe.close();
     Ok(rtc)

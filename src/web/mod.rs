@@ -1,15 +1,15 @@
-//! Browser layer: drives the protocol modules with `web-sys`.
+//! The browser driver: carries the core room's outputs out with `web-sys` and feeds browser events
+//! back in. It holds no protocol rule of its own.
 
-pub mod actions;
-pub mod backpressure;
+mod actions;
 pub mod bindings;
-pub mod config;
-pub mod console;
-pub mod media;
+mod callbacks;
+mod config;
+mod console;
+mod driver;
+mod errors;
+mod media;
+mod page;
 pub mod payload;
 pub mod peer;
-pub mod pubsub;
-pub mod relay_socket;
-pub mod renegotiation;
-pub mod room;
-pub mod strategy;
+mod relay_socket;

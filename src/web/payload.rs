@@ -1,8 +1,29 @@
-//! Converting action payloads between JS values and bytes, entirely in JS memory.
+//! Action payloads in JS memory: converting JS values to bytes and back, and [`JsBytes`], the
+//! browser's [`Payload`] (a `Uint8Array` view the core slices without copying).
 
 use crate::frame::PayloadKind;
+use crate::payload::Payload;
 use js_sys::{ArrayBuffer, JsString, Uint8Array};
+use std::ops::Range;
 use wasm_bindgen::prelude::*;
+
+/// Bytes in JS memory.
+#[derive(Debug, Clone)]
+pub struct JsBytes(pub Uint8Array);
+
+impl Payload for JsBytes {
+    fn len(&self) -> u64 {
+        u64::from(self.0.length())
+    }
+
+    fn slice(&self, range: Range<u64>) -> Self {
+        Self(self.0.subarray(range.start as u32, range.end as u32))
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -22,6 +43,13 @@ extern "C" {
     fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// `Uint8Array`, constructed where the browser may refuse the memory.
+    #[wasm_bindgen(js_name = Uint8Array)]
+    type FallibleBytes;
+    /// `new Uint8Array(length)`, which throws a `RangeError` when the memory cannot be had.
+    #[wasm_bindgen(constructor, catch, js_class = "Uint8Array")]
+    fn new(length: u32) -> Result<FallibleBytes, JsValue>;
 }
 
 thread_local! {
@@ -31,7 +59,7 @@ thread_local! {
 
 /// Encodes a value for sending: strings as UTF-8 text, `ArrayBuffer` and every view as binary
 /// (a view, not a copy), anything else as JSON. `undefined` and functions are refused.
-pub fn encode(value: &JsValue) -> Result<(PayloadKind, Uint8Array), JsError> {
+pub fn encode(value: &JsValue) -> Result<(PayloadKind, Uint8Array), String> {
     if let Some(text) = value.dyn_ref::<JsString>() {
         return Ok((PayloadKind::Text, ENCODER.with(|e| e.encode(text))));
     }
@@ -47,44 +75,45 @@ pub fn encode(value: &JsValue) -> Result<(PayloadKind, Uint8Array), JsError> {
         );
         return Ok((PayloadKind::Binary, bytes));
     }
-    let json = to_json(value)?.ok_or_else(|| JsError::new("rendez: action data cannot be undefined or a function"))?;
+    let json = to_json(value)?.ok_or("action data cannot be undefined or a function")?;
     Ok((PayloadKind::Json, ENCODER.with(|e| e.encode(&json))))
 }
 
 /// JSON text of `value`, or `None` for values JSON cannot represent (`undefined`, functions).
-pub fn to_json(value: &JsValue) -> Result<Option<JsString>, JsError> {
-    let json = json_stringify(value).map_err(|e| JsError::new(&format!("rendez: value is not serializable: {e:?}")))?;
+pub fn to_json(value: &JsValue) -> Result<Option<JsString>, String> {
+    let json = json_stringify(value).map_err(|e| format!("value is not serializable: {e:?}"))?;
     Ok(json.dyn_into::<JsString>().ok())
 }
 
+/// A new `Uint8Array` of `length` bytes, or why the browser would not give one.
+pub fn allocate(length: u32) -> Result<Uint8Array, JsValue> {
+    FallibleBytes::new(length).map(JsCast::unchecked_into)
+}
+
 /// Rebuilds the value from its received parts (views into the received messages).
-pub fn decode(kind: PayloadKind, parts: Vec<Uint8Array>, total: u32) -> Result<JsValue, JsValue> {
+pub fn decode(kind: PayloadKind, parts: Vec<JsBytes>, total: u64) -> Result<JsValue, JsValue> {
     let single = parts.len() == 1;
-    let bytes = if single {
-        parts.into_iter().next().expect("one part")
-    } else {
-        let whole = Uint8Array::new_with_length(total);
-        let mut offset = 0;
-        for part in parts {
-            whole.set(&part, offset);
-            offset += part.length();
+    let bytes = match <[JsBytes; 1]>::try_from(parts) {
+        Ok([part]) => part.0,
+        Err(parts) => {
+            let whole = allocate(u32::try_from(total).map_err(|_| JsValue::from_str("payload too large"))?)?;
+            let mut offset = 0;
+            for part in parts {
+                whole.set(&part.0, offset);
+                offset += part.0.length();
+            }
+            whole
         }
-        whole
     };
     match kind {
-        PayloadKind::Binary if single => Ok(bytes.slice(0, total).buffer().into()),
+        PayloadKind::Binary if single => Ok(bytes.slice(0, bytes.length()).buffer().into()),
         PayloadKind::Binary => Ok(bytes.buffer().into()),
         PayloadKind::Text => Ok(DECODER.with(|d| d.decode(&bytes)).into()),
         PayloadKind::Json => json_parse(&DECODER.with(|d| d.decode(&bytes))),
     }
 }
 
-/// UTF-8 text of `bytes`, decoded by the browser.
-pub fn decode_text(bytes: &Uint8Array) -> JsString {
-    DECODER.with(|d| d.decode(bytes))
-}
-
-/// Parses JSON text received from a peer (metadata).
-pub fn parse_json(text: &str) -> Result<JsValue, JsValue> {
-    json_parse(&JsString::from(text))
+/// Parses JSON text that came from the core (metadata); `undefined` for none or unreadable.
+pub fn parse_json(text: Option<&str>) -> JsValue {
+    text.and_then(|text| json_parse(&JsString::from(text)).ok()).unwrap_or(JsValue::UNDEFINED)
 }

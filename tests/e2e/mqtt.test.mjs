@@ -87,7 +87,7 @@ test('presence needs the room key, and announcements of made-up peers stop at th
   // announcements of made-up peers, and no more than 64 connections set up at once.
   const valid = Array.from({ length: 200 }, madeUpId)
   for (const from of valid) {
-    await publish({ type: 'presence', from, proof: sealForRoom({ appId: 'rendez-e2e', roomId: room }, '', `presence\0${from}`) })
+    await publish({ type: 'presence', from, proof: sealForRoom({ appId: 'rendez-e2e', roomId: room }, `${Math.floor(Date.now() / 1000)}\n`, `presence\0${from}`) })
   }
   for (const peer of [a, b]) {
     const deadline = Date.now() + 20_000

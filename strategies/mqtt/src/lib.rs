@@ -21,7 +21,8 @@ pub const DEFAULT_RELAY_REDUNDANCY: usize = 2;
 
 /// The MQTT strategy for a room.
 pub fn strategy(config: &StrategyConfig) -> PubSubStrategy<MqttSession> {
-    let topics = Topics::new(format!("rendez/{}", room_topic("mqtt", &config.app_id, &config.room_id)), &config.self_id);
+    let topics =
+        Topics::new(format!("rendez/{}", room_topic("mqtt", &config.app_id, &config.room_id)), &config.self_id);
     PubSubStrategy::new(config.self_id.clone(), topics.clone(), MqttSession::new(topics, config.relay_count))
 }
 

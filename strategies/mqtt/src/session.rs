@@ -94,7 +94,9 @@ impl PubSubTransport for MqttSession {
                     let topics = [self.topics.room.as_str(), self.topics.own.as_str()];
                     cx.send(relay, RelayData::Binary(packet::subscribe(SUBSCRIBE_PACKET_ID, &topics)));
                 }
-                Packet::ConnAck { code } => return Err(RelayFault(format!("broker refused the connection (code {code})"))),
+                Packet::ConnAck { code } => {
+                    return Err(RelayFault(format!("broker refused the connection (code {code})")))
+                }
                 Packet::SubAck { codes, .. } if codes.contains(&0x80) => {
                     return Err(RelayFault("broker refused the subscription".into()))
                 }
@@ -176,7 +178,10 @@ mod tests {
         let (_, out) = run(|cx| s.on_message(RelayId(0), RelayData::Binary(vec![0x90, 3, 0, 1, 0]), cx));
         assert_eq!(out, vec![StrategyOutput::Ready(RelayId(0))]);
         let publish = packet::publish("rendez/t/me", b"{}");
-        assert_eq!(run(|cx| s.on_message(RelayId(0), RelayData::Binary(publish), cx)).0, Ok(vec![(Topic::Own, b"{}".to_vec())]));
+        assert_eq!(
+            run(|cx| s.on_message(RelayId(0), RelayData::Binary(publish), cx)).0,
+            Ok(vec![(Topic::Own, b"{}".to_vec())])
+        );
     }
 
     #[test]
@@ -198,7 +203,9 @@ mod tests {
         assert_eq!(s.poll_timeout(), Some(Instant::ZERO + PING_PERIOD));
         let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
         s.handle_timeout(&mut Context::new(Instant::ZERO + PING_PERIOD, WallClock::default(), &mut random, &mut out));
-        assert!(matches!(&out.make_contiguous()[..], [StrategyOutput::Send { data: RelayData::Binary(b), .. }] if b[0] == 0xc0));
+        assert!(
+            matches!(&out.make_contiguous()[..], [StrategyOutput::Send { data: RelayData::Binary(b), .. }] if b[0] == 0xc0)
+        );
         s.on_close(RelayId(0));
         assert_eq!(s.poll_timeout(), None);
     }

@@ -192,7 +192,8 @@ mod tests {
         let mut random = Random::os();
         let keys = Keys::generate(&mut random);
         let content = "line\n\"quote\" \\ tab\t ünï 🚀 </script>".to_owned();
-        let event = keys.sign(&mut random, 1_700_000_000, 29_371, vec![vec!["x".into(), "topic".into()]], content.clone());
+        let event =
+            keys.sign(&mut random, 1_700_000_000, 29_371, vec![vec!["x".into(), "topic".into()]], content.clone());
         assert_eq!(event.verify(), Ok(()));
         assert_eq!(event.tag("x"), Some("topic"));
         assert_eq!(event.pubkey, keys.pubkey());

@@ -32,7 +32,12 @@ pub struct NostrSession {
 impl NostrSession {
     /// A session with a fresh key, subscribing to `topics` on `relay_count` relays.
     pub fn new(topics: Topics, relay_count: usize, random: &mut Random) -> Self {
-        Self { keys: Keys::generate(random), topics, subscription: random.id(16), relays: vec![State::Closed; relay_count] }
+        Self {
+            keys: Keys::generate(random),
+            topics,
+            subscription: random.id(16),
+            relays: vec![State::Closed; relay_count],
+        }
     }
 }
 
@@ -81,7 +86,9 @@ impl PubSubTransport for NostrSession {
             Ok(RelayMessage::Closed { subscription, message }) if subscription == self.subscription => {
                 return Err(RelayFault(format!("relay closed our subscription ({message})")));
             }
-            Ok(RelayMessage::Ok { accepted: false, message, .. }) => cx.warn(format!("relay rejected our event: {message}")),
+            Ok(RelayMessage::Ok { accepted: false, message, .. }) => {
+                cx.warn(format!("relay rejected our event: {message}"))
+            }
             Ok(RelayMessage::Notice(message)) => cx.warn(format!("relay notice: {message}")),
             Ok(_) => {}
         }
@@ -134,12 +141,15 @@ mod tests {
     fn subscribe_then_ready_then_verified_events_on_our_topics() {
         let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
         let (_, out) = run(|cx| s.on_open(RelayId(0), cx));
-        assert!(matches!(&out[..], [StrategyOutput::Send { data: RelayData::Text(t), .. }] if t.starts_with(r#"["REQ""#)));
+        assert!(
+            matches!(&out[..], [StrategyOutput::Send { data: RelayData::Text(t), .. }] if t.starts_with(r#"["REQ""#))
+        );
         let sub = s.subscription.clone();
         let (_, out) = run(|cx| s.on_message(RelayId(0), text(json!(["EOSE", sub])), cx));
         assert_eq!(out, vec![StrategyOutput::Ready(RelayId(0))]);
         let other = Keys::generate(&mut Random::seeded(3));
-        let event = other.sign(&mut Random::seeded(4), 1, EVENT_KIND, vec![vec!["x".into(), "room".into()]], "{}".into());
+        let event =
+            other.sign(&mut Random::seeded(4), 1, EVENT_KIND, vec![vec!["x".into(), "room".into()]], "{}".into());
         let (delivered, _) = run(|cx| s.on_message(RelayId(0), text(json!(["EVENT", sub, event])), cx));
         assert_eq!(delivered, Ok(vec![(Topic::Room, b"{}".to_vec())]));
         let mut forged = event.clone();

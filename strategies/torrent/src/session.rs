@@ -9,9 +9,9 @@ use crate::info_hash::info_hash;
 use crate::tracker_message::{
     decode, encode_announce, encode_answer, encode_stopped, AnnounceEvent, Incoming, TrackerError,
 };
+use rendez_core::collections::Map;
 use rendez_core::signaling::{SealedOffer, SignalEvent};
 use rendez_core::strategy::{Context, Discovery, RelayData, RelayFault, RelayId, Strategy, StrategyConfig};
-use std::collections::BTreeMap;
 
 /// Offers published per announce, spread over the trackers announced to.
 pub const OFFER_POOL_SIZE: usize = 10;
@@ -34,7 +34,7 @@ pub struct TrackerSession {
     self_id: String,
     trackers: Vec<Tracker>,
     /// Which tracker relayed each offer we may answer.
-    routes: BTreeMap<String, RelayId>,
+    routes: Map<String, RelayId>,
 }
 
 impl TrackerSession {
@@ -43,7 +43,7 @@ impl TrackerSession {
             info_hash: info_hash(&config.app_id, &config.room_id),
             self_id: config.self_id.clone(),
             trackers: vec![Tracker::Closed; config.relay_count],
-            routes: BTreeMap::new(),
+            routes: Map::default(),
         }
     }
 
@@ -154,7 +154,9 @@ mod tests {
         })
     }
 
-    fn run(f: impl FnOnce(&mut Context<'_>) -> Result<(), RelayFault>) -> (Result<(), RelayFault>, Vec<StrategyOutput>) {
+    fn run(
+        f: impl FnOnce(&mut Context<'_>) -> Result<(), RelayFault>,
+    ) -> (Result<(), RelayFault>, Vec<StrategyOutput>) {
         let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
         let result = f(&mut Context::new(Instant::ZERO, WallClock::default(), &mut random, &mut out));
         (result, out.into())
@@ -164,7 +166,9 @@ mod tests {
         outputs
             .iter()
             .filter_map(|o| match o {
-                StrategyOutput::Send { relay, data: RelayData::Text(t) } => Some((relay.0, serde_json::from_str(t).unwrap())),
+                StrategyOutput::Send { relay, data: RelayData::Text(t) } => {
+                    Some((relay.0, serde_json::from_str(t).unwrap()))
+                }
                 _ => None,
             })
             .collect()
@@ -215,7 +219,8 @@ mod tests {
         let sent = sent_json(&out);
         assert_eq!(sent.iter().map(|(_, v)| v["offers"].as_array().unwrap().len()).collect::<Vec<_>>(), [2, 1]);
         assert!(sent.iter().all(|(_, v)| v["event"] == "update"));
-        let offer = json!({"action":"announce","info_hash":s.info_hash,"peer_id":"A","offer_id":"x","offer":{"sdp":"S"}});
+        let offer =
+            json!({"action":"announce","info_hash":s.info_hash,"peer_id":"A","offer_id":"x","offer":{"sdp":"S"}});
         assert_eq!(run(|cx| s.on_message(RelayId(1), RelayData::Text(offer.to_string()), cx)).0, Ok(()));
         let (_, out) = run(|cx| {
             s.send_answer("A", "x", "T", cx);

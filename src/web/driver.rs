@@ -1,0 +1,237 @@
+//! The browser driver of one room: carries the core's outputs out with `web-sys`, feeds browser
+//! events back in, keeps the room's one timer, and hands events to the app only after the core
+//! is no longer borrowed (so app callbacks may call back into the room).
+
+use super::callbacks::{dispatch, Callbacks};
+use super::payload::{allocate, JsBytes};
+use super::peer::{self, Peer};
+use super::relay_socket::RelaySocket;
+use crate::collections::Map;
+use crate::room::{ConnId, Event, Input, OutFrame, Output, Room};
+use crate::time::Instant;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::RtcConfiguration;
+
+/// The driver of one room, shared by the `Room` object and (weakly) by every browser handler.
+pub(crate) struct Cell {
+    state: RefCell<Driver>,
+    /// Inputs that arrived while the driver was borrowed, handled at the next drain.
+    deferred: RefCell<Vec<Input<JsBytes>>>,
+}
+
+pub(crate) type Shared = Rc<Cell>;
+pub(crate) type WeakDriver = Weak<Cell>;
+
+pub(crate) struct Driver {
+    pub core: Room<JsBytes>,
+    relays: Vec<Option<RelaySocket>>,
+    pub peers: Map<ConnId, Peer>,
+    pub callbacks: Callbacks,
+    rtc_config: RtcConfiguration,
+    timer: Timer,
+}
+
+/// The room's one timer, armed for the core's next deadline.
+struct Timer {
+    on_fire: Closure<dyn FnMut()>,
+    handle: Option<i32>,
+    deadline: Option<Instant>,
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let (Some(window), Some(handle)) = (web_sys::window(), self.handle) {
+            window.clear_timeout_with_handle(handle);
+        }
+    }
+}
+
+/// The current time, from `performance.now()`.
+pub(crate) fn now() -> Instant {
+    Instant::from_millis_f64(web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now()))
+}
+
+/// Starts driving `core`.
+pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks: Callbacks) -> Shared {
+    let relays = core.relay_urls().iter().map(|_| None).collect();
+    Rc::new_cyclic(|weak: &WeakDriver| {
+        let weak = weak.clone();
+        let on_fire = Closure::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                on_timer(&shared);
+            }
+        });
+        let timer = Timer { on_fire, handle: None, deadline: None };
+        let driver = Driver { core, relays, peers: Map::default(), callbacks, rtc_config, timer };
+        Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()) }
+    })
+}
+
+fn on_timer(shared: &Shared) {
+    if let Ok(mut driver) = shared.state.try_borrow_mut() {
+        driver.timer.handle = None;
+        driver.timer.deadline = None;
+        driver.core.handle_timeout(now());
+    }
+    drive(shared);
+}
+
+/// Feeds a browser event to the room, then drives it.
+pub(crate) fn feed(weak: &WeakDriver, input: Input<JsBytes>) {
+    let Some(shared) = weak.upgrade() else { return };
+    match shared.state.try_borrow_mut() {
+        Ok(mut driver) => driver.core.handle_input(now(), input),
+        Err(_) => shared.deferred.borrow_mut().push(input),
+    }
+    drive(&shared);
+}
+
+/// Runs `f` on the driver if it is not borrowed (it never is where app code runs), then drives.
+pub(crate) fn with_driver<T>(shared: &Shared, f: impl FnOnce(&mut Driver, &WeakDriver) -> T) -> Option<T> {
+    let result = {
+        let mut driver = shared.state.try_borrow_mut().ok()?;
+        f(&mut driver, &Rc::downgrade(shared))
+    };
+    drive(shared);
+    Some(result)
+}
+
+/// Runs `f` on the app's callbacks if the driver is not borrowed.
+pub(crate) fn with_callbacks<T>(shared: &Shared, f: impl FnOnce(&mut Callbacks) -> T) -> Option<T> {
+    Some(f(&mut shared.state.try_borrow_mut().ok()?.callbacks))
+}
+
+/// Reads the driver if it is not borrowed.
+pub(crate) fn read<T>(shared: &Shared, f: impl FnOnce(&Driver) -> T) -> Option<T> {
+    Some(f(&*shared.state.try_borrow().ok()?))
+}
+
+/// Drains the core: carries every output out, re-arms the timer, then hands the events to the app.
+pub(crate) fn drive(shared: &Shared) {
+    let weak = Rc::downgrade(shared);
+    let events = {
+        let Ok(mut driver) = shared.state.try_borrow_mut() else { return };
+        let mut events = Vec::new();
+        loop {
+            let deferred = std::mem::take(&mut *shared.deferred.borrow_mut());
+            if deferred.is_empty() {
+                match driver.core.poll_output() {
+                    Some(output) => events.extend(driver.perform(&weak, output)),
+                    None => break,
+                }
+            } else {
+                let now = now();
+                for input in deferred {
+                    driver.core.handle_input(now, input);
+                }
+            }
+        }
+        driver.arm_timer();
+        events
+    };
+    for event in events {
+        dispatch(shared, event);
+    }
+}
+
+impl Driver {
+    /// Carries `output` out; an event is handed back for the app.
+    fn perform(&mut self, weak: &WeakDriver, output: Output<JsBytes>) -> Option<Event<JsBytes>> {
+        match output {
+            Output::OpenRelay { relay, url, protocols } => match RelaySocket::open(&url, protocols, weak, relay) {
+                Ok(socket) => self.relays[relay.0] = Some(socket),
+                Err(e) => {
+                    let reason = Some(format!("cannot connect: {}", peer::describe(&e)));
+                    self.core.handle_input(now(), Input::RelayClosed { relay, reason });
+                }
+            },
+            Output::CloseRelay { relay } => self.relays[relay.0] = None,
+            Output::SendRelay { relay, data } => {
+                if let Some(socket) = &self.relays[relay.0] {
+                    socket.send(&data);
+                }
+            }
+            Output::CreateConnection { conn } => match Peer::new(&self.rtc_config, weak, conn) {
+                Ok(peer) => {
+                    self.peers.insert(conn, peer);
+                }
+                Err(e) => self.core.handle_input(now(), Input::ConnectionFailed { conn, error: peer::describe(&e) }),
+            },
+            Output::Negotiate { conn, step } => {
+                let Some(connection) = self.peers.get(&conn).map(|p| p.connection().clone()) else {
+                    let outcome = Err("the connection is gone".to_owned());
+                    self.core.handle_input(now(), Input::Negotiated { conn, outcome, stable: true });
+                    return None;
+                };
+                let weak = weak.clone();
+                spawn_local(async move {
+                    let outcome = peer::negotiate(&connection, step).await;
+                    let stable = connection.signaling_state() == web_sys::RtcSignalingState::Stable;
+                    feed(&weak, Input::Negotiated { conn, outcome, stable });
+                });
+            }
+            Output::SendFrame { conn, frame } => {
+                let peer = self.peers.get(&conn)?;
+                if let Ok(message) = assemble(&frame) {
+                    // A channel that is closing refuses; its close event follows.
+                    let _ = peer.send(&message);
+                }
+                let amount = peer.buffered();
+                self.core.handle_input(now(), Input::Buffered { conn, amount });
+            }
+            Output::CloseConnection { conn } => {
+                self.peers.remove(&conn);
+            }
+            Output::Event(event) => return Some(event),
+        }
+        None
+    }
+
+    fn arm_timer(&mut self) {
+        let next = self.core.poll_timeout();
+        let timer = &mut self.timer;
+        if next == timer.deadline {
+            return;
+        }
+        let Some(window) = web_sys::window() else { return };
+        if let Some(handle) = timer.handle.take() {
+            window.clear_timeout_with_handle(handle);
+        }
+        timer.deadline = next;
+        if let Some(at) = next {
+            let ms = (at - now()).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            let callback = timer.on_fire.as_ref().unchecked_ref();
+            timer.handle = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback, ms).ok();
+        }
+    }
+
+    /// The relay connections that exist now, by URL.
+    pub fn relay_sockets(&self) -> Vec<(String, web_sys::WebSocket)> {
+        let urls = self.core.relay_urls();
+        self.relays
+            .iter()
+            .enumerate()
+            .filter_map(|(i, socket)| Some((urls[i].clone(), socket.as_ref()?.web_socket().clone())))
+            .collect()
+    }
+}
+
+/// One data-channel message: the header copied out of Wasm memory, the body set from its view.
+fn assemble(frame: &OutFrame<JsBytes>) -> Result<js_sys::Uint8Array, JsValue> {
+    let message = allocate(frame.len() as u32)?;
+    let header_len = frame.header.len() as u32;
+    message.subarray(0, header_len).copy_from(&frame.header);
+    if let Some(body) = &frame.body {
+        message.set(&body.0, header_len);
+    }
+    Ok(message)
+}
+
+/// Leaves the room (idempotent): the core says goodbye and closes everything; pending sends and
+/// pings reject.
+pub(crate) fn leave(shared: &Shared) {
+    with_driver(shared, |driver, _| driver.core.leave(now()));
+}

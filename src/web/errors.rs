@@ -1,0 +1,36 @@
+//! Errors handed to apps: JS `Error`s whose `message` starts with `rendez:` and whose `code` is
+//! stable, so apps can tell them apart.
+
+use crate::room::{PingError, RoomError, SendError};
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+
+/// A JS `Error` with `message` (prefixed with `rendez: `) and `code`.
+pub fn js_error(message: &str, code: &str) -> JsValue {
+    let error = js_sys::Error::new(&format!("rendez: {message}"));
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    error.into()
+}
+
+/// An error of invalid arguments (code `invalid`).
+pub fn invalid(message: &str) -> JsValue {
+    js_error(message, "invalid")
+}
+
+impl From<RoomError> for JsValue {
+    fn from(error: RoomError) -> Self {
+        js_error(&error.to_string(), error.code())
+    }
+}
+
+impl From<SendError> for JsValue {
+    fn from(error: SendError) -> Self {
+        js_error(&error.to_string(), error.code())
+    }
+}
+
+impl From<PingError> for JsValue {
+    fn from(error: PingError) -> Self {
+        js_error(&error.to_string(), error.code())
+    }
+}
