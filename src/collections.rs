@@ -1,17 +1,15 @@
-//! The maps and sets of the core: small, insertion-ordered, searched from the oldest entry.
+//! The maps and sets of the core: sorted vectors searched by bisection.
 //!
-//! A room's collections are small (peers, connections, pending pings) or settle mostly in the
-//! order they were filled (transfers awaiting acks, sends awaiting their promise), so a scan from
-//! the oldest entry finds what it looks for at once. Removing leaves a hole that later
-//! compaction closes, so settling in order moves nothing. Iteration follows insertion, so a
-//! simulation replays exactly, and the `.wasm` carries far less code than hash or B-tree tables
-//! would for every key and value type.
+//! Keys are mostly ids that only grow (connections, sends, pings, transfers), so new entries go
+//! at the end; removing leaves a hole (the key stays, the value goes) that a later compaction
+//! closes, so settling entries in order moves nothing. Lookups take a logarithmic number of
+//! comparisons, iteration is in key order (a simulation replays exactly), and the `.wasm` carries
+//! far less code than hash or B-tree tables would for every key and value type.
 
-/// A map of keys to values, in insertion order.
+/// A map of keys to values, in key order.
 #[derive(Debug, Clone)]
 pub struct Map<K, V> {
-    /// Entries in insertion order; a removed entry keeps its key and loses its value until the
-    /// next compaction.
+    /// Entries sorted by key; a removed entry keeps its key until the next compaction.
     slots: Vec<(K, Option<V>)>,
     live: usize,
 }
@@ -22,13 +20,14 @@ impl<K, V> Default for Map<K, V> {
     }
 }
 
-impl<K: PartialEq, V> Map<K, V> {
-    fn position<Q>(&self, key: &Q) -> Option<usize>
+impl<K: Ord, V> Map<K, V> {
+    /// Where `key` is or would go.
+    fn search<Q>(&self, key: &Q) -> Result<usize, usize>
     where
         K: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
-        self.slots.iter().position(|(k, v)| v.is_some() && k.borrow() == key)
+        self.slots.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
     pub fn len(&self) -> usize {
@@ -42,60 +41,67 @@ impl<K: PartialEq, V> Map<K, V> {
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
-        self.slots[self.position(key)?].1.as_ref()
+        self.slots[self.search(key).ok()?].1.as_ref()
     }
 
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
-        let i = self.position(key)?;
+        let i = self.search(key).ok()?;
         self.slots[i].1.as_mut()
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
-        self.position(key).is_some()
+        self.get(key).is_some()
+    }
+
+    /// The index of `key`'s slot, made (empty) if the key is absent.
+    fn slot(&mut self, key: K) -> usize {
+        self.search(&key).unwrap_or_else(|i| {
+            self.slots.insert(i, (key, None));
+            i
+        })
     }
 
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(old) = self.get_mut(&key) {
-            return Some(std::mem::replace(old, value));
+        let i = self.slot(key);
+        let old = self.slots[i].1.replace(value);
+        if old.is_none() {
+            self.live += 1;
         }
-        self.slots.push((key, Some(value)));
-        self.live += 1;
-        None
+        old
     }
 
     /// The value of `key`, inserted by `make` if absent.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let i = self.position(&key).unwrap_or_else(|| {
+        let i = self.slot(key);
+        if self.slots[i].1.is_none() {
             self.live += 1;
-            self.slots.push((key, None));
-            self.slots.len() - 1
-        });
+        }
         self.slots[i].1.get_or_insert_with(make)
     }
 
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
-        let i = self.position(key)?;
-        let value = self.slots[i].1.take();
+        let i = self.search(key).ok()?;
+        let value = self.slots[i].1.take()?;
         self.live -= 1;
         if self.slots.len() > 2 * self.live + 8 {
             self.slots.retain(|(_, v)| v.is_some());
         }
-        value
+        Some(value)
     }
 
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
@@ -124,14 +130,14 @@ impl<K: PartialEq, V> Map<K, V> {
         self.iter().map(|(_, v)| v)
     }
 
-    /// Removes and returns every entry, oldest first.
+    /// Removes and returns every entry, in key order.
     pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
         self.live = 0;
         self.slots.drain(..).filter_map(|(k, v)| Some((k, v?)))
     }
 }
 
-/// A set, in insertion order.
+/// A set, in order.
 #[derive(Debug, Clone)]
 pub struct Set<T> {
     map: Map<T, ()>,
@@ -143,7 +149,7 @@ impl<T> Default for Set<T> {
     }
 }
 
-impl<T: PartialEq> Set<T> {
+impl<T: Ord> Set<T> {
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -155,7 +161,7 @@ impl<T: PartialEq> Set<T> {
     pub fn contains<Q>(&self, value: &Q) -> bool
     where
         T: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
         self.map.contains_key(value)
     }
@@ -168,7 +174,7 @@ impl<T: PartialEq> Set<T> {
     pub fn remove<Q>(&mut self, value: &Q) -> bool
     where
         T: std::borrow::Borrow<Q>,
-        Q: PartialEq + ?Sized,
+        Q: Ord + ?Sized,
     {
         self.map.remove(value).is_some()
     }
@@ -187,20 +193,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn maps_keep_insertion_order_and_replace_values() {
+    fn maps_keep_key_order_and_replace_values() {
         let mut map = Map::default();
         assert_eq!(map.insert("b", 1), None);
         assert_eq!(map.insert("a", 2), None);
         assert_eq!(map.insert("b", 3), Some(1));
-        assert_eq!(map.iter().collect::<Vec<_>>(), [(&"b", &3), (&"a", &2)]);
+        assert_eq!(map.iter().collect::<Vec<_>>(), [(&"a", &2), (&"b", &3)]);
         *map.get_or_insert_with("c", || 0) += 5;
         *map.get_or_insert_with("c", || 0) += 5;
         assert_eq!(map.get("c"), Some(&10));
         assert_eq!(map.remove("b"), Some(3));
+        assert_eq!((map.get("b"), map.len()), (None, 2));
+        assert_eq!(map.insert("b", 4), None);
         map.retain(|_, v| *v > 2);
-        assert_eq!(map.keys().collect::<Vec<_>>(), [&"c"]);
-        assert_eq!(map.drain().collect::<Vec<_>>(), [("c", 10)]);
+        assert_eq!(map.keys().collect::<Vec<_>>(), [&"b", &"c"]);
+        assert_eq!(map.drain().collect::<Vec<_>>(), [("b", 4), ("c", 10)]);
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn settling_in_order_keeps_the_map_small() {
+        let mut map = Map::default();
+        for id in 0..10_000u32 {
+            map.insert(id, id);
+        }
+        for id in 0..9_990u32 {
+            assert_eq!(map.remove(&id), Some(id));
+        }
+        assert_eq!(map.len(), 10);
+        assert!(map.slots.len() <= 2 * map.len() + 9);
+        assert_eq!(map.get(&9_995), Some(&9_995));
     }
 
     #[test]

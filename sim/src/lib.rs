@@ -8,4 +8,4 @@
 pub mod relays;
 mod world;
 
-pub use world::{Log, Options, PeerIndex, Received, Stats, StrategyKind, World};
+pub use world::{FrameFilter, Log, Options, PeerIndex, Received, Stats, StrategyKind, World};

@@ -13,7 +13,7 @@ use rendez_core::room::{
 use rendez_core::strategy::{RelayData, RelayId, Strategy};
 use rendez_core::time::{Instant, WallClock};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::time::Duration;
 
 /// A peer of the world, by the order it joined.
@@ -127,6 +127,36 @@ struct Pc {
     need_fired: bool,
 }
 
+/// A peer's simulated connections, by the room's connection ids (which count up from 0).
+#[derive(Default)]
+struct Pcs(Vec<Option<Pc>>);
+
+impl Pcs {
+    fn get(&self, conn: &ConnId) -> Option<&Pc> {
+        self.0.get(conn.0 as usize)?.as_ref()
+    }
+
+    fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Pc> {
+        self.0.get_mut(conn.0 as usize)?.as_mut()
+    }
+
+    fn insert(&mut self, conn: ConnId, pc: Pc) {
+        let index = conn.0 as usize;
+        if self.0.len() <= index {
+            self.0.resize_with(index + 1, || None);
+        }
+        self.0[index] = Some(pc);
+    }
+
+    fn remove(&mut self, conn: &ConnId) -> Option<Pc> {
+        self.0.get_mut(conn.0 as usize)?.take()
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+}
+
 struct Peer {
     id: String,
     room: Room<SharedBytes>,
@@ -134,7 +164,7 @@ struct Peer {
     servers: Vec<usize>,
     /// Its current connection to each relay.
     clients: BTreeMap<usize, ClientId>,
-    pcs: BTreeMap<ConnId, Pc>,
+    pcs: Pcs,
     log: Log,
     stats: Stats,
     crashed: bool,
@@ -185,12 +215,17 @@ impl Ord for Scheduled {
     }
 }
 
+/// Whether a data-channel frame from a peer is delivered.
+pub type FrameFilter = Box<dyn Fn(PeerIndex, &[u8]) -> bool>;
+
 /// Peers, relay servers and the simulated clock.
 pub struct World {
     kind: StrategyKind,
     now: Instant,
     seq: u64,
     queue: BinaryHeap<Scheduled>,
+    /// Events scheduled one latency ahead (most of them): already in order, so a queue suffices.
+    in_flight: VecDeque<Scheduled>,
     peers: Vec<Peer>,
     servers: Vec<Server>,
     next_client: u64,
@@ -202,6 +237,10 @@ pub struct World {
     pub violations: Vec<String>,
     /// Every message servers sent to peers, when recording: (server, receiving peer, message).
     pub relay_log: Option<Vec<(usize, PeerIndex, RelayData)>>,
+    /// Decides which data-channel frames are delivered (by sender and bytes); all when `None`.
+    pub frame_filter: Option<FrameFilter>,
+    /// Joins minus leaves reported to every app, kept as events arrive.
+    open_total: usize,
 }
 
 impl World {
@@ -212,6 +251,7 @@ impl World {
             now: Instant::ZERO,
             seq: 0,
             queue: BinaryHeap::new(),
+            in_flight: VecDeque::new(),
             peers: Vec::new(),
             servers: Vec::new(),
             next_client: 0,
@@ -220,6 +260,8 @@ impl World {
             latency: Duration::from_millis(10),
             violations: Vec::new(),
             relay_log: None,
+            frame_filter: None,
+            open_total: 0,
         };
         world.add_server();
         world
@@ -273,7 +315,7 @@ impl World {
             room,
             servers: options.relays,
             clients: BTreeMap::new(),
-            pcs: BTreeMap::new(),
+            pcs: Pcs::default(),
             log: Log::default(),
             stats: Stats::default(),
             crashed: false,
@@ -314,6 +356,12 @@ impl World {
         self.peers[peer].room.open_peers().map(|(id, _)| id).collect()
     }
 
+    /// Peers joined minus peers left, over every app of the world: `n * (n - 1)` once `n` peers
+    /// are fully meshed (cheap to watch while a large room runs).
+    pub fn open_total(&self) -> usize {
+        self.open_total
+    }
+
     /// Whether each of `peers` has an open connection to each other one.
     pub fn full_mesh(&self, peers: &[PeerIndex]) -> bool {
         peers.iter().all(|&p| self.peers[p].room.open_peers().count() == peers.len() - 1)
@@ -327,7 +375,7 @@ impl World {
     /// Runs the world for `duration` of simulated time.
     pub fn run_for(&mut self, duration: Duration) {
         let until = self.now + duration;
-        while self.queue.peek().is_some_and(|s| s.at <= until) {
+        while self.next_event_at().is_some_and(|at| at <= until) {
             self.step();
         }
         self.now = until;
@@ -337,7 +385,7 @@ impl World {
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&World) -> bool) -> bool {
         let until = self.now + limit;
         while !done(self) {
-            if self.queue.peek().is_none_or(|s| s.at > until) {
+            if self.next_event_at().is_none_or(|at| at > until) {
                 self.now = until;
                 return done(self);
             }
@@ -348,11 +396,33 @@ impl World {
 
     fn schedule(&mut self, delay: Duration, action: Action) {
         self.seq += 1;
-        self.queue.push(Scheduled { at: self.now + delay, seq: self.seq, action });
+        let event = Scheduled { at: self.now + delay, seq: self.seq, action };
+        if delay == self.latency && self.in_flight.back().is_none_or(|last| last.at <= event.at) {
+            self.in_flight.push_back(event);
+        } else {
+            self.queue.push(event);
+        }
+    }
+
+    /// Whether the next event is the head of `in_flight` rather than of `queue`.
+    fn in_flight_first(&self) -> bool {
+        match (self.in_flight.front(), self.queue.peek()) {
+            (Some(a), Some(b)) => (a.at, a.seq) < (b.at, b.seq),
+            (a, _) => a.is_some(),
+        }
+    }
+
+    fn next_event_at(&self) -> Option<Instant> {
+        if self.in_flight_first() {
+            self.in_flight.front().map(|s| s.at)
+        } else {
+            self.queue.peek().map(|s| s.at)
+        }
     }
 
     fn step(&mut self) {
-        let Some(Scheduled { at, action, .. }) = self.queue.pop() else { return };
+        let next = if self.in_flight_first() { self.in_flight.pop_front() } else { self.queue.pop() };
+        let Some(Scheduled { at, action, .. }) = next else { return };
         self.now = at;
         match action {
             Action::Timer(p) => {
@@ -453,7 +523,8 @@ impl World {
             }
             Output::SendFrame { conn, frame } => {
                 self.peers[p].stats.frames_sent += 1;
-                let pc = &self.peers[p].pcs[&conn];
+                let has_body = frame.body.is_some();
+                let Some(pc) = self.peers[p].pcs.get(&conn) else { return };
                 let remote =
                     pc.remote.filter(|&(rp, rc)| pc.open && self.peers[rp].pcs.get(&rc).is_some_and(|r| r.open));
                 if let Some((rp, rc)) = remote {
@@ -461,10 +532,14 @@ impl World {
                     if let Some(body) = frame.body {
                         bytes.extend_from_slice(&body.to_vec());
                     }
-                    let frame = SharedBytes::from(bytes);
-                    self.schedule(latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
+                    if self.frame_filter.as_ref().is_none_or(|deliver| deliver(p, &bytes)) {
+                        let frame = SharedBytes::from(bytes);
+                        self.schedule(latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
+                    }
                 }
-                self.peers[p].room.handle_input(self.now, Input::Buffered { conn, amount: 0 });
+                if has_body {
+                    self.peers[p].room.handle_input(self.now, Input::Buffered { conn, amount: 0 });
+                }
             }
             Output::CloseConnection { conn } => {
                 if let Some(pc) = self.peers[p].pcs.remove(&conn) {
@@ -480,8 +555,14 @@ impl World {
     fn record(&mut self, p: PeerIndex, event: Event<SharedBytes>) {
         let log = &mut self.peers[p].log;
         match event {
-            Event::PeerJoined { peer } => log.joined.push(peer),
-            Event::PeerLeft { peer } => log.left.push(peer),
+            Event::PeerJoined { peer } => {
+                log.joined.push(peer);
+                self.open_total += 1;
+            }
+            Event::PeerLeft { peer } => {
+                log.left.push(peer);
+                self.open_total -= 1;
+            }
             Event::JoinError { peer, error } => log.join_errors.push((peer, error)),
             Event::Received { peer, action, kind, metadata, parts, .. } => {
                 let bytes = parts.iter().flat_map(|p| p.to_vec()).collect();
@@ -666,10 +747,12 @@ impl World {
     /// `peer` adds a media stream for `target` (announcing `metadata`), as `addStream` does.
     pub fn add_stream(&mut self, p: PeerIndex, target: &str, metadata: Option<&str>) -> Result<(), RoomError> {
         let (_, conn) = self.peers[p].room.targets(Some(&[target.to_owned()]))?.remove(0);
-        let index = self.peers[p].pcs[&conn].local_media;
+        let index = self.peers[p].pcs.get(&conn).map_or(0, |pc| pc.local_media);
         let stream = format!("{}-s{index}", self.peers[p].id);
         self.app(p, |room, now| room.announce_stream(now, Some(&[target.to_owned()]), &stream, metadata))?;
-        self.peers[p].pcs.get_mut(&conn).expect("open").local_media += 1;
+        if let Some(pc) = self.peers[p].pcs.get_mut(&conn) {
+            pc.local_media += 1;
+        }
         self.maybe_need_negotiation(p, conn);
         Ok(())
     }
@@ -710,7 +793,7 @@ impl World {
     pub fn send_raw_frame(&mut self, p: PeerIndex, target: &str, bytes: Vec<u8>) {
         let Ok(mut targets) = self.peers[p].room.targets(Some(&[target.to_owned()])) else { return };
         let (_, conn) = targets.remove(0);
-        if let Some((rp, rc)) = self.peers[p].pcs[&conn].remote {
+        if let Some((rp, rc)) = self.peers[p].pcs.get(&conn).and_then(|pc| pc.remote) {
             let frame = SharedBytes::from(bytes);
             self.schedule(self.latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
         }

@@ -81,6 +81,7 @@ impl<P: Payload> Room<P> {
             Discovery::OfferPool { size } => {
                 let pool: Vec<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
                 let expiry = self.now + OFFER_TTL;
+                self.note_deadline(expiry);
                 let mut pending = Set::default();
                 for conn in pool {
                     if let Some(c) = self.conns.get_mut(&conn) {
@@ -130,7 +131,7 @@ impl<P: Payload> Room<P> {
         self.setup_full = false;
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
-        self.conns.insert(conn, Connection::new(role, self.config.limits, self.now));
+        self.conns.insert(conn, Box::new(Connection::new(role, self.config.limits, self.now)));
         self.outputs.push_back(Output::CreateConnection { conn });
         Some(conn)
     }
@@ -142,6 +143,7 @@ impl<P: Payload> Room<P> {
         c.remote = Some(remote.to_owned());
         c.deadline = Some(deadline);
         self.by_peer.insert(remote.to_owned(), conn);
+        self.note_deadline(deadline);
     }
 
     /// Closes and forgets connection `conn`, failing what was pending on it; returns its peer id

@@ -75,6 +75,7 @@ impl<P: Payload> Room<P> {
             Ok(Accepted::Partial { transfer, received, total }) => {
                 let Some(start) = c.inbox.start(transfer) else { return };
                 let (action, metadata) = (start.action.clone(), start.metadata.clone());
+                self.note_deadline(now + TRANSFER_IDLE_TIMEOUT);
                 self.emit(Event::ReceiveProgress { peer, action, metadata, received, total });
             }
             Ok(Accepted::Complete { start, parts }) => {

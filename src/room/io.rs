@@ -78,7 +78,8 @@ pub enum Input<P> {
     Frame { conn: ConnId, frame: P },
     /// A message that is not binary arrived on `conn`'s data channel.
     NonBinaryFrame { conn: ConnId },
-    /// `conn`'s data channel holds `amount` bytes not yet sent (its `bufferedAmount`).
+    /// `conn`'s data channel holds `amount` bytes not yet sent (its `bufferedAmount`): after a
+    /// payload chunk was sent, and whenever the amount falls to [`crate::room::LOW_WATER`].
     Buffered { conn: ConnId, amount: u64 },
 }
 
@@ -119,7 +120,8 @@ pub enum Output<P> {
     CreateConnection { conn: ConnId },
     /// Run a negotiation step on `conn`; report [`Input::Negotiated`].
     Negotiate { conn: ConnId, step: NegotiationStep },
-    /// Send a frame on `conn`'s data channel, then report its [`Input::Buffered`] amount.
+    /// Send a frame on `conn`'s data channel; after one with a body (a chunk of a payload),
+    /// report the channel's [`Input::Buffered`] amount, which paces the next chunks.
     SendFrame { conn: ConnId, frame: OutFrame<P> },
     /// Close `conn` (the remote sees its channel close); no input is expected for it.
     CloseConnection { conn: ConnId },

@@ -121,7 +121,8 @@ pub struct Room<P> {
     strategy: Box<dyn Strategy>,
     discovery: Discovery,
     relays: Relays,
-    conns: Map<ConnId, Connection<P>>,
+    /// Boxed, so that looking a connection up touches little memory.
+    conns: Map<ConnId, Box<Connection<P>>>,
     /// The connection of each peer (set up or open).
     by_peer: Map<String, ConnId>,
     /// Our offers awaiting an answer, by offer id.
@@ -134,6 +135,8 @@ pub struct Room<P> {
     pings: Pings,
     replays: ReplayGuard,
     next_heartbeat: Instant,
+    /// No connection deadline is earlier than this: connections are scanned only once it passes.
+    next_conn_deadline: Option<Instant>,
     /// Peers already reported by [`Event::JoinError`].
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
@@ -166,6 +169,7 @@ impl<P: Payload> Room<P> {
             pings: Pings::default(),
             replays: ReplayGuard::default(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
+            next_conn_deadline: None,
             reported: Set::default(),
             setup_full: false,
             left: false,
@@ -231,9 +235,12 @@ impl<P: Payload> Room<P> {
             return;
         }
         self.relay_timeouts();
-        self.connection_timeouts();
-        self.stalled_transfers();
-        self.overdue_acks();
+        if self.next_conn_deadline.is_some_and(|at| at <= now) {
+            self.connection_timeouts();
+            self.stalled_transfers();
+            self.overdue_acks();
+            self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).min();
+        }
         self.ping_timeouts();
         if now >= self.next_heartbeat {
             self.next_heartbeat = now + HEARTBEAT_INTERVAL;
@@ -258,9 +265,9 @@ impl<P: Payload> Room<P> {
         if self.left {
             return None;
         }
-        let conns = self.conns.values().flat_map(Connection::deadlines);
         [
             Some(self.next_heartbeat),
+            self.next_conn_deadline,
             self.announcer.next_deadline(),
             self.relays.next_deadline(),
             self.pings.next_deadline(),
@@ -268,7 +275,6 @@ impl<P: Payload> Room<P> {
         ]
         .into_iter()
         .flatten()
-        .chain(conns)
         .min()
     }
 
@@ -311,7 +317,7 @@ impl<P: Payload> Room<P> {
     pub fn open_peers(&self) -> impl Iterator<Item = (String, ConnId)> + '_ {
         self.by_peer
             .iter()
-            .filter(|(_, id)| self.conns.get(id).is_some_and(Connection::is_open))
+            .filter(|(_, id)| self.conns.get(id).is_some_and(|c| c.is_open()))
             .map(|(p, c)| (p.clone(), *c))
     }
 
@@ -341,7 +347,7 @@ impl<P: Payload> Room<P> {
 
     /// The open connection to `peer`.
     fn open_conn(&self, peer: &str) -> Option<ConnId> {
-        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(Connection::is_open))
+        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(|c| c.is_open()))
     }
 
     /// Carries out what the strategy asked for (`pending` and anything it queued meanwhile).
@@ -361,6 +367,11 @@ impl<P: Payload> Room<P> {
         let mut out = VecDeque::new();
         f(self.strategy.as_mut(), &mut Context::new(self.now, self.config.clock, &mut self.random, &mut out));
         self.flush_strategy_outputs(out.into());
+    }
+
+    /// A connection deadline was set at `at`.
+    fn note_deadline(&mut self, at: Instant) {
+        self.next_conn_deadline = Some(self.next_conn_deadline.map_or(at, |next| next.min(at)));
     }
 
     fn emit(&mut self, event: Event<P>) {

@@ -171,9 +171,11 @@ impl<P: Payload> Room<P> {
         out.offset = end;
         out.seq = out.seq.wrapping_add(1);
         let progress = out.progress.then_some((out.send, end, total));
+        let mut ack_deadline = None;
         if end >= total {
             if let Some(unsettled) = c.outbox.unsettled.get_mut(&out.transfer) {
-                unsettled.deadline = Some(now + ACK_TIMEOUT);
+                ack_deadline = Some(now + ACK_TIMEOUT);
+                unsettled.deadline = ack_deadline;
             }
         } else {
             c.outbox.queue.push_back(out);
@@ -181,6 +183,9 @@ impl<P: Payload> Room<P> {
         if let Some((send, sent, total)) = progress {
             let peer = c.remote.clone().unwrap_or_default();
             self.emit(Event::SendProgress { send, peer, sent, total });
+        }
+        if let Some(at) = ack_deadline {
+            self.note_deadline(at);
         }
         Some(Output::SendFrame { conn, frame })
     }

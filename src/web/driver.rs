@@ -179,8 +179,10 @@ impl Driver {
                     // A channel that is closing refuses; its close event follows.
                     let _ = peer.send(&message);
                 }
-                let amount = peer.buffered();
-                self.core.handle_input(now(), Input::Buffered { conn, amount });
+                if frame.body.is_some() {
+                    let amount = peer.buffered();
+                    self.core.handle_input(now(), Input::Buffered { conn, amount });
+                }
             }
             Output::CloseConnection { conn } => {
                 self.peers.remove(&conn);

@@ -1,0 +1,178 @@
+//! Discovery rules: the tie-break between concurrent attempts, pool-offer expiry, the set-up cap,
+//! and signaling that is replayed, forged, stale or redirected.
+
+use rendez_core::crypto::RoomKey;
+use rendez_core::random::Random;
+use rendez_core::room::{MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
+use rendez_core::signaling::{presence_context, room_topic, stamp, PeerMessage, STAMP_TOLERANCE_SECS};
+use rendez_core::strategy::RelayData;
+use rendez_sim::{Options, StrategyKind, World};
+use std::time::Duration;
+
+const EPOCH_SECS: u64 = 1_800_000_000;
+
+#[test]
+fn concurrent_attempts_between_two_peers_settle_on_one_connection() {
+    // Presence: both announce as they become ready and both offer the other at once.
+    for seed in 0..8 {
+        let mut world = World::new(StrategyKind::Mqtt, seed);
+        let (a, b) = (world.join_default(), world.join_default());
+        world.run_for(Duration::from_secs(5));
+        assert!(world.full_mesh(&[a, b]), "seed {seed}");
+        world.run_for(Duration::from_secs(40));
+        for p in [a, b] {
+            assert_eq!(world.log(p).joined.len(), 1, "seed {seed}: each joins once");
+            assert_eq!(world.connection_count(p), 1, "seed {seed}: the losing attempt is closed");
+        }
+        assert!(world.violations.is_empty(), "{:?}", world.violations);
+    }
+}
+
+#[test]
+fn unanswered_pool_offers_expire_and_a_lone_peer_keeps_a_bounded_pool() {
+    let mut world = World::new(StrategyKind::Torrent, 4);
+    let alone = world.join_default();
+    world.run_for(Duration::from_secs(1));
+    let first_pool = world.connection_count(alone);
+    assert_eq!(first_pool, rendez_torrent::session::OFFER_POOL_SIZE);
+    let mut most = 0;
+    for _ in 0..40 {
+        world.run_for(Duration::from_secs(5));
+        most = most.max(world.connection_count(alone));
+    }
+    // A pool is made every announce interval and lives for OFFER_TTL: at most
+    // OFFER_TTL / interval + 1 pools at once.
+    let pools = (OFFER_TTL.as_secs() / rendez_core::room::ANNOUNCE_INTERVAL.as_secs() + 1) as usize;
+    assert!(most <= pools * first_pool, "{most} connections");
+    assert!(world.stats(alone).connections_created >= 6 * first_pool as u64, "pools keep being renewed");
+}
+
+/// Seals presence announcements with the room key of the default options, as a peer holding
+/// the key (or a relay replaying one) would.
+struct Announcer {
+    key: RoomKey,
+    random: Random,
+}
+
+impl Announcer {
+    fn new() -> Self {
+        let options = Options::default();
+        Self { key: RoomKey::derive(None, &options.app_id, &options.room_id), random: Random::seeded(9) }
+    }
+
+    /// An MQTT publication announcing `from` at `unix_secs`.
+    fn presence(&mut self, from: &str, unix_secs: u64) -> Vec<u8> {
+        let proof = self.key.seal(&mut self.random, &stamp(unix_secs, ""), &presence_context(from));
+        let topic = format!("rendez/{}", room_topic("mqtt", "sim-app", "sim-room"));
+        rendez_mqtt::packet::publish(&topic, PeerMessage::Presence { from: from.into(), proof }.encode().as_bytes())
+    }
+}
+
+fn made_up_id(i: usize) -> String {
+    format!("{i:0>20}")
+}
+
+#[test]
+fn a_flood_of_validly_sealed_announcements_stops_at_the_set_up_cap() {
+    let mut world = World::new(StrategyKind::Mqtt, 5);
+    let (a, b) = (world.join_default(), world.join_default());
+    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
+    let mut announcer = Announcer::new();
+    for i in 0..200 {
+        world.relay_sends(0, a, RelayData::Binary(announcer.presence(&made_up_id(i), EPOCH_SECS)));
+    }
+    world.run_for(Duration::from_secs(1));
+    assert!(world.connection_count(a) <= MAX_UNOPENED_CONNECTIONS + 1, "{}", world.connection_count(a));
+    let warned = world.log(a).warnings.iter().filter(|w| w.contains("connections are being set up")).count();
+    assert_eq!(warned, 1, "warned once per spell");
+    let send = world.send(b, "still", b"here", None).unwrap();
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(a).received.len(), 1);
+    assert_eq!(world.log(b).sends.get(&send), Some(&Ok(1)));
+    // The made-up peers never answer: their connections time out and the cap frees up.
+    world.run_for(Duration::from_secs(31));
+    assert_eq!(world.connection_count(a), 1);
+}
+
+#[test]
+fn replayed_and_stale_announcements_set_nothing_up() {
+    let mut world = World::new(StrategyKind::Mqtt, 6);
+    let a = world.join_default();
+    world.run_for(Duration::from_secs(2));
+    let mut announcer = Announcer::new();
+    let announcement = announcer.presence(&made_up_id(1), EPOCH_SECS);
+    world.relay_sends(0, a, RelayData::Binary(announcement.clone()));
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.stats(a).connections_created, 1, "the first sighting is offered a connection");
+    world.run_for(Duration::from_secs(40));
+    assert_eq!(world.connection_count(a), 0, "the peer never answered");
+    // A relay replaying the announcement of a peer long gone gets nothing set up.
+    for _ in 0..20 {
+        world.relay_sends(0, a, RelayData::Binary(announcement.clone()));
+    }
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.stats(a).connections_created, 1, "copies are recognised");
+    // Nor does one stamped outside the window, even if never seen.
+    let stale = announcer.presence(&made_up_id(2), EPOCH_SECS - STAMP_TOLERANCE_SECS - 60);
+    world.relay_sends(0, a, RelayData::Binary(stale));
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.stats(a).connections_created, 1);
+    let (peer, error) = world.log(a).join_errors.last().unwrap();
+    assert_eq!(peer, &made_up_id(2));
+    assert!(error.contains("time stamp"), "{error}");
+}
+
+#[test]
+fn peers_whose_clocks_are_minutes_apart_still_meet() {
+    let mut world = World::new(StrategyKind::Nostr, 7);
+    let a = world.join(Options { clock_skew_secs: -240, ..Default::default() });
+    let b = world.join(Options { clock_skew_secs: 300, ..Default::default() });
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b])));
+}
+
+#[test]
+fn forged_signaling_is_reported_and_never_joins() {
+    let mut world = World::new(StrategyKind::Mqtt, 8);
+    let a = world.join_default();
+    let intruder = world.join(Options { password: Some("guess".into()), ..Default::default() });
+    world.run_for(Duration::from_secs(10));
+    assert!(world.log(a).joined.is_empty() && world.log(intruder).joined.is_empty());
+    let reported: Vec<&String> = world.log(a).join_errors.iter().map(|(p, _)| p).collect();
+    assert_eq!(reported, [world.peer_id(intruder)], "reported once");
+    assert!(world.log(a).join_errors[0].1.contains("cannot open its presence proof"));
+}
+
+#[test]
+fn a_direct_offer_opens_only_for_its_recipient() {
+    let mut world = World::new(StrategyKind::Mqtt, 9);
+    world.relay_log = Some(Vec::new());
+    let (a, b) = (world.join_default(), world.join_default());
+    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
+    let c = world.join_default();
+    world.run_for(Duration::from_secs(1));
+    // Every offer the broker delivered to b, redirected to c by a hostile relay.
+    let b_topic = format!("/{}", world.peer_id(b));
+    let offers: Vec<RelayData> = world
+        .relay_log
+        .take()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, to, data)| {
+            *to == b && matches!(data, RelayData::Binary(bytes) if String::from_utf8_lossy(bytes).contains(r#""type":"offer""#))
+        })
+        .map(|(_, _, data)| data)
+        .collect();
+    assert!(!offers.is_empty());
+    let c_id = world.peer_id(c).to_owned();
+    for offer in offers {
+        let RelayData::Binary(bytes) = offer else { unreachable!() };
+        let text = String::from_utf8_lossy(&bytes).replace(&b_topic, &format!("/{c_id}"));
+        let payload = text.split_once('{').map(|(_, p)| format!("{{{p}")).unwrap();
+        let message = PeerMessage::decode(payload.as_bytes()).unwrap();
+        let topic = format!("rendez/{}/{c_id}", room_topic("mqtt", "sim-app", "sim-room"));
+        world.relay_sends(0, c, RelayData::Binary(rendez_mqtt::packet::publish(&topic, message.encode().as_bytes())));
+    }
+    world.run_for(Duration::from_millis(200));
+    let errors = &world.log(c).join_errors;
+    assert!(errors.iter().any(|(_, e)| e.contains("cannot open its offer")), "{errors:?}");
+}
