@@ -65,6 +65,16 @@ export interface Room {
   getPeers(): Record<PeerId, RTCPeerConnection>
   getRelaySockets(): Record<string, WebSocket>
   leave(): Promise<void>
+  /** Frees the room's memory; leaves it first (as `Symbol.dispose` and garbage collection do). */
+  free(): void
+}
+
+/** Codes of the errors rendez rejects promises with. */
+export type RendezErrorCode = 'invalid' | 'not-connected' | 'closed' | 'refused' | 'timeout' | 'left' | 'busy'
+
+/** What rejected sends, pings and media calls reject with: `message` starts with `rendez:`. */
+export interface RendezError extends Error {
+  code: RendezErrorCode
 }
 
 /** Why a peer could not join: its offer or answer could not be opened, or its connection never opened. */

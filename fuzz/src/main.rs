@@ -1,6 +1,8 @@
 //! Feeds every decoder that reads peer or relay input with random and mutated inputs for a
-//! bounded number of rounds, and reports inputs tried and panics per target. Exits non-zero on
-//! any panic. `FUZZ_INPUTS` sets inputs per target (default 1,000,000); `FUZZ_SEED` the seed.
+//! bounded number of rounds, and reports inputs tried and panics per target. Whole rooms (in a
+//! simulated world) get the same treatment: mutated data-channel frames from a connected peer,
+//! and mutated relay messages. Exits non-zero on any panic. `FUZZ_INPUTS` sets inputs per target
+//! (default 1,000,000); `FUZZ_SEED` the seed.
 
 mod mutator;
 
@@ -10,13 +12,16 @@ use rendez_core::frame::{self, Header};
 use rendez_core::random::Random;
 use rendez_core::reassembly::{Limits, Reassembler};
 use rendez_core::signaling::{PeerMessage, SealedOffer};
+use rendez_core::strategy::RelayData;
 use rendez_core::time::Instant;
 use rendez_mqtt::packet::{self as mqtt, Decoder};
 use rendez_nostr::event::Keys;
 use rendez_nostr::relay_message;
+use rendez_sim::{StrategyKind, World};
 use rendez_torrent::tracker_message::{self, AnnounceEvent};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::time::Duration;
 
 type Target = Box<dyn FnMut(&[u8])>;
 
@@ -145,5 +150,39 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
                 }
             }),
         ),
+        (
+            "room: frames from a connected peer",
+            vec![[first.clone(), b"0123456789".to_vec()].concat(), frame::encode_ping(7), frame::encode_abort(1)],
+            room_target(StrategyKind::Torrent, |world, a, b, input| {
+                let b_id = world.peer_id(b).to_owned();
+                world.send_raw_frame(a, &b_id, input.to_vec());
+            }),
+        ),
+        (
+            "room: MQTT broker messages",
+            vec![mqtt::publish("rendez/t", br#"{"type":"presence","from":"AAAAAAAAAAAAAAAAAAAA","proof":"P"}"#)],
+            room_target(StrategyKind::Mqtt, |world, _, b, input| {
+                world.relay_sends(0, b, RelayData::Binary(input.to_vec()))
+            }),
+        ),
+        (
+            "room: Nostr relay messages",
+            vec![serde_json::json!(["EVENT", "s", event]).to_string().into_bytes()],
+            room_target(StrategyKind::Nostr, |world, _, b, input| {
+                world.relay_sends(0, b, RelayData::Text(String::from_utf8_lossy(input).into_owned()))
+            }),
+        ),
     ]
+}
+
+/// A target that keeps two connected peers of `kind` in a simulated world, lets `inject` hand
+/// each input to them, and runs the world for a millisecond.
+fn room_target(kind: StrategyKind, inject: fn(&mut World, usize, usize, &[u8])) -> Target {
+    let mut world = World::new(kind, 1);
+    let (a, b) = (world.join_default(), world.join_default());
+    world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b]));
+    Box::new(move |input: &[u8]| {
+        inject(&mut world, a, b, input);
+        world.run_for(Duration::from_millis(1));
+    })
 }

@@ -123,3 +123,21 @@ fn paused_reconnection_waits_for_resumption_then_reconnects_at_once() {
     let b = world.join_default();
     assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b])));
 }
+
+#[test]
+fn what_a_hostile_relay_makes_us_log_is_rate_limited() {
+    let mut world = World::new(StrategyKind::Nostr, 35);
+    let (a, b) = (world.join_default(), world.join_default());
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b])));
+    for i in 0..1000 {
+        world.relay_sends(0, a, RelayData::Text(format!("[\"NOTICE\", \"spam {i}\"]")));
+        world.relay_sends(0, a, RelayData::Text("not json".into()));
+    }
+    world.run_for(Duration::from_millis(100));
+    let warnings = &world.log(a).warnings;
+    assert_eq!(warnings.len(), 21, "{warnings:?}");
+    assert!(warnings[20].contains("further warnings about them are held back"));
+    world.send(b, "x", b"still fine", None).unwrap();
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(a).received.len(), 1);
+}

@@ -4,16 +4,13 @@ use super::media::Streams;
 use super::negotiation::Negotiation;
 use super::outbox::Outbox;
 use super::rate_limit::RateLimit;
-use super::TRANSFER_IDLE_TIMEOUT;
+use super::{TRANSFER_IDLE_TIMEOUT, WARNING_BURST, WARNING_PERIOD};
 use crate::chunking::{frame_len, FALLBACK_FRAME_LEN};
 use crate::reassembly::{Limits, Reassembler};
 use crate::renegotiation::is_polite;
 use crate::time::Instant;
 use std::time::Duration;
 
-/// Warnings about one peer at once, then one per [`WARNING_PERIOD`].
-const WARNING_BURST: u32 = 20;
-const WARNING_PERIOD: Duration = Duration::from_secs(5);
 /// Rejects sent to one peer at once, then one per [`REJECT_PERIOD`].
 const REJECT_BURST: u32 = 20;
 const REJECT_PERIOD: Duration = Duration::from_secs(1);

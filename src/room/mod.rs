@@ -78,6 +78,10 @@ pub const TRANSFER_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const HIGH_WATER: u64 = 8 * 1024 * 1024;
 /// Level at which a driver's `bufferedamountlow` should report [`Input::Buffered`] again.
 pub const LOW_WATER: u64 = 2 * 1024 * 1024;
+/// Warnings about one source (a peer, or the relays) at once, then one per [`WARNING_PERIOD`].
+pub const WARNING_BURST: u32 = 20;
+/// See [`WARNING_BURST`].
+pub const WARNING_PERIOD: Duration = Duration::from_secs(5);
 /// Largest relay message read (UTF-16 units for text, bytes for binary); larger ones are dropped
 /// by the driver before they are copied.
 pub const MAX_RELAY_MESSAGE_LEN: u64 = 1024 * 1024;
@@ -135,6 +139,8 @@ pub struct Room<P> {
     pings: Pings,
     replays: ReplayGuard,
     next_heartbeat: Instant,
+    /// What relays may make us log.
+    relay_warnings: rate_limit::RateLimit,
     /// No connection deadline is earlier than this: connections are scanned only once it passes.
     next_conn_deadline: Option<Instant>,
     /// Peers already reported by [`Event::JoinError`].
@@ -169,6 +175,7 @@ impl<P: Payload> Room<P> {
             pings: Pings::default(),
             replays: ReplayGuard::default(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
+            relay_warnings: rate_limit::RateLimit::new(WARNING_BURST, WARNING_PERIOD, now),
             next_conn_deadline: None,
             reported: Set::default(),
             setup_full: false,
@@ -357,7 +364,7 @@ impl<P: Payload> Room<P> {
                 StrategyOutput::Send { relay, data } => self.send_to_relay(relay, data),
                 StrategyOutput::Ready(relay) => self.on_relay_ready(relay),
                 StrategyOutput::Signal(event) => self.on_signal(event),
-                StrategyOutput::Warning(message) => self.warn(message),
+                StrategyOutput::Warning(message) => self.warn_about_relays(message),
             }
         }
     }
@@ -386,12 +393,28 @@ impl<P: Payload> Room<P> {
     fn warn_about(&mut self, conn: ConnId, message: String) {
         let now = self.now;
         let Some(c) = self.conns.get_mut(&conn) else { return };
-        match c.warnings.take(now) {
+        let verdict = c.warnings.take(now);
+        let peer = c.remote.clone().unwrap_or_default();
+        self.warn_within(verdict, message, || {
+            format!("peer {peer} keeps sending bad data; further warnings about it are held back")
+        });
+    }
+
+    /// Warns about something a relay did, within the relays' shared warning budget.
+    fn warn_about_relays(&mut self, message: String) {
+        let verdict = self.relay_warnings.take(self.now);
+        self.warn_within(verdict, message, || {
+            "relays keep sending bad data; further warnings about them are held back".to_owned()
+        });
+    }
+
+    /// Warns if the budget allowed it; the warning that spends the budget is followed by `held_back`.
+    fn warn_within(&mut self, verdict: rate_limit::Verdict, message: String, held_back: impl FnOnce() -> String) {
+        match verdict {
             rate_limit::Verdict::Allowed => self.warn(message),
             rate_limit::Verdict::JustExhausted => {
-                let peer = c.remote.clone().unwrap_or_default();
                 self.warn(message);
-                self.warn(format!("peer {peer} keeps sending bad data; further warnings about it are held back"));
+                self.warn(held_back());
             }
             rate_limit::Verdict::Denied => {}
         }

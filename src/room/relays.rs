@@ -127,7 +127,7 @@ impl<P: Payload> Room<P> {
     pub(super) fn on_relay_message_too_large(&mut self, relay: RelayId, len: u64) {
         let url = &self.relays.relays[relay.0].url;
         let message = format!("relay {url} sent an oversized message ({len} bytes); dropped");
-        self.warn(message);
+        self.warn_about_relays(message);
     }
 
     pub(super) fn on_relay_closed(&mut self, relay: RelayId, reason: Option<String>) {

@@ -69,27 +69,33 @@ test('freeing a room (free() or Symbol.dispose) leaves it: peers see it go, rela
 })
 
 test('app code that re-enters the room from a patched console.warn cannot break it', async () => {
-  const [victim, other] = await pair('reentrant')
+  const join = config => openPeer(env.browser, env.files.url, env.relay.url, 'reentrant', config)
+  const victim = await join({ password: 'right' })
+  const other = await join({ password: 'right' })
+  await Promise.all([met(victim, other), met(other, victim)])
   const errors = watchErrors(victim.page)
   await victim.page.evaluate(() => {
     const warn = console.warn
-    window.reentered = 0
+    window.reentered = []
     // Apps patch console.warn (error reporters do). This one calls back into the room.
     console.warn = (...args) => {
-      window.reentered++
+      window.reentered.push(String(args[0]))
       Object.keys(room.getPeers())
       send('sent from inside console.warn')
       room.ping(Object.keys(room.getPeers())[0]).catch(() => {})
       return warn.apply(console, args)
     }
   })
+  // A peer with the wrong password: the victim cannot open its offer and warns while handling it.
+  const intruder = await join({ password: 'wrong' })
+  await waitFor(victim.page, () => window.reentered.some(w => /could not join/.test(w)))
   await other.page.evaluate(id => channelOf(id).send(new Uint8Array([0])), victim.selfId)
-  await waitFor(victim.page, () => window.reentered > 0)
+  await waitFor(victim.page, () => window.reentered.some(w => /malformed frame/.test(w)))
   await waitFor(other.page, () => log.received.some(r => r.data === 'sent from inside console.warn'))
   await other.page.evaluate(() => send('still listening'))
   await waitFor(victim.page, () => log.received.some(r => r.data === 'still listening'))
   assert.deepEqual(errors, [])
-  await Promise.all([victim.context.close(), other.context.close()])
+  await Promise.all([victim, other, intruder].map(p => p.context.close()))
 })
 
 test('a browser call that throws rejects for its peer with a code; the room keeps working', async () => {
@@ -129,7 +135,9 @@ test('rejected sends and pings carry a stable code', async () => {
   assert.match(codes.notConnected, /^not-connected: rendez: no connected peer nobody-with-this-id!$/)
   assert.match(codes.pingNotConnected, /^not-connected: /)
   assert.match(codes.invalid, /^invalid: rendez: action data cannot be undefined/)
-  // A ping pending when the peer leaves rejects at once, with code `left`.
+  // A ping pending when the peer leaves rejects at once, with code `left`. The victim stops reading
+  // its channel first, so the ping stays unanswered.
+  await victim.page.evaluate(id => { channelOf(id).onmessage = () => {} }, sender.selfId)
   const pending = sender.page.evaluate(id => {
     const started = performance.now()
     return room.ping(id).then(() => 'resolved', e => [e.code, performance.now() - started])

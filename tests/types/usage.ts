@@ -1,5 +1,5 @@
 // Type test: `tsc -p tests/types` must accept the correct uses and reject the marked wrong ones.
-import { joinRoom, selfId, pauseRelayReconnection, getRelaySockets, defaultRelayUrls, type JoinError, type Room } from 'rendez/torrent'
+import { joinRoom, selfId, pauseRelayReconnection, getRelaySockets, defaultRelayUrls, type JoinError, type RendezError, type RendezErrorCode, type Room } from 'rendez/torrent'
 import { joinRoom as joinNostr } from 'rendez/nostr'
 import { joinRoom as joinMqtt } from 'rendez/mqtt'
 import { useAction, usePeerJoin, usePeerLeave, usePeers, useRoom } from 'rendez/react'
@@ -41,6 +41,9 @@ room.removeTrack(camera, stream, id)
 const delivered: Promise<void[]> = sendChat({ text: 'x', at: 2 })
 room.onPeerTrack((track, stream) => [track.kind, stream.id])
 const ms: Promise<number> = room.ping(id)
+ms.catch((e: RendezError) => (e.code === 'left' ? 0 : e.code === 'timeout' ? 1 : 2))
+// @ts-expect-error codes are a closed set
+export const unknownCode: RendezErrorCode = 'oops'
 // @ts-expect-error appId is required
 joinRoom({ password: 'x' }, 'room')
 
