@@ -65,7 +65,7 @@ export interface Room {
   getPeers(): Record<PeerId, RTCPeerConnection>
   getRelaySockets(): Record<string, WebSocket>
   leave(): Promise<void>
-  /** Frees the room's memory; leaves it first (as `Symbol.dispose` and garbage collection do). */
+  /** Leaves the room and frees its memory (as `Symbol.dispose` does). */
   free(): void
 }
 

@@ -20,6 +20,10 @@ pub struct Limits {
     pub max_in_flight_total: u64,
 }
 
+/// Bytes charged for holding one part, on top of its length: a part is a view object with its
+/// bookkeeping, so a peer sending tiny chunks is held to the limits by what it really costs.
+pub const PART_COST: u64 = 64;
+
 /// Most unfinished transfers one peer may have open at once.
 pub const MAX_OPEN_TRANSFERS: usize = 64;
 
@@ -89,6 +93,8 @@ pub enum Accepted<P> {
 struct Transfer<P> {
     start: TransferStart,
     received: u64,
+    /// What it counts against the in-flight limits: its bytes plus [`PART_COST`] per part.
+    charged: u64,
     next_seq: u32,
     parts: Vec<P>,
     /// When its last chunk arrived.
@@ -132,7 +138,7 @@ impl<P> Reassembler<P> {
         self.transfers.get(&transfer).map(|t| &t.start)
     }
 
-    /// Bytes held for unfinished transfers.
+    /// What unfinished transfers hold: their bytes, plus [`PART_COST`] per part.
     pub fn in_flight(&self) -> u64 {
         self.in_flight
     }
@@ -157,7 +163,8 @@ impl<P> Reassembler<P> {
             if self.transfers.len() >= MAX_OPEN_TRANSFERS {
                 return Err(ReassemblyError::TooManyTransfers { max: MAX_OPEN_TRANSFERS });
             }
-            self.transfers.insert(id, Transfer { start, received: 0, next_seq: 0, parts: Vec::new(), active: now });
+            let transfer = Transfer { start, received: 0, charged: 0, next_seq: 0, parts: Vec::new(), active: now };
+            self.transfers.insert(id, transfer);
         }
         let Some(transfer) = self.transfers.get_mut(&id) else {
             return Err(ReassemblyError::UnknownTransfer(id));
@@ -177,30 +184,36 @@ impl<P> Reassembler<P> {
             self.drop_transfer(id);
             return Err(ReassemblyError::Overflow { transfer: id });
         }
-        if self.in_flight + len > self.limits.max_in_flight {
+        let cost = len + PART_COST;
+        if self.in_flight + cost > self.limits.max_in_flight {
             self.drop_transfer(id);
             return Err(ReassemblyError::InFlightLimit { max: self.limits.max_in_flight });
         }
-        if room_in_flight + len > self.limits.max_in_flight_total {
+        if room_in_flight + cost > self.limits.max_in_flight_total {
             self.drop_transfer(id);
             return Err(ReassemblyError::RoomInFlightLimit { max: self.limits.max_in_flight_total });
         }
         transfer.received += len;
+        transfer.charged += cost;
         transfer.next_seq = transfer.next_seq.wrapping_add(1);
         transfer.parts.push(part);
         transfer.active = now;
-        self.in_flight += len;
+        self.in_flight += cost;
         if transfer.received < transfer.start.total {
             return Ok(Accepted::Partial { transfer: id, received: transfer.received, total: transfer.start.total });
         }
-        let done = self.transfers.remove(&id).expect("transfer present");
-        self.in_flight -= done.received;
-        Ok(Accepted::Complete { start: done.start, parts: done.parts })
+        match self.transfers.remove(&id) {
+            Some(done) => {
+                self.in_flight -= done.charged;
+                Ok(Accepted::Complete { start: done.start, parts: done.parts })
+            }
+            None => Err(ReassemblyError::UnknownTransfer(id)),
+        }
     }
 
     fn drop_transfer(&mut self, id: u32) -> bool {
         let Some(t) = self.transfers.remove(&id) else { return false };
-        self.in_flight -= t.received;
+        self.in_flight -= t.charged;
         true
     }
 }
@@ -249,7 +262,7 @@ mod tests {
         assert!(matches!(feed(&mut r, 1, 0, 10, b"abc"), Ok(Accepted::Partial { received: 3, .. })));
         assert!(matches!(feed(&mut r, 2, 0, 4, b"ab"), Ok(Accepted::Partial { .. })));
         assert_eq!(feed(&mut r, 1, 5, 0, b"x"), Err(ReassemblyError::OutOfOrder { transfer: 1, expected: 1, got: 5 }));
-        assert_eq!(r.in_flight(), 2);
+        assert_eq!(r.in_flight(), 2 + PART_COST);
         assert_eq!(feed(&mut r, 2, 1, 0, b"abc"), Err(ReassemblyError::Overflow { transfer: 2 }));
         assert_eq!(r.in_flight(), 0);
         assert!(matches!(feed(&mut r, 3, 0, 1, b"z"), Ok(Accepted::Complete { .. })));
@@ -257,17 +270,29 @@ mod tests {
 
     #[test]
     fn in_flight_bytes_are_bounded() {
-        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 5, max_in_flight_total: 6 });
+        let peer = 4 + 2 * PART_COST;
+        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: peer, max_in_flight_total: 1 << 20 });
         assert!(feed(&mut r, 1, 0, 100, b"abc").is_ok());
-        assert_eq!(feed(&mut r, 2, 0, 100, b"abc"), Err(ReassemblyError::InFlightLimit { max: 5 }));
-        assert_eq!(r.in_flight(), 3);
+        assert!(feed(&mut r, 2, 0, 100, b"a").is_ok());
+        assert_eq!(feed(&mut r, 3, 0, 100, b"a"), Err(ReassemblyError::InFlightLimit { max: peer }));
+        assert_eq!(r.in_flight(), peer);
+        let room = 5 + PART_COST;
+        let mut r = Reassembler::new(Limits { max_message: 100, max_in_flight: 1 << 20, max_in_flight_total: room });
         let other_peers = 2;
-        let header = chunk(3, 0, 100);
+        assert!(r.accept(chunk(1, 0, 100), b"abc".to_vec(), 3, other_peers, Instant::ZERO).is_ok());
         assert_eq!(
-            r.accept(header, b"xy".to_vec(), 2, r.in_flight() + other_peers, Instant::ZERO),
-            Err(ReassemblyError::RoomInFlightLimit { max: 6 })
+            r.accept(chunk(2, 0, 100), b"x".to_vec(), 1, r.in_flight() + other_peers, Instant::ZERO),
+            Err(ReassemblyError::RoomInFlightLimit { max: room })
         );
-        assert_eq!(r.in_flight(), 3);
+        assert_eq!(r.in_flight(), 3 + PART_COST);
+    }
+
+    #[test]
+    fn tiny_chunks_are_charged_what_holding_them_costs() {
+        let mut r =
+            Reassembler::new(Limits { max_message: 1 << 20, max_in_flight: 10 * 1024, max_in_flight_total: 1 << 30 });
+        let accepted = (0..1000u32).take_while(|&seq| feed(&mut r, 1, seq, 1 << 20, b"x").is_ok()).count();
+        assert_eq!(accepted as u64, 10 * 1024 / (1 + PART_COST));
     }
 
     #[test]
@@ -292,7 +317,7 @@ mod tests {
         assert!(r.accept(chunk(1, 1, 0), b"d".to_vec(), 1, 5, at(8)).is_ok());
         assert_eq!(r.oldest_activity(), Some(at(5)));
         assert_eq!(r.expire(at(30), Duration::from_secs(25)), vec![2]);
-        assert_eq!(r.in_flight(), 4);
+        assert_eq!(r.in_flight(), 4 + 2 * PART_COST);
         assert!(r.abort(1));
         assert!(!r.abort(1));
         assert_eq!((r.in_flight(), r.oldest_activity()), (0, None));

@@ -8,7 +8,7 @@ use rendez_core::random::{Random, PEER_ID_LEN};
 use rendez_core::reassembly::Limits;
 use rendez_core::room::{
     ArrivedTrack, ConnId, Event, Input, NegotiationStep, Output, PingError, PingId, Room, RoomConfig, RoomError,
-    SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT,
+    SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT, LOW_WATER,
 };
 use rendez_core::strategy::{RelayData, RelayId, Strategy};
 use rendez_core::time::{Instant, WallClock};
@@ -125,6 +125,10 @@ struct Pc {
     remote_media: u32,
     /// Whether `negotiationneeded` was fired and not yet answered by an offer.
     need_fired: bool,
+    /// When everything handed to the channel so far will have left (with a bandwidth limit).
+    link_free_at: Instant,
+    /// Whether a `bufferedamountlow` is scheduled.
+    low_pending: bool,
 }
 
 /// A peer's simulated connections, by the room's connection ids (which count up from 0).
@@ -186,6 +190,8 @@ enum Action {
     ServerDisconnect(usize, ClientId),
     StepDone(PeerIndex, ConnId, NegotiationStep),
     Open(PeerIndex, ConnId),
+    /// A channel's buffer may have fallen to the low-water mark.
+    BufferLow(PeerIndex, ConnId),
 }
 
 struct Scheduled {
@@ -239,6 +245,8 @@ pub struct World {
     pub relay_log: Option<Vec<(usize, PeerIndex, RelayData)>>,
     /// Decides which data-channel frames are delivered (by sender and bytes); all when `None`.
     pub frame_filter: Option<FrameFilter>,
+    /// Bytes per second each direction of each connection carries; unlimited when `None`.
+    pub bandwidth: Option<u64>,
     /// Joins minus leaves reported to every app, kept as events arrive.
     open_total: usize,
 }
@@ -261,6 +269,7 @@ impl World {
             violations: Vec::new(),
             relay_log: None,
             frame_filter: None,
+            bandwidth: None,
             open_total: 0,
         };
         world.add_server();
@@ -445,6 +454,16 @@ impl World {
                 }
             }
             Action::StepDone(p, conn, step) => self.step_done(p, conn, step),
+            Action::BufferLow(p, conn) => {
+                let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
+                pc.low_pending = false;
+                let amount = self.buffered(p, conn);
+                if amount <= LOW_WATER {
+                    self.input(p, Input::Buffered { conn, amount });
+                } else {
+                    self.watch_buffer(p, conn);
+                }
+            }
             Action::Open(p, conn) => {
                 let Some(pc) = self.peers[p].pcs.get_mut(&conn).filter(|pc| !pc.open) else { return };
                 pc.open = true;
@@ -524,21 +543,33 @@ impl World {
             Output::SendFrame { conn, frame } => {
                 self.peers[p].stats.frames_sent += 1;
                 let has_body = frame.body.is_some();
-                let Some(pc) = self.peers[p].pcs.get(&conn) else { return };
-                let remote =
-                    pc.remote.filter(|&(rp, rc)| pc.open && self.peers[rp].pcs.get(&rc).is_some_and(|r| r.open));
-                if let Some((rp, rc)) = remote {
-                    let mut bytes = frame.header;
-                    if let Some(body) = frame.body {
-                        bytes.extend_from_slice(&body.to_vec());
+                let mut bytes = frame.header;
+                if let Some(body) = frame.body {
+                    bytes.extend_from_slice(&body.to_vec());
+                }
+                let (now, bandwidth) = (self.now, self.bandwidth);
+                let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
+                // With a bandwidth limit the frame leaves once those before it have.
+                let departs = match bandwidth {
+                    Some(rate) => {
+                        let transmit = Duration::from_secs_f64(bytes.len() as f64 / rate as f64);
+                        pc.link_free_at = pc.link_free_at.max(now) + transmit;
+                        pc.link_free_at
                     }
+                    None => now,
+                };
+                let remote = pc.remote.filter(|_| pc.open);
+                let remote = remote.filter(|&(rp, rc)| self.peers[rp].pcs.get(&rc).is_some_and(|r| r.open));
+                if let Some((rp, rc)) = remote {
                     if self.frame_filter.as_ref().is_none_or(|deliver| deliver(p, &bytes)) {
                         let frame = SharedBytes::from(bytes);
-                        self.schedule(latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
+                        self.schedule(departs - now + latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
                     }
                 }
                 if has_body {
-                    self.peers[p].room.handle_input(self.now, Input::Buffered { conn, amount: 0 });
+                    let amount = self.buffered(p, conn);
+                    self.peers[p].room.handle_input(self.now, Input::Buffered { conn, amount });
+                    self.watch_buffer(p, conn);
                 }
             }
             Output::CloseConnection { conn } => {
@@ -607,6 +638,25 @@ impl World {
         if self.peers[peer].clients.get(&relay.0) == Some(&client) {
             self.schedule(self.latency, Action::Input(peer, Input::RelayClosed { relay, reason: None }));
         }
+    }
+
+    /// Bytes `peer`'s channel `conn` holds that have not left yet.
+    fn buffered(&self, p: PeerIndex, conn: ConnId) -> u64 {
+        match (self.bandwidth, self.peers[p].pcs.get(&conn)) {
+            (Some(rate), Some(pc)) => ((pc.link_free_at - self.now).as_secs_f64() * rate as f64) as u64,
+            _ => 0,
+        }
+    }
+
+    /// Schedules the channel's `bufferedamountlow` for when its buffer falls to the low-water mark.
+    fn watch_buffer(&mut self, p: PeerIndex, conn: ConnId) {
+        let (Some(rate), amount) = (self.bandwidth, self.buffered(p, conn)) else { return };
+        let Some(pc) = self.peers[p].pcs.get_mut(&conn).filter(|pc| !pc.low_pending && amount > LOW_WATER) else {
+            return;
+        };
+        pc.low_pending = true;
+        let until_low = Duration::from_secs_f64((amount - LOW_WATER) as f64 / rate as f64);
+        self.schedule(until_low, Action::BufferLow(p, conn));
     }
 
     /// What the sim writes as SDP: enough to link the two ends and count media.

@@ -131,6 +131,24 @@ fn peers_whose_clocks_are_minutes_apart_still_meet() {
 }
 
 #[test]
+fn a_flood_of_forged_announcements_is_reported_within_a_budget() {
+    let mut world = World::new(StrategyKind::Mqtt, 10);
+    let a = world.join_default();
+    world.run_for(Duration::from_secs(2));
+    let mut forger =
+        Announcer { key: RoomKey::derive(Some("guess"), "sim-app", "sim-room"), random: Random::seeded(3) };
+    for i in 0..2000 {
+        world.relay_sends(0, a, RelayData::Binary(forger.presence(&made_up_id(i), EPOCH_SECS)));
+    }
+    world.run_for(Duration::from_secs(10));
+    let reports = world.log(a).join_errors.len();
+    assert!((256..=267).contains(&reports), "{reports} reports");
+    assert!(world.log(a).warnings.iter().any(|w| w.contains("further reports are held back")));
+    assert!(world.log(a).warnings.len() <= 268, "{}", world.log(a).warnings.len());
+    assert_eq!(world.stats(a).connections_created, 0);
+}
+
+#[test]
 fn forged_signaling_is_reported_and_never_joins() {
     let mut world = World::new(StrategyKind::Mqtt, 8);
     let a = world.join_default();

@@ -141,3 +141,37 @@ fn what_a_hostile_relay_makes_us_log_is_rate_limited() {
     world.run_for(Duration::from_millis(100));
     assert_eq!(world.log(a).received.len(), 1);
 }
+
+/// A tracker that answers a connection's first announce and closes it on the next one.
+#[derive(Default)]
+struct FlappingTracker {
+    inner: Option<rendez_sim::relays::SimTracker>,
+    heard: std::collections::BTreeMap<ClientId, u32>,
+}
+
+impl RelayServer for FlappingTracker {
+    fn receive(&mut self, client: ClientId, data: RelayData, out: &mut Vec<ServerAction>) {
+        let heard = self.heard.entry(client).or_default();
+        *heard += 1;
+        if *heard > 1 {
+            return out.push(ServerAction::Close(client));
+        }
+        self.inner.get_or_insert_with(|| rendez_sim::relays::SimTracker::new(1)).receive(client, data, out);
+    }
+
+    fn disconnect(&mut self, client: ClientId) {
+        if let Some(inner) = &mut self.inner {
+            inner.disconnect(client);
+        }
+    }
+}
+
+#[test]
+fn a_tracker_that_keeps_dropping_us_cannot_make_us_pile_up_offer_pools() {
+    let (world, peer, opened) = five_minutes_against(StrategyKind::Torrent, Box::<FlappingTracker>::default());
+    let pool = rendez_torrent::session::OFFER_POOL_SIZE as u64;
+    assert!(opened.len() >= 8, "the tracker kept accepting us: {opened:?}");
+    // A fresh pool at most every announce interval (30 s): 10 in five minutes, not one per reconnection.
+    assert!(world.stats(peer).connections_created <= 10 * pool, "{}", world.stats(peer).connections_created);
+    assert!(world.connection_count(peer) <= 2 * pool as usize);
+}

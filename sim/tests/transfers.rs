@@ -65,10 +65,10 @@ fn an_unacknowledged_transfer_times_out_and_is_aborted() {
 
 #[test]
 fn unfinished_incoming_transfers_expire_or_are_aborted_and_free_their_memory() {
-    let limits = Limits { max_in_flight: 1500, ..Limits::default() };
+    let limits = Limits { max_in_flight: 1600, ..Limits::default() };
     let (mut world, a, b) = pair(23, limits);
     let b_id = world.peer_id(b).to_owned();
-    // a sends half of a transfer and stops: it holds 1000 of b's 1500 in-flight bytes.
+    // a sends half of a transfer and stops: it holds about 1000 of b's 1600 in-flight bytes.
     world.send_raw_frame(a, &b_id, chunk(900, 0, 2000, &[1; 1000]));
     world.send_raw_frame(a, &b_id, chunk(901, 0, 2000, &[1; 600]));
     world.run_for(Duration::from_millis(100));
@@ -118,4 +118,17 @@ fn what_a_hostile_peer_makes_us_log_and_send_is_rate_limited() {
     world.run_for(Duration::from_millis(100));
     assert!(world.log(b).warnings.len() - warnings <= 13, "{}", world.log(b).warnings.len() - warnings);
     assert!(world.full_mesh(&[a, b]));
+}
+
+#[test]
+fn a_transfer_over_a_slow_link_keeps_both_peers_alive_and_completes() {
+    let (mut world, a, b) = pair(25, Limits::default());
+    // 100 KiB/s each way: 12 MiB take two minutes, and the sender's buffer holds 80 s of data.
+    world.bandwidth = Some(100 * 1024);
+    let payload = vec![9u8; 12 * 1024 * 1024];
+    let send = world.send(a, "slow", &payload, None).unwrap();
+    assert!(world.run_until(Duration::from_secs(400), |w| w.log(a).sends.contains_key(&send)));
+    assert_eq!(world.log(a).sends[&send], Ok(1));
+    assert_eq!(world.log(b).received[0].bytes.len(), payload.len());
+    assert!(world.log(a).left.is_empty() && world.log(b).left.is_empty(), "{:?}", world.log(a).warnings);
 }

@@ -45,6 +45,8 @@ pub(super) struct Connection<P> {
     pub negotiation: Negotiation,
     /// When anything last arrived from the peer.
     pub last_heard: Instant,
+    /// When we last handed the peer a frame.
+    pub last_sent: Instant,
     pub inbox: Reassembler<P>,
     pub outbox: Outbox<P>,
     /// Bytes the data channel holds unsent, as the driver last reported.
@@ -65,6 +67,7 @@ impl<P> Connection<P> {
             deadline: None,
             negotiation: Negotiation::default(),
             last_heard: now,
+            last_sent: now,
             inbox: Reassembler::new(limits),
             outbox: Outbox::default(),
             buffered: 0,
@@ -80,6 +83,7 @@ impl<P> Connection<P> {
         self.phase = Phase::Open;
         self.deadline = None;
         self.last_heard = now;
+        self.last_sent = now;
         self.frame_len = frame_len(max_message_size) as u64;
         self.negotiation.polite = self.remote.as_deref().is_some_and(|remote| is_polite(self_id, remote));
     }

@@ -1,10 +1,13 @@
 //! Finding peers: announcing on ready relays, and reacting to presence, offers and answers.
 //!
 //! Rules: a round of announcements goes out every [`ANNOUNCE_INTERVAL`] and when a relay becomes
-//! ready, only to ready relays, and offer pools are made only then; unanswered pool offers close
-//! after [`OFFER_TTL`]; at most [`MAX_UNOPENED_CONNECTIONS`] connections are being set up at once;
+//! ready, only to ready relays; a round makes a fresh offer pool only if the last one is at least
+//! [`ANNOUNCE_INTERVAL`] old (so a relay that keeps dropping and coming back cannot make us pile up
+//! connections), else it announces without offers; unanswered pool offers close after
+//! [`OFFER_TTL`]; at most [`MAX_UNOPENED_CONNECTIONS`] connections are being set up at once;
 //! every sealed message is stamped with the sender's time and bound to its sender (and, for
-//! direct offers and answers, to its recipient), and a copy of one seen before is ignored; of two
+//! direct offers and answers, to its recipient); a copy of a presence proof or offer seen before
+//! is ignored, and an answer is used once (its offer is then settled); of two
 //! concurrent attempts between the same peers, the one offered by the smaller peer id wins.
 
 use super::connection::{Connection, Role};
@@ -27,6 +30,8 @@ pub(super) struct Announcer {
     /// Ready relays owed an announcement.
     due: Set<RelayId>,
     next_round: Instant,
+    /// When the last offer pool was made.
+    last_pool: Option<Instant>,
     /// A round whose offers are still being made.
     round: Option<Round>,
 }
@@ -40,7 +45,7 @@ struct Round {
 
 impl Announcer {
     pub fn new(now: Instant) -> Self {
-        Self { due: Set::default(), next_round: now + ANNOUNCE_INTERVAL, round: None }
+        Self { due: Set::default(), next_round: now + ANNOUNCE_INTERVAL, last_pool: None, round: None }
     }
 
     /// `relay` is owed an announcement.
@@ -78,7 +83,14 @@ impl<P: Payload> Room<P> {
                 let proof = self.seal_stamped("", &presence_context(&self.config.self_id));
                 self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), &proof, cx));
             }
+            Discovery::OfferPool { .. }
+                if self.announcer.last_pool.is_some_and(|at| self.now - at < ANNOUNCE_INTERVAL) =>
+            {
+                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), "", cx));
+            }
             Discovery::OfferPool { size } => {
+                self.announcer.last_pool = Some(self.now);
+                self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
                 let pool: Vec<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
                 let expiry = self.now + OFFER_TTL;
                 self.note_deadline(expiry);
@@ -319,7 +331,7 @@ impl<P: Payload> Room<P> {
 
     pub(super) fn on_connection_failed(&mut self, conn: ConnId, error: &str) {
         if self.conns.contains_key(&conn) {
-            self.give_up(conn, format!("cannot create a peer connection: {error}"));
+            self.give_up(conn, error.to_owned());
         }
     }
 

@@ -96,6 +96,9 @@ impl<P: Payload> Room<P> {
 
     /// Sends a whole control frame on `conn`.
     pub(super) fn send_control(&mut self, conn: ConnId, frame: Vec<u8>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.last_sent = self.now;
+        }
         self.outputs.push_back(Output::SendFrame { conn, frame: OutFrame { header: frame, body: None } });
     }
 

@@ -63,7 +63,8 @@ pub enum Input<P> {
     /// `relay` sent a message of `len` bytes (or UTF-16 units), larger than
     /// [`crate::room::MAX_RELAY_MESSAGE_LEN`], which the driver dropped unread.
     RelayMessageTooLarge { relay: RelayId, len: u64 },
-    /// The connection could not be created (e.g. a bad ICE server), or broke.
+    /// The connection could not be created (e.g. a bad ICE server) or could not carry a frame;
+    /// `error` says so, for the warning.
     ConnectionFailed { conn: ConnId, error: String },
     /// The step last issued for `conn` finished: the local SDP it made (offers and answers) or why
     /// it failed; `stable` is the connection's signaling state now.

@@ -3,7 +3,7 @@
 
 use super::{ConnId, Room, RoomError};
 use crate::collections::{Map, Set};
-use crate::frame::encode_media;
+use crate::frame::{encode_media, MAX_METADATA_LEN};
 use crate::payload::Payload;
 use crate::time::Instant;
 use serde::Deserialize;
@@ -50,6 +50,9 @@ impl<P: Payload> Room<P> {
         metadata: Option<&str>,
     ) -> Result<Vec<(String, ConnId)>, RoomError> {
         self.now = now;
+        if metadata.is_some_and(|m| m.len() > MAX_METADATA_LEN) || stream_id.len() > MAX_METADATA_LEN {
+            return Err(RoomError::Invalid(format!("stream metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
+        }
         let targets = self.targets(targets)?;
         let stream = serde_json::to_string(stream_id).unwrap_or_default();
         let json = match metadata {

@@ -82,6 +82,8 @@ pub const LOW_WATER: u64 = 2 * 1024 * 1024;
 pub const WARNING_BURST: u32 = 20;
 /// See [`WARNING_BURST`].
 pub const WARNING_PERIOD: Duration = Duration::from_secs(5);
+/// Join errors reported at once, then one per second.
+pub const JOIN_ERROR_BURST: u32 = 256;
 /// Largest relay message read (UTF-16 units for text, bytes for binary); larger ones are dropped
 /// by the driver before they are copied.
 pub const MAX_RELAY_MESSAGE_LEN: u64 = 1024 * 1024;
@@ -141,6 +143,8 @@ pub struct Room<P> {
     next_heartbeat: Instant,
     /// What relays may make us log.
     relay_warnings: rate_limit::RateLimit,
+    /// How many join errors may be reported.
+    join_errors: rate_limit::RateLimit,
     /// No connection deadline is earlier than this: connections are scanned only once it passes.
     next_conn_deadline: Option<Instant>,
     /// Peers already reported by [`Event::JoinError`].
@@ -176,6 +180,7 @@ impl<P: Payload> Room<P> {
             replays: ReplayGuard::default(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
             relay_warnings: rate_limit::RateLimit::new(WARNING_BURST, WARNING_PERIOD, now),
+            join_errors: rate_limit::RateLimit::new(JOIN_ERROR_BURST, Duration::from_secs(1), now),
             next_conn_deadline: None,
             reported: Set::default(),
             setup_full: false,
@@ -205,6 +210,12 @@ impl<P: Payload> Room<P> {
     /// The relay URLs, by [`crate::strategy::RelayId`].
     pub fn relay_urls(&self) -> &[String] {
         &self.config.relay_urls
+    }
+
+    /// Re-reads the wall clock: a driver whose monotonic clock pauses while the machine sleeps
+    /// (`performance.now()` does on most platforms) passes the origin anew with each call.
+    pub fn set_wall_clock(&mut self, clock: WallClock) {
+        self.config.clock = clock;
     }
 
     /// Whether the room has been left.
@@ -305,19 +316,21 @@ impl<P: Payload> Room<P> {
         Ok(self.start_ping(conn, peer))
     }
 
-    /// The open connections to `targets` (`None`: every open peer); an unknown or unconnected
-    /// peer is an error.
+    /// The open connections to `targets` (`None`: every open peer), each once; an unknown or
+    /// unconnected peer is an error.
     pub fn targets(&self, targets: Option<&[String]>) -> Result<Vec<(String, ConnId)>, RoomError> {
         if self.left {
             return Err(RoomError::Closed);
         }
         let Some(ids) = targets else { return Ok(self.open_peers().collect()) };
-        ids.iter()
-            .map(|id| match self.open_conn(id) {
-                Some(conn) => Ok((id.clone(), conn)),
-                None => Err(RoomError::NotConnected { peer: id.clone() }),
-            })
-            .collect()
+        let mut found: Vec<(String, ConnId)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let conn = self.open_conn(id).ok_or_else(|| RoomError::NotConnected { peer: id.clone() })?;
+            if !found.iter().any(|(_, c)| *c == conn) {
+                found.push((id.clone(), conn));
+            }
+        }
+        Ok(found)
     }
 
     /// The open peers and their connections.
@@ -421,8 +434,16 @@ impl<P: Payload> Room<P> {
     }
 
     /// Tells the app that `peer` could not join: logged every time, reported once per peer.
+    /// Within a budget ([`JOIN_ERROR_BURST`], then one per second), since anyone who knows the
+    /// room's name can make up peers whose signaling does not open.
     fn join_error(&mut self, peer: &str, error: String) {
-        self.warn(format!("peer {peer} could not join: {error}"));
+        let verdict = self.join_errors.take(self.now);
+        if verdict == rate_limit::Verdict::Denied {
+            return;
+        }
+        self.warn_within(verdict, format!("peer {peer} could not join: {error}"), || {
+            "more peers could not join; further reports are held back".to_owned()
+        });
         if self.reported.len() >= 1024 {
             self.reported.clear();
         }

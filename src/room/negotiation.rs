@@ -109,7 +109,7 @@ impl<P: Payload> Room<P> {
             (StepKind::MakeOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Offer, sdp),
             (StepKind::ApplyOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Answer, sdp),
             (_, Ok(_)) => {}
-            (_, Err(e)) => self.warn(format!("renegotiation failed: {e}")),
+            (_, Err(e)) => self.warn_about(conn, format!("renegotiation failed: {e}")),
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if let Some(description) = c.negotiation.pending_remote.take() {

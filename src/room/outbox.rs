@@ -3,9 +3,10 @@
 //! verdict (ack, reject, timeout, the peer leaving).
 //!
 //! Rules: a frame goes out only while the channel holds at most [`HIGH_WATER`] bytes with it; the
-//! receiver must ack a transfer within [`ACK_TIMEOUT`] of its last chunk, or the transfer fails
-//! and the receiver is told to drop it (an abort frame); a reject stops a transfer at once; a send
-//! settles when every target settled, with the first failure.
+//! receiver must ack a transfer within [`ACK_TIMEOUT`] of its last chunk leaving (while the
+//! channel still holds data, the wait goes on, up to [`MAX_ACK_WAIT`] from the hand-over), or the
+//! transfer fails and the receiver is told to drop it (an abort frame); a reject stops a transfer
+//! at once; a send settles when every target settled, with the first failure.
 
 use super::error::SendError;
 use super::RoomError;
@@ -15,6 +16,11 @@ use crate::frame::{encode_abort, encode_chunk_header, encode_data_header, DataHe
 use crate::payload::Payload;
 use crate::time::Instant;
 use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Longest wait for an ack after a transfer's last chunk was handed to the channel, however slowly
+/// the channel drains.
+pub const MAX_ACK_WAIT: Duration = Duration::from_secs(600);
 
 /// A transfer with chunks still to send.
 struct Outgoing<P> {
@@ -31,7 +37,9 @@ struct Outgoing<P> {
 /// A transfer waiting for its verdict.
 struct Unsettled {
     send: SendId,
-    /// Set once the last chunk went out.
+    /// When its last chunk was handed to the channel.
+    handed_over: Option<Instant>,
+    /// When to give up waiting for the ack (once handed over).
     deadline: Option<Instant>,
 }
 
@@ -40,11 +48,13 @@ pub(super) struct Outbox<P> {
     queue: VecDeque<Outgoing<P>>,
     unsettled: Map<u32, Unsettled>,
     next_transfer: u32,
+    /// Whether the connection is in the room's round of connections with chunks to send.
+    in_turn: bool,
 }
 
 impl<P> Default for Outbox<P> {
     fn default() -> Self {
-        Self { queue: VecDeque::new(), unsettled: Map::default(), next_transfer: 0 }
+        Self { queue: VecDeque::new(), unsettled: Map::default(), next_transfer: 0, in_turn: false }
     }
 }
 
@@ -125,12 +135,12 @@ impl<P: Payload> Room<P> {
         self.sends.active.insert(id, SendState { targets: targets.len(), remaining: targets.len(), error: None });
         for (_, conn) in targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
-            if !c.outbox.has_chunks() {
+            if !std::mem::replace(&mut c.outbox.in_turn, true) {
                 self.sending.push_back(conn);
             }
             let transfer = c.outbox.next_transfer;
             c.outbox.next_transfer = transfer.wrapping_add(1);
-            c.outbox.unsettled.insert(transfer, Unsettled { send: id, deadline: None });
+            c.outbox.unsettled.insert(transfer, Unsettled { send: id, handed_over: None, deadline: None });
             c.outbox.queue.push_back(Outgoing {
                 transfer,
                 send: id,
@@ -148,7 +158,11 @@ impl<P: Payload> Room<P> {
     pub(super) fn next_chunk(&mut self) -> Option<Output<P>> {
         for _ in 0..self.sending.len() {
             let conn = self.sending.pop_front()?;
-            let Some(c) = self.conns.get(&conn).filter(|c| c.outbox.has_chunks()) else { continue };
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            if !c.outbox.has_chunks() {
+                c.outbox.in_turn = false;
+                continue;
+            }
             self.sending.push_back(conn);
             if c.buffered + c.frame_len <= HIGH_WATER {
                 return self.chunk_for(conn);
@@ -168,6 +182,7 @@ impl<P: Payload> Room<P> {
         let end = total.min(out.offset + room);
         let frame = OutFrame { header, body: (end > out.offset).then(|| out.payload.slice(out.offset..end)) };
         c.buffered += frame.len();
+        c.last_sent = now;
         out.offset = end;
         out.seq = out.seq.wrapping_add(1);
         let progress = out.progress.then_some((out.send, end, total));
@@ -175,6 +190,7 @@ impl<P: Payload> Room<P> {
         if end >= total {
             if let Some(unsettled) = c.outbox.unsettled.get_mut(&out.transfer) {
                 ack_deadline = Some(now + ACK_TIMEOUT);
+                unsettled.handed_over = Some(now);
                 unsettled.deadline = ack_deadline;
             }
         } else {
@@ -200,23 +216,33 @@ impl<P: Payload> Room<P> {
         self.sends.settle(unsettled.send, result, &mut self.outputs);
     }
 
-    /// Fails transfers whose ack is overdue, telling their receivers to drop them.
+    /// Fails transfers whose ack is overdue, telling their receivers to drop them. While the
+    /// channel still holds data, the last chunks may not have left: the wait goes on.
     pub(super) fn overdue_acks(&mut self) {
         let now = self.now;
         let mut overdue = Vec::new();
+        let mut next_check = None;
         for (&conn, c) in self.conns.iter_mut() {
-            let late: Vec<u32> = c
-                .outbox
-                .unsettled
-                .iter()
-                .filter(|(_, u)| u.deadline.is_some_and(|at| at <= now))
-                .map(|(&t, _)| t)
-                .collect();
+            let draining = c.buffered > 0;
             let peer = c.remote.clone().unwrap_or_default();
-            for transfer in late {
-                let send = c.outbox.unsettled.remove(&transfer).expect("listed").send;
-                overdue.push((conn, transfer, send, peer.clone()));
-            }
+            c.outbox.unsettled.retain(|&transfer, u| {
+                let (Some(deadline), Some(handed_over)) = (u.deadline, u.handed_over) else { return true };
+                if deadline > now {
+                    return true;
+                }
+                let limit = handed_over + MAX_ACK_WAIT;
+                if draining && now < limit {
+                    let later = (now + ACK_TIMEOUT).min(limit);
+                    u.deadline = Some(later);
+                    next_check = Some(next_check.map_or(later, |at: Instant| at.min(later)));
+                    return true;
+                }
+                overdue.push((conn, transfer, u.send, peer.clone()));
+                false
+            });
+        }
+        if let Some(at) = next_check {
+            self.note_deadline(at);
         }
         for (conn, transfer, send, peer) in overdue {
             self.send_control(conn, encode_abort(transfer));

@@ -7,7 +7,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Verdict {
     Allowed,
-    /// Allowed, and the budget is now spent: the last one before a quiet spell.
+    /// Allowed, and the budget is now spent for the first time since it was last full: the
+    /// moment to say that more will be held back.
     JustExhausted,
     Denied,
 }
@@ -19,11 +20,13 @@ pub(super) struct RateLimit {
     period: Duration,
     tokens: u32,
     refilled: Instant,
+    /// Whether the budget ran out since it was last full.
+    spent: bool,
 }
 
 impl RateLimit {
     pub fn new(capacity: u32, period: Duration, now: Instant) -> Self {
-        Self { capacity, period, tokens: capacity, refilled: now }
+        Self { capacity, period, tokens: capacity, refilled: now, spent: false }
     }
 
     /// Takes one token if there is one.
@@ -33,11 +36,18 @@ impl RateLimit {
             self.tokens = (u128::from(self.tokens) + periods).min(u128::from(self.capacity)) as u32;
             self.refilled = self.refilled + self.period * periods.min(u128::from(u32::MAX)) as u32;
         }
+        if self.tokens == self.capacity {
+            self.spent = false;
+        }
         match self.tokens {
             0 => Verdict::Denied,
             1 => {
                 self.tokens = 0;
-                Verdict::JustExhausted
+                if std::mem::replace(&mut self.spent, true) {
+                    Verdict::Allowed
+                } else {
+                    Verdict::JustExhausted
+                }
             }
             _ => {
                 self.tokens -= 1;
@@ -60,7 +70,7 @@ mod tests {
         assert_eq!(limit.take(t0), Verdict::JustExhausted);
         assert_eq!(limit.take(t0), Verdict::Denied);
         let t1 = t0 + Duration::from_secs(3);
-        assert_eq!(limit.take(t1), Verdict::JustExhausted);
+        assert_eq!(limit.take(t1), Verdict::Allowed, "said once per spell");
         assert_eq!(limit.take(t1), Verdict::Denied);
         let later = t0 + Duration::from_secs(3600);
         for _ in 0..2 {

@@ -87,8 +87,9 @@ impl<P: Payload> Room<P> {
     }
 
     fn connect_relay(&mut self, relay: RelayId) {
-        let url = self.relays.relays[relay.0].url.clone();
-        self.relays.relays[relay.0].state = State::Connecting;
+        let Some(r) = self.relays.relays.get_mut(relay.0) else { return };
+        r.state = State::Connecting;
+        let url = r.url.clone();
         self.outputs.push_back(Output::OpenRelay { relay, url, protocols: self.strategy.protocols() });
     }
 
@@ -125,8 +126,8 @@ impl<P: Payload> Room<P> {
     }
 
     pub(super) fn on_relay_message_too_large(&mut self, relay: RelayId, len: u64) {
-        let url = &self.relays.relays[relay.0].url;
-        let message = format!("relay {url} sent an oversized message ({len} bytes); dropped");
+        let Some(r) = self.relays.relays.get(relay.0) else { return };
+        let message = format!("relay {} sent an oversized message ({len} bytes); dropped", r.url);
         self.warn_about_relays(message);
     }
 
@@ -154,7 +155,7 @@ impl<P: Payload> Room<P> {
         let now = self.now;
         let jitter = self.random.unit();
         let paused = self.relays.paused;
-        let r = &mut self.relays.relays[relay.0];
+        let Some(r) = self.relays.relays.get_mut(relay.0) else { return };
         if matches!(r.state, State::Ready(since) if now - since >= STABLE_AFTER) {
             r.failures = 0;
             r.warned = false;
@@ -204,6 +205,7 @@ impl<P: Payload> Room<P> {
             let relay = &mut self.relays.relays[index];
             if matches!(relay.state, State::Paused | State::Waiting(_)) {
                 relay.failures = 0;
+                relay.warned = false;
                 self.connect_relay(RelayId(index));
             }
         }

@@ -3,7 +3,7 @@
 
 use super::callbacks::{deferred, ActionSlot};
 use super::driver::{now, with_callbacks, with_driver, Shared, WeakDriver};
-use super::errors::{invalid, js_error};
+use super::errors::{busy, invalid};
 use super::payload::{self, JsBytes};
 use crate::frame::MAX_ACTION_NAME_LEN;
 use crate::room::{RoomError, SendRequest};
@@ -56,10 +56,6 @@ fn slot_setter(shared: &Shared, name: String, set: fn(&mut ActionSlot, Option<Fu
         }
     })
     .into_js_value()
-}
-
-fn busy() -> JsValue {
-    js_error("the room is busy", "busy")
 }
 
 /// Reads an app's `targetPeers`: `null`/`undefined` (every open peer, `None`), one peer id, or an

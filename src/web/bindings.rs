@@ -6,7 +6,7 @@ use super::callbacks::{deferred, Callbacks};
 use super::config::RoomConfig as JsConfig;
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
-use super::errors::{invalid, js_error};
+use super::errors::{busy, invalid};
 use super::media;
 use super::page;
 use super::payload::JsBytes;
@@ -14,7 +14,6 @@ use crate::crypto::RoomKey;
 use crate::random::Random;
 use crate::room::{Room as Core, RoomConfig};
 use crate::strategy::{Strategy, StrategyConfig};
-use crate::time::WallClock;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack, WebSocket};
@@ -62,7 +61,8 @@ fn sockets_by_url(sockets: impl IntoIterator<Item = (String, WebSocket)>) -> Obj
     object
 }
 
-/// A joined room. Freeing it (`free()`, `Symbol.dispose`, or garbage collection) leaves it.
+/// A joined room. Freeing it (`free()`, `Symbol.dispose`) leaves it; a joined room stays reachable
+/// (the entry point keeps it until it is left), so garbage collection only frees rooms already left.
 #[wasm_bindgen]
 pub struct Room {
     inner: Shared,
@@ -116,10 +116,8 @@ impl Room {
     #[wasm_bindgen(js_name = getPeers)]
     pub fn get_peers(&self) -> Object {
         let peers = Object::new();
-        let open = read(&self.inner, |d| {
-            d.core.open_peers().filter_map(|(id, conn)| Some((id, d.peers.get(&conn)?.connection().clone()))).collect()
-        });
-        for (id, connection) in open.unwrap_or_else(Vec::new) {
+        let open = read(&self.inner, |d| d.connections(d.core.open_peers()));
+        for (id, connection) in open.unwrap_or_default() {
             let _ = Reflect::set(&peers, &id.into(), &connection);
         }
         peers
@@ -190,7 +188,7 @@ impl Room {
         match started {
             Some(Ok(())) => promise,
             Some(Err(e)) => Promise::reject(&e.into()),
-            None => Promise::reject(&js_error("the room is busy", "busy")),
+            None => Promise::reject(&busy()),
         }
     }
 
@@ -229,7 +227,6 @@ pub fn join_room(
         None => None,
     };
     let key = RoomKey::derive(config.password.as_deref(), &config.app_id, room_id);
-    let origin_unix_ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.time_origin()) as u64;
     let room_config = RoomConfig {
         app_id: config.app_id.clone(),
         room_id: room_id.to_owned(),
@@ -237,7 +234,7 @@ pub fn join_room(
         relay_urls,
         limits: config.limits,
         connect_timeout: config.connect_timeout,
-        clock: WallClock { origin_unix_ms },
+        clock: driver::wall_clock(),
     };
     let mut random = Random::os();
     let strategy = make_strategy(&Core::<JsBytes>::strategy_config(&room_config), &mut random);

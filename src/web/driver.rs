@@ -8,18 +8,20 @@ use super::peer::{self, Peer};
 use super::relay_socket::RelaySocket;
 use crate::collections::Map;
 use crate::room::{ConnId, Event, Input, OutFrame, Output, Room};
-use crate::time::Instant;
+use crate::time::{Instant, WallClock};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::RtcConfiguration;
+use web_sys::{RtcConfiguration, RtcPeerConnection};
 
 /// The driver of one room, shared by the `Room` object and (weakly) by every browser handler.
 pub(crate) struct Cell {
     state: RefCell<Driver>,
     /// Inputs that arrived while the driver was borrowed, handled at the next drain.
     deferred: RefCell<Vec<Input<JsBytes>>>,
+    /// The timer fired while the driver was borrowed: handled at the next drain.
+    timed_out: std::cell::Cell<bool>,
 }
 
 pub(crate) type Shared = Rc<Cell>;
@@ -51,7 +53,17 @@ impl Drop for Timer {
 
 /// The current time, from `performance.now()`.
 pub(crate) fn now() -> Instant {
-    Instant::from_millis_f64(web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now()))
+    Instant::from_millis_f64(performance_now())
+}
+
+fn performance_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// The wall clock now: `Date.now()` keeps counting while the machine sleeps, `performance.now()`
+/// may not, so the origin is read anew each time rather than taken from `performance.timeOrigin`.
+pub(crate) fn wall_clock() -> WallClock {
+    WallClock { origin_unix_ms: (js_sys::Date::now() - performance_now()).max(0.0) as u64 }
 }
 
 /// Starts driving `core`.
@@ -66,7 +78,7 @@ pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks
         });
         let timer = Timer { on_fire, handle: None, deadline: None };
         let driver = Driver { core, relays, peers: Map::default(), callbacks, rtc_config, timer };
-        Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()) }
+        Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()), timed_out: std::cell::Cell::new(false) }
     })
 }
 
@@ -74,7 +86,10 @@ fn on_timer(shared: &Shared) {
     if let Ok(mut driver) = shared.state.try_borrow_mut() {
         driver.timer.handle = None;
         driver.timer.deadline = None;
+        driver.core.set_wall_clock(wall_clock());
         driver.core.handle_timeout(now());
+    } else {
+        shared.timed_out.set(true);
     }
     drive(shared);
 }
@@ -83,7 +98,10 @@ fn on_timer(shared: &Shared) {
 pub(crate) fn feed(weak: &WeakDriver, input: Input<JsBytes>) {
     let Some(shared) = weak.upgrade() else { return };
     match shared.state.try_borrow_mut() {
-        Ok(mut driver) => driver.core.handle_input(now(), input),
+        Ok(mut driver) => {
+            driver.core.set_wall_clock(wall_clock());
+            driver.core.handle_input(now(), input);
+        }
         Err(_) => shared.deferred.borrow_mut().push(input),
     }
     drive(&shared);
@@ -93,6 +111,7 @@ pub(crate) fn feed(weak: &WeakDriver, input: Input<JsBytes>) {
 pub(crate) fn with_driver<T>(shared: &Shared, f: impl FnOnce(&mut Driver, &WeakDriver) -> T) -> Option<T> {
     let result = {
         let mut driver = shared.state.try_borrow_mut().ok()?;
+        driver.core.set_wall_clock(wall_clock());
         f(&mut driver, &Rc::downgrade(shared))
     };
     drive(shared);
@@ -115,6 +134,12 @@ pub(crate) fn drive(shared: &Shared) {
     let events = {
         let Ok(mut driver) = shared.state.try_borrow_mut() else { return };
         let mut events = Vec::new();
+        if shared.timed_out.replace(false) {
+            driver.timer.handle = None;
+            driver.timer.deadline = None;
+            driver.core.set_wall_clock(wall_clock());
+            driver.core.handle_timeout(now());
+        }
         loop {
             let deferred = std::mem::take(&mut *shared.deferred.borrow_mut());
             if deferred.is_empty() {
@@ -158,7 +183,10 @@ impl Driver {
                 Ok(peer) => {
                     self.peers.insert(conn, peer);
                 }
-                Err(e) => self.core.handle_input(now(), Input::ConnectionFailed { conn, error: peer::describe(&e) }),
+                Err(e) => {
+                    let error = format!("cannot create a peer connection: {}", peer::describe(&e));
+                    self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
+                }
             },
             Output::Negotiate { conn, step } => {
                 let Some(connection) = self.peers.get(&conn).map(|p| p.connection().clone()) else {
@@ -175,9 +203,14 @@ impl Driver {
             }
             Output::SendFrame { conn, frame } => {
                 let peer = self.peers.get(&conn)?;
-                if let Ok(message) = assemble(&frame) {
+                match assemble(&frame) {
                     // A channel that is closing refuses; its close event follows.
-                    let _ = peer.send(&message);
+                    Ok(message) => drop(peer.send(&message)),
+                    Err(e) => {
+                        let error = format!("cannot make a frame of {} bytes: {}", frame.len(), peer::describe(&e));
+                        self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
+                        return None;
+                    }
                 }
                 if frame.body.is_some() {
                     let amount = peer.buffered();
@@ -208,6 +241,11 @@ impl Driver {
             let callback = timer.on_fire.as_ref().unchecked_ref();
             timer.handle = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback, ms).ok();
         }
+    }
+
+    /// The browser connections of `peers` (peer id and connection id), by peer id.
+    pub fn connections(&self, peers: impl IntoIterator<Item = (String, ConnId)>) -> Vec<(String, RtcPeerConnection)> {
+        peers.into_iter().filter_map(|(id, conn)| Some((id, self.peers.get(&conn)?.connection().clone()))).collect()
     }
 
     /// The relay connections that exist now, by URL.

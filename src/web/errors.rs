@@ -12,6 +12,12 @@ pub fn js_error(message: &str, code: &str) -> JsValue {
     error.into()
 }
 
+/// The error of a call made while the room is busy with another (code `busy`; re-entrancy that
+/// the driver's design keeps from happening).
+pub fn busy() -> JsValue {
+    js_error("the room is busy", "busy")
+}
+
 /// An error of invalid arguments (code `invalid`).
 pub fn invalid(message: &str) -> JsValue {
     js_error(message, "invalid")

@@ -10,7 +10,7 @@ use super::actions::parse_targets;
 use super::callbacks::call;
 use super::console::warn;
 use super::driver::{now, read, with_driver, Shared, WeakDriver};
-use super::errors::js_error;
+use super::errors::{busy, js_error};
 use super::payload::{self};
 use super::peer::{describe, Connection};
 use crate::room::ConnId;
@@ -47,10 +47,9 @@ fn senders(connection: &RtcPeerConnection) -> Vec<RtcRtpSender> {
 fn connections(shared: &Shared, targets: &JsValue) -> Result<Vec<RtcPeerConnection>, JsValue> {
     let targets = parse_targets(targets)?;
     let found = read(shared, |d| -> Result<Vec<RtcPeerConnection>, JsValue> {
-        let targets = d.core.targets(targets.as_deref())?;
-        Ok(targets.iter().filter_map(|(_, conn)| Some(d.peers.get(conn)?.connection().clone())).collect())
+        Ok(d.connections(d.core.targets(targets.as_deref())?).into_iter().map(|(_, c)| c).collect())
     });
-    found.unwrap_or_else(|| Err(js_error("the room is busy", "busy")))
+    found.unwrap_or_else(|| Err(busy()))
 }
 
 /// Sends every track of `stream` to the targets; one promise per target peer.
@@ -91,9 +90,9 @@ fn add_tracks(
     let stream_id = stream.id();
     let announced = with_driver(shared, |driver, _| -> Result<Vec<RtcPeerConnection>, JsValue> {
         let targets = driver.core.announce_stream(now(), targets.as_deref(), &stream_id, metadata.as_deref())?;
-        Ok(targets.iter().filter_map(|(_, conn)| Some(driver.peers.get(conn)?.connection().clone())).collect())
+        Ok(driver.connections(targets).into_iter().map(|(_, c)| c).collect())
     });
-    let connections = announced.unwrap_or_else(|| Err(js_error("the room is busy", "busy")))?;
+    let connections = announced.unwrap_or_else(|| Err(busy()))?;
     Ok(connections
         .iter()
         .map(|connection| {

@@ -36,20 +36,24 @@ extern "C" {
     type TextDecoder;
     #[wasm_bindgen(constructor)]
     fn new() -> TextDecoder;
-    #[wasm_bindgen(method)]
-    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> JsString;
+    /// Throws a `RangeError` for text longer than the engine's longest string.
+    #[wasm_bindgen(method, catch)]
+    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> Result<JsString, JsValue>;
 
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// `Uint8Array`, constructed where the browser may refuse the memory.
+    /// `Uint8Array`, where the browser may refuse the memory.
     #[wasm_bindgen(js_name = Uint8Array)]
     type FallibleBytes;
     /// `new Uint8Array(length)`, which throws a `RangeError` when the memory cannot be had.
     #[wasm_bindgen(constructor, catch, js_class = "Uint8Array")]
     fn new(length: u32) -> Result<FallibleBytes, JsValue>;
+    /// `slice()`: a copy, which throws like the constructor.
+    #[wasm_bindgen(method, catch, js_class = "Uint8Array", js_name = slice)]
+    fn copy(this: &FallibleBytes) -> Result<Uint8Array, JsValue>;
 }
 
 thread_local! {
@@ -106,10 +110,11 @@ pub fn decode(kind: PayloadKind, parts: Vec<JsBytes>, total: u64) -> Result<JsVa
         }
     };
     match kind {
-        PayloadKind::Binary if single => Ok(bytes.slice(0, bytes.length()).buffer().into()),
+        // A single part views a received message that may hold more (a header): copy it out.
+        PayloadKind::Binary if single => Ok(bytes.unchecked_ref::<FallibleBytes>().copy()?.buffer().into()),
         PayloadKind::Binary => Ok(bytes.buffer().into()),
-        PayloadKind::Text => Ok(DECODER.with(|d| d.decode(&bytes)).into()),
-        PayloadKind::Json => json_parse(&DECODER.with(|d| d.decode(&bytes))),
+        PayloadKind::Text => Ok(DECODER.with(|d| d.decode(&bytes))?.into()),
+        PayloadKind::Json => json_parse(&DECODER.with(|d| d.decode(&bytes))?),
     }
 }
 
