@@ -13,7 +13,6 @@
 use super::connection::{Connection, Role};
 use super::negotiation::StepKind;
 use super::{ConnId, Event, NegotiationStep, Output, Room, ANNOUNCE_INTERVAL, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
-use crate::collections::Set;
 use crate::payload::Payload;
 use crate::random::is_peer_id;
 use crate::signaling::{
@@ -28,7 +27,7 @@ const OFFER_ID_LEN: usize = 20;
 /// When and where to announce next.
 pub(super) struct Announcer {
     /// Ready relays owed an announcement.
-    due: Set<RelayId>,
+    due: Vec<RelayId>,
     next_round: Instant,
     /// When the last offer pool was made.
     last_pool: Option<Instant>,
@@ -39,18 +38,20 @@ pub(super) struct Announcer {
 struct Round {
     relays: Vec<RelayId>,
     /// Pool connections whose offer is not made yet.
-    pending: Set<ConnId>,
+    pending: Vec<ConnId>,
     offers: Vec<SealedOffer>,
 }
 
 impl Announcer {
     pub fn new(now: Instant) -> Self {
-        Self { due: Set::default(), next_round: now + ANNOUNCE_INTERVAL, last_pool: None, round: None }
+        Self { due: Vec::new(), next_round: now + ANNOUNCE_INTERVAL, last_pool: None, round: None }
     }
 
     /// `relay` is owed an announcement.
     pub fn due(&mut self, relay: RelayId) {
-        self.due.insert(relay);
+        if !self.due.contains(&relay) {
+            self.due.push(relay);
+        }
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -66,15 +67,16 @@ impl<P: Payload> Room<P> {
         }
         if self.now >= self.announcer.next_round {
             self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
-            for relay in self.relays.ready() {
-                self.announcer.due.insert(relay);
+            let ready: Vec<RelayId> = self.relays.ready().collect();
+            for relay in ready {
+                self.announcer.due(relay);
             }
         }
         if self.announcer.round.is_some() {
             return;
         }
-        let due = std::mem::take(&mut self.announcer.due);
-        let relays: Vec<RelayId> = due.iter().copied().filter(|&r| self.relays.is_ready(r)).collect();
+        let mut relays = std::mem::take(&mut self.announcer.due);
+        relays.retain(|&r| self.relays.is_ready(r));
         if relays.is_empty() {
             return;
         }
@@ -94,13 +96,13 @@ impl<P: Payload> Room<P> {
                 let pool: Vec<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
                 let expiry = self.now + OFFER_TTL;
                 self.note_deadline(expiry);
-                let mut pending = Set::default();
+                let mut pending = Vec::new();
                 for conn in pool {
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.deadline = Some(expiry);
                     }
                     self.negotiate(conn, NegotiationStep::MakeOffer);
-                    pending.insert(conn);
+                    pending.push(conn);
                 }
                 self.announcer.round = Some(Round { relays, pending, offers: Vec::new() });
                 self.finish_round_if_complete();
@@ -122,7 +124,8 @@ impl<P: Payload> Room<P> {
     /// Connection `conn` left the round it was being made for (made, failed or closed).
     pub(super) fn leave_round(&mut self, conn: ConnId, offer: Option<SealedOffer>) {
         let Some(round) = self.announcer.round.as_mut() else { return };
-        if round.pending.remove(&conn) {
+        if let Some(at) = round.pending.iter().position(|&c| c == conn) {
+            round.pending.swap_remove(at);
             round.offers.extend(offer);
             self.finish_round_if_complete();
         }

@@ -1,7 +1,7 @@
 //! `room.makeAction(name)`: the `[send, receive, onProgress]` triple. Sending hands the payload
 //! (a view in JS memory) to the core, which chunks it and settles the promise with the acks.
 
-use super::callbacks::{deferred, ActionSlot};
+use super::callbacks::{deferred, ActionSlot, Request};
 use super::driver::{now, with_callbacks, with_driver, Shared, WeakDriver};
 use super::errors::{busy, invalid};
 use super::payload::{self, JsBytes};
@@ -101,7 +101,7 @@ fn send(
     let sent = with_driver(&shared, |driver, _| {
         let send = driver.core.send(now(), request)?;
         if let Some(pending) = pending {
-            driver.callbacks.sends.insert(send, pending);
+            driver.callbacks.pending.insert(Request::Send(send), pending);
         }
         Ok::<_, RoomError>(())
     });

@@ -2,7 +2,7 @@
 //! strategy crates' entry points.
 
 use super::actions::make_action;
-use super::callbacks::{deferred, Callbacks};
+use super::callbacks::{deferred, Callbacks, Request};
 use super::config::RoomConfig as JsConfig;
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
@@ -181,7 +181,7 @@ impl Room {
         let started = with_driver(&self.inner, |driver, _| {
             let ping = driver.core.ping(now(), &peer_id)?;
             if let Some(pending) = pending {
-                driver.callbacks.pings.insert(ping, pending);
+                driver.callbacks.pending.insert(Request::Ping(ping), pending);
             }
             Ok::<_, crate::room::RoomError>(())
         });

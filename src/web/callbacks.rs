@@ -37,8 +37,15 @@ pub(crate) struct Callbacks {
     pub on_peer_track: Option<Function>,
     pub on_join_error: Option<Function>,
     pub actions: Map<String, ActionSlot>,
-    pub sends: Map<SendId, Pending>,
-    pub pings: Map<PingId, Pending>,
+    /// The promises of sends and pings in flight.
+    pub pending: Map<Request, Pending>,
+}
+
+/// What a pending promise waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Request {
+    Send(SendId),
+    Ping(PingId),
 }
 
 /// A new promise and its settling functions (`None` only if the promise executor did not run,
@@ -108,14 +115,17 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             }
         }
         Event::SendProgress { send, peer, sent, total } => {
-            let progress = read(shared, |d| d.callbacks.sends.get(&send).and_then(|p| p.progress.clone()));
+            let progress =
+                read(shared, |d| d.callbacks.pending.get(&Request::Send(send)).and_then(|p| p.progress.clone()));
             if let Some(progress) = progress.flatten() {
                 let done = if total == 0 { 1.0 } else { sent as f64 / total as f64 };
                 call(Some(&progress), &[done.into(), peer.into()]);
             }
         }
         Event::SendDone { send, result } => {
-            let Some(pending) = super::driver::with_callbacks(shared, |c| c.sends.remove(&send)).flatten() else {
+            let Some(pending) =
+                super::driver::with_callbacks(shared, |c| c.pending.remove(&Request::Send(send))).flatten()
+            else {
                 return;
             };
             let _ = match result {
@@ -126,7 +136,9 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             };
         }
         Event::PingDone { ping, result } => {
-            let Some(pending) = super::driver::with_callbacks(shared, |c| c.pings.remove(&ping)).flatten() else {
+            let Some(pending) =
+                super::driver::with_callbacks(shared, |c| c.pending.remove(&Request::Ping(ping))).flatten()
+            else {
                 return;
             };
             let _ = match result {
