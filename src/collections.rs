@@ -182,10 +182,6 @@ impl<T: Ord> Set<T> {
     pub fn clear(&mut self) {
         self.map.clear();
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.map.keys()
-    }
 }
 
 #[cfg(test)]

@@ -202,11 +202,6 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Our peer id.
-    pub fn self_id(&self) -> &str {
-        &self.config.self_id
-    }
-
     /// The relay URLs, by [`crate::strategy::RelayId`].
     pub fn relay_urls(&self) -> &[String] {
         &self.config.relay_urls
@@ -216,11 +211,6 @@ impl<P: Payload> Room<P> {
     /// (`performance.now()` does on most platforms) passes the origin anew with each call.
     pub fn set_wall_clock(&mut self, clock: WallClock) {
         self.config.clock = clock;
-    }
-
-    /// Whether the room has been left.
-    pub fn is_left(&self) -> bool {
-        self.left
     }
 
     /// Feeds in something that happened outside the room.
