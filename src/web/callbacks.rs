@@ -72,6 +72,15 @@ pub(crate) fn call(callback: Option<&Function>, args: &[JsValue]) {
     }
 }
 
+/// Resolves or rejects the promise of `request`.
+fn settle(shared: &Shared, request: Request, result: Result<JsValue, JsValue>) {
+    let Some(pending) = super::driver::with_callbacks(shared, |c| c.pending.remove(&request)).flatten() else { return };
+    let _ = match result {
+        Ok(value) => pending.resolve.call1(&JsValue::NULL, &value),
+        Err(error) => pending.reject.call1(&JsValue::NULL, &error),
+    };
+}
+
 /// Hands one core event to the app.
 pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
     let callbacks = |f: fn(&Callbacks) -> Option<Function>| read(shared, |d| f(&d.callbacks)).flatten();
@@ -123,28 +132,13 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             }
         }
         Event::SendDone { send, result } => {
-            let Some(pending) =
-                super::driver::with_callbacks(shared, |c| c.pending.remove(&Request::Send(send))).flatten()
-            else {
-                return;
-            };
-            let _ = match result {
-                Ok(targets) => {
-                    pending.resolve.call1(&JsValue::NULL, &(0..targets).map(|_| JsValue::UNDEFINED).collect::<Array>())
-                }
-                Err(error) => pending.reject.call1(&JsValue::NULL, &error.into()),
-            };
+            // As in Trystero, a send resolves to one entry per target.
+            let result = result.map(|targets| (0..targets).map(|_| JsValue::UNDEFINED).collect::<Array>().into());
+            settle(shared, Request::Send(send), result.map_err(JsValue::from));
         }
         Event::PingDone { ping, result } => {
-            let Some(pending) =
-                super::driver::with_callbacks(shared, |c| c.pending.remove(&Request::Ping(ping))).flatten()
-            else {
-                return;
-            };
-            let _ = match result {
-                Ok(rtt) => pending.resolve.call1(&JsValue::NULL, &(rtt.as_secs_f64() * 1000.0).into()),
-                Err(error) => pending.reject.call1(&JsValue::NULL, &error.into()),
-            };
+            let result = result.map(|rtt| (rtt.as_secs_f64() * 1000.0).into());
+            settle(shared, Request::Ping(ping), result.map_err(JsValue::from));
         }
         Event::Warning(message) => warn(&message),
     }
