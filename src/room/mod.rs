@@ -360,9 +360,9 @@ impl<P: Payload> Room<P> {
         self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(|c| c.is_open()))
     }
 
-    /// Carries out what the strategy asked for (`pending` and anything it queued meanwhile).
-    fn flush_strategy_outputs(&mut self, pending: Vec<StrategyOutput>) {
-        for output in pending {
+    /// Carries out what the strategy asked for.
+    fn flush_strategy_outputs(&mut self, requests: VecDeque<StrategyOutput>) {
+        for output in requests {
             match output {
                 StrategyOutput::Send { relay, data } => self.send_to_relay(relay, data),
                 StrategyOutput::Ready(relay) => self.on_relay_ready(relay),
@@ -376,7 +376,7 @@ impl<P: Payload> Room<P> {
     fn with_strategy(&mut self, f: impl FnOnce(&mut dyn Strategy, &mut Context<'_>)) {
         let mut out = VecDeque::new();
         f(self.strategy.as_mut(), &mut Context::new(self.now, self.config.clock, &mut self.random, &mut out));
-        self.flush_strategy_outputs(out.into());
+        self.flush_strategy_outputs(out);
     }
 
     /// A connection deadline was set at `at`.
