@@ -1,33 +1,31 @@
 // What every strategy entry point exports, given its initialised wasm-bindgen module.
+import { makeRoom } from './room.js'
+
 export function expose (wasm) {
   const joined = new Map()
-  const forget = (key, room) => { if (joined.get(key) === room) joined.delete(key) }
   // A closing page leaves its rooms explicitly, so peers see the channels close at once instead of
-  // waiting for ICE consent to expire. Leaving through the wrapped `leave` also forgets the room,
-  // so a page restored from the back-forward cache joins afresh.
+  // waiting for ICE consent to expire. Leaving also forgets the room, so a page restored from the
+  // back-forward cache joins afresh.
   globalThis.addEventListener?.('pagehide', () => { for (const room of [...joined.values()]) room.leave() })
   return {
     /** This page's peer id. */
     selfId: wasm.selfId(),
     /**
-     * Joins `roomId`; `callbacks` is an `onJoinError` function or `{ onJoinError }`. See index.d.ts.
-     * As in Trystero, joining a room this page is in (same appId and roomId) returns that room.
+     * Joins `roomId`; `callbacks` is `{onJoinError, onPeerHandshake, handshakeTimeoutMs}` or an
+     * `onJoinError` function. See index.d.ts. As in Trystero, joining a room this page is in
+     * (same appId and roomId) returns that room.
      */
     joinRoom (config, roomId, callbacks) {
       const key = JSON.stringify([config?.appId, roomId])
       if (joined.has(key)) return joined.get(key)
-      const room = wasm.joinRoom(config, roomId, callbacks)
-      const { leave, free } = room
-      room.leave = () => {
-        forget(key, room)
-        return leave.call(room)
-      }
-      // Freeing (directly or with `using`) leaves too; the room is forgotten first.
-      room.free = () => {
-        forget(key, room)
-        free.call(room)
-      }
-      if (Symbol.dispose) room[Symbol.dispose] = room.free
+      const handshake = typeof callbacks?.onPeerHandshake === 'function'
+      const raw = wasm.joinRoom(config, roomId, { handshake, handshakeTimeoutMs: callbacks?.handshakeTimeoutMs })
+      const room = makeRoom(raw, {
+        appId: config.appId,
+        roomId,
+        callbacks,
+        onLeave: () => { if (joined.get(key) === room) joined.delete(key) }
+      })
       joined.set(key, room)
       return room
     },

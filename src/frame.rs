@@ -5,12 +5,15 @@
 //!
 //! * `1` data chunk: `transfer: u32`, `seq: u32`, and when `seq == 0` the transfer's start:
 //!   `action name: u8 len + UTF-8`, `total payload length: u64`, `payload kind: u8`,
-//!   `metadata: u32 len + UTF-8 JSON` (length `u32::MAX` means no metadata).
+//!   `metadata: u32 len + UTF-8 JSON` (length `u32::MAX` means no metadata), then the
+//!   transfer's [`Purpose`] when it is not a plain message: `purpose: u8` and, for requests and
+//!   replies, `request: u32`.
 //!
 //! * `2` ping and `3` pong: `nonce: u32`; no payload.
 //! * `4` ack and `5` reject: `transfer: u32`; the receiver got the whole transfer, or dropped it.
 //! * `6` renegotiation and `7` media metadata: no header fields; the payload is UTF-8 JSON.
 //! * `8` abort: `transfer: u32`; the sender gave the transfer up, so the receiver drops it.
+//! * `9` ready: no fields; the sender admitted us (its handshake passed).
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
@@ -31,6 +34,11 @@ const KIND_REJECT: u8 = 5;
 const KIND_RENEGOTIATION: u8 = 6;
 const KIND_MEDIA: u8 = 7;
 const KIND_ABORT: u8 = 8;
+const KIND_READY: u8 = 9;
+const PURPOSE_REQUEST: u8 = 1;
+const PURPOSE_REPLY: u8 = 2;
+const PURPOSE_REFUSAL: u8 = 3;
+const PURPOSE_HANDSHAKE: u8 = 4;
 const NO_METADATA: u32 = u32::MAX;
 
 /// How a payload's bytes are to be read back into a JS value.
@@ -55,6 +63,22 @@ impl PayloadKind {
     }
 }
 
+/// What a transfer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Purpose {
+    /// A message of an action.
+    #[default]
+    Message,
+    /// Request `id` of the sender, to be answered with a [`Purpose::Reply`] or [`Purpose::Refusal`].
+    Request(u32),
+    /// The answer to our request `id`.
+    Reply(u32),
+    /// Our request `id` was refused; the metadata says why (a JSON string).
+    Refusal(u32),
+    /// Admission handshake data, the only data a peer takes before it admits us.
+    Handshake,
+}
+
 /// Describes a transfer; carried by its first chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferStart {
@@ -62,6 +86,7 @@ pub struct TransferStart {
     pub total: u64,
     pub kind: PayloadKind,
     pub metadata: Option<String>,
+    pub purpose: Purpose,
 }
 
 /// The header of one data chunk.
@@ -89,6 +114,8 @@ pub enum Header {
     Media,
     /// The sender gave this transfer up.
     Abort(u32),
+    /// The sender admitted us.
+    Ready,
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -105,6 +132,7 @@ pub enum FrameError {
     UnknownPayloadKind(u8),
     /// A chunk other than the first carries transfer-start fields, or the first lacks them.
     StartMismatch,
+    UnknownPurpose(u8),
 }
 
 impl fmt::Display for FrameError {
@@ -117,6 +145,7 @@ impl fmt::Display for FrameError {
             Self::NotUtf8 => f.write_str("frame text is not UTF-8"),
             Self::UnknownPayloadKind(k) => write!(f, "unknown payload kind {k}"),
             Self::StartMismatch => f.write_str("transfer start fields do not match the chunk number"),
+            Self::UnknownPurpose(p) => write!(f, "unknown transfer purpose {p}"),
         }
     }
 }
@@ -147,6 +176,18 @@ pub fn encode_data_header(header: &DataHeader) -> Result<Vec<u8>, FrameError> {
                 out.extend_from_slice(meta.as_bytes());
             }
             None => out.extend_from_slice(&NO_METADATA.to_be_bytes()),
+        }
+        match start.purpose {
+            Purpose::Message => {}
+            Purpose::Handshake => out.push(PURPOSE_HANDSHAKE),
+            Purpose::Request(id) | Purpose::Reply(id) | Purpose::Refusal(id) => {
+                out.push(match start.purpose {
+                    Purpose::Request(_) => PURPOSE_REQUEST,
+                    Purpose::Reply(_) => PURPOSE_REPLY,
+                    _ => PURPOSE_REFUSAL,
+                });
+                out.extend_from_slice(&id.to_be_bytes());
+            }
         }
     }
     let len = u16::try_from(out.len() - PREFIX_LEN).map_err(|_| FrameError::MetadataTooLong)?;
@@ -185,6 +226,11 @@ pub fn encode_reject(transfer: u32) -> Vec<u8> {
 /// A whole abort frame for `transfer`.
 pub fn encode_abort(transfer: u32) -> Vec<u8> {
     control_frame(KIND_ABORT, transfer)
+}
+
+/// A whole ready frame.
+pub fn encode_ready() -> Vec<u8> {
+    vec![0, 1, KIND_READY]
 }
 
 /// A whole renegotiation frame carrying `json`.
@@ -261,6 +307,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_RENEGOTIATION => Ok(Header::Renegotiation),
         KIND_MEDIA => Ok(Header::Media),
         KIND_ABORT => Ok(Header::Abort(r.u32()?)),
+        KIND_READY => Ok(Header::Ready),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -275,7 +322,17 @@ fn decode_start(r: &mut Reader<'_>) -> Result<TransferStart, FrameError> {
         len if len as usize > MAX_METADATA_LEN => return Err(FrameError::MetadataTooLong),
         len => Some(r.text(len as usize)?),
     };
-    Ok(TransferStart { action, total, kind, metadata })
+    let purpose = match r.0.first() {
+        None => Purpose::Message,
+        Some(_) => match r.u8()? {
+            PURPOSE_REQUEST => Purpose::Request(r.u32()?),
+            PURPOSE_REPLY => Purpose::Reply(r.u32()?),
+            PURPOSE_REFUSAL => Purpose::Refusal(r.u32()?),
+            PURPOSE_HANDSHAKE => Purpose::Handshake,
+            other => return Err(FrameError::UnknownPurpose(other)),
+        },
+    };
+    Ok(TransferStart { action, total, kind, metadata, purpose })
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -326,6 +383,7 @@ mod tests {
                 total: 1 << 40,
                 kind: PayloadKind::Binary,
                 metadata: meta.map(str::to_owned),
+                purpose: Purpose::Message,
             }),
         }
     }
@@ -367,6 +425,7 @@ mod tests {
         assert_eq!(decode_header(&encode_ack(9)[2..]), Ok(Header::Ack(9)));
         assert_eq!(decode_header(&encode_reject(9)[2..]), Ok(Header::Reject(9)));
         assert_eq!(decode_header(&encode_abort(9)[2..]), Ok(Header::Abort(9)));
+        assert_eq!(decode_header(split(&encode_ready()).unwrap().0), Ok(Header::Ready));
         let media = encode_media("{}");
         assert_eq!(split(&media).unwrap(), (&[7u8][..], &b"{}"[..]));
         assert_eq!(decode_header(split(&encode_renegotiation("x")).unwrap().0), Ok(Header::Renegotiation));
@@ -433,11 +492,14 @@ mod tests {
         #[test]
         fn any_valid_header_roundtrips(
             transfer in any::<u32>(), total in any::<u64>(), action in "\\PC{0,40}",
-            meta in proptest::option::of("\\PC{0,200}"), kind in 1u8..=3,
+            meta in proptest::option::of("\\PC{0,200}"), kind in 1u8..=3, purpose in 0usize..5, id in any::<u32>(),
         ) {
             let header = DataHeader {
                 transfer, seq: 0,
-                start: Some(TransferStart { action, total, kind: PayloadKind::from_byte(kind).unwrap(), metadata: meta }),
+                start: Some(TransferStart {
+                action, total, kind: PayloadKind::from_byte(kind).unwrap(), metadata: meta,
+                purpose: [Purpose::Message, Purpose::Handshake, Purpose::Request(id), Purpose::Reply(id), Purpose::Refusal(id)][purpose],
+            }),
             };
             prop_assert_eq!(roundtrip(&header), Header::Data(header));
         }

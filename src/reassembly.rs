@@ -226,7 +226,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn start(total: u64) -> Option<TransferStart> {
-        Some(TransferStart { action: "a".into(), total, kind: PayloadKind::Binary, metadata: None })
+        Some(TransferStart {
+            action: "a".into(),
+            total,
+            kind: PayloadKind::Binary,
+            metadata: None,
+            purpose: Default::default(),
+        })
     }
 
     fn chunk(transfer: u32, seq: u32, total: u64) -> DataHeader {

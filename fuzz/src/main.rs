@@ -77,6 +77,7 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
             total: 10,
             kind: frame::PayloadKind::Json,
             metadata: Some("{}".into()),
+            purpose: frame::Purpose::Request(3),
         }),
     })
     .unwrap();

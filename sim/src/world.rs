@@ -7,8 +7,9 @@ use rendez_core::payload::{Payload, SharedBytes};
 use rendez_core::random::{Random, PEER_ID_LEN};
 use rendez_core::reassembly::Limits;
 use rendez_core::room::{
-    ArrivedTrack, ConnId, Event, Input, NegotiationStep, Output, PingError, PingId, Room, RoomConfig, RoomError,
-    SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT, LOW_WATER,
+    Admission, ArrivedTrack, ConnId, Delivery, Event, IncomingId, Input, NegotiationStep, Output, PingError, PingId,
+    RequestError, RequestId, Room, RoomConfig, RoomError, SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT, LOW_WATER,
 };
 use rendez_core::strategy::{RelayData, RelayId, Strategy};
 use rendez_core::time::{Instant, WallClock};
@@ -48,6 +49,8 @@ pub struct Options {
     pub clock_skew_secs: i64,
     pub limits: Limits,
     pub connect_timeout: Duration,
+    pub admission: Admission,
+    pub handshake_timeout: Duration,
     /// Its connections never open (as with peers behind networks that block each other).
     pub unreachable: bool,
 }
@@ -62,6 +65,8 @@ impl Default for Options {
             clock_skew_secs: 0,
             limits: Limits::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            admission: Admission::Immediate,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             unreachable: false,
         }
     }
@@ -89,6 +94,16 @@ pub struct Log {
     pub sends: BTreeMap<SendId, Result<usize, SendError>>,
     pub pings: BTreeMap<PingId, Result<Duration, PingError>>,
     pub warnings: Vec<String>,
+    /// Handshakes started: the peer, and whether we initiate.
+    pub handshakes: Vec<(String, bool)>,
+    /// Handshake data: the peer and the bytes.
+    pub handshake_data: Vec<(String, Vec<u8>)>,
+    pub handshakes_ended: Vec<String>,
+    /// Peers' requests handed to us: id, peer, action, bytes.
+    pub requests_received: Vec<(IncomingId, String, String, Vec<u8>)>,
+    pub requests_withdrawn: Vec<IncomingId>,
+    /// Our requests' outcomes: the reply's bytes, or why none came.
+    pub requests: BTreeMap<RequestId, Result<Vec<u8>, RequestError>>,
     /// Tracks that arrived, with their stream id.
     pub tracks: Vec<(String, ArrivedTrack)>,
 }
@@ -117,6 +132,8 @@ struct Pc {
     busy: bool,
     remote: Option<(PeerIndex, ConnId)>,
     open: bool,
+    /// Hung: sends nothing, takes nothing, never opens.
+    muted: bool,
     /// Media tracks added locally, in the pending local offer, and agreed by the remote.
     local_media: u32,
     offered_media: u32,
@@ -305,6 +322,8 @@ impl World {
             relay_urls: options.relays.iter().map(|s| format!("sim://{s}")).collect(),
             limits: options.limits,
             connect_timeout: options.connect_timeout,
+            admission: options.admission,
+            handshake_timeout: options.handshake_timeout,
             clock: WallClock { origin_unix_ms: skewed as u64 },
         };
         let key = self
@@ -441,7 +460,13 @@ impl World {
                     self.drain(p);
                 }
             }
-            Action::Input(p, input) => self.input(p, input),
+            Action::Input(p, input) => {
+                if let Input::Frame { conn, .. } = &input {
+                    // A browser fires a channel's open event before its first message.
+                    self.open(p, *conn);
+                }
+                self.input(p, input)
+            }
             Action::ServerConnect(s, client) => {
                 if self.servers[s].clients.contains_key(&client) {
                     self.servers[s].relay.connect(client);
@@ -464,12 +489,15 @@ impl World {
                     self.watch_buffer(p, conn);
                 }
             }
-            Action::Open(p, conn) => {
-                let Some(pc) = self.peers[p].pcs.get_mut(&conn).filter(|pc| !pc.open) else { return };
-                pc.open = true;
-                self.input(p, Input::ConnectionOpened { conn, max_message_size: Some(MAX_MESSAGE_SIZE) });
-            }
+            Action::Open(p, conn) => self.open(p, conn),
         }
+    }
+
+    /// The data channel of `peer`'s `conn` opens, unless it did.
+    fn open(&mut self, p: PeerIndex, conn: ConnId) {
+        let Some(pc) = self.peers[p].pcs.get_mut(&conn).filter(|pc| !pc.open && !pc.muted) else { return };
+        pc.open = true;
+        self.input(p, Input::ConnectionOpened { conn, max_message_size: Some(MAX_MESSAGE_SIZE) });
     }
 
     /// Feeds `input` to `peer`'s room and drains it.
@@ -559,7 +587,8 @@ impl World {
                     None => now,
                 };
                 let remote = pc.remote.filter(|_| pc.open);
-                let remote = remote.filter(|&(rp, rc)| self.peers[rp].pcs.get(&rc).is_some_and(|r| r.open));
+                // The remote end may not have seen its channel open yet: it will before the frame.
+                let remote = remote.filter(|&(rp, rc)| self.peers[rp].pcs.get(&rc).is_some_and(|r| !r.muted));
                 if let Some((rp, rc)) = remote {
                     if self.frame_filter.as_ref().is_none_or(|deliver| deliver(p, &bytes)) {
                         let frame = SharedBytes::from(bytes);
@@ -608,6 +637,16 @@ impl World {
                 log.pings.insert(ping, result);
             }
             Event::Warning(warning) => log.warnings.push(warning),
+            Event::HandshakeStarted { peer, initiator } => log.handshakes.push((peer, initiator)),
+            Event::HandshakeData { peer, delivery } => log.handshake_data.push((peer, bytes_of(&delivery))),
+            Event::HandshakeEnded { peer } => log.handshakes_ended.push(peer),
+            Event::RequestReceived { request, peer, action, delivery } => {
+                log.requests_received.push((request, peer, action, bytes_of(&delivery)));
+            }
+            Event::RequestWithdrawn { request } => log.requests_withdrawn.push(request),
+            Event::RequestDone { request, result } => {
+                log.requests.insert(request, result.map(|delivery| bytes_of(&delivery)));
+            }
         }
     }
 
@@ -655,7 +694,9 @@ impl World {
             return;
         };
         pc.low_pending = true;
-        let until_low = Duration::from_secs_f64((amount - LOW_WATER) as f64 / rate as f64);
+        // At least the clock's resolution, or a buffer a byte over the mark would fire forever.
+        let until_low =
+            Duration::from_secs_f64((amount - LOW_WATER) as f64 / rate as f64).max(Duration::from_micros(1));
         self.schedule(until_low, Action::BufferLow(p, conn));
     }
 
@@ -782,6 +823,63 @@ impl World {
         self.app(p, |room, now| room.send(now, request))
     }
 
+    /// `peer` asks `target` with `bytes` on `action`.
+    pub fn request(
+        &mut self,
+        p: PeerIndex,
+        action: &str,
+        bytes: &[u8],
+        target: &str,
+        timeout: Option<Duration>,
+    ) -> Result<RequestId, RoomError> {
+        let request = SendRequest {
+            action: action.to_owned(),
+            kind: PayloadKind::Binary,
+            payload: SharedBytes::from(bytes),
+            metadata: None,
+            targets: Some(vec![target.to_owned()]),
+            progress: false,
+        };
+        self.app(p, |room, now| room.request(now, request, timeout))
+    }
+
+    /// `peer` answers request `id` with `reply` (bytes, or a refusal message).
+    pub fn reply(&mut self, p: PeerIndex, id: IncomingId, reply: Result<&[u8], &str>) {
+        let reply = reply.map(|bytes| (PayloadKind::Binary, SharedBytes::from(bytes))).map_err(str::to_owned);
+        self.app(p, |room, now| room.reply(now, id, reply));
+    }
+
+    /// `peer` starts or stops serving requests to `action`.
+    pub fn serve(&mut self, p: PeerIndex, action: &str, serving: bool) {
+        self.app(p, |room, now| room.serve(now, action, serving));
+    }
+
+    pub fn abort_request(&mut self, p: PeerIndex, id: RequestId) {
+        self.app(p, |room, now| room.abort_request(now, id));
+    }
+
+    pub fn abort_send(&mut self, p: PeerIndex, id: SendId) {
+        self.app(p, |room, now| room.abort(now, id));
+    }
+
+    /// `peer` sends handshake `bytes` to `target`, which it is admitting.
+    pub fn handshake_send(&mut self, p: PeerIndex, target: &str, bytes: &[u8]) -> Result<SendId, RoomError> {
+        let data = SendRequest {
+            action: String::new(),
+            kind: PayloadKind::Binary,
+            payload: SharedBytes::from(bytes),
+            metadata: None,
+            targets: None,
+            progress: false,
+        };
+        self.app(p, |room, now| room.handshake_send(now, target, data))
+    }
+
+    /// `peer`'s handshake with `target` passed or failed.
+    pub fn handshake_done(&mut self, p: PeerIndex, target: &str, result: Result<(), &str>) {
+        self.app(p, |room, now| room.handshake_done(now, target, result.map_err(str::to_owned)));
+    }
+
     pub fn ping(&mut self, p: PeerIndex, peer: &str) -> Result<PingId, RoomError> {
         self.app(p, |room, now| room.ping(now, peer))
     }
@@ -841,9 +939,9 @@ impl World {
 
     /// `peer` sends raw `bytes` over its data channel to `target` (as a hostile peer would).
     pub fn send_raw_frame(&mut self, p: PeerIndex, target: &str, bytes: Vec<u8>) {
-        let Ok(mut targets) = self.peers[p].room.targets(Some(&[target.to_owned()])) else { return };
-        let (_, conn) = targets.remove(0);
-        if let Some((rp, rc)) = self.peers[p].pcs.get(&conn).and_then(|pc| pc.remote) {
+        let Some(rp) = self.peers.iter().position(|peer| peer.id == target) else { return };
+        let mut open = self.peers[p].pcs.0.iter().flatten().filter(|pc| pc.open).filter_map(|pc| pc.remote);
+        if let Some((rp, rc)) = open.rfind(|&(remote, _)| remote == rp) {
             let frame = SharedBytes::from(bytes);
             self.schedule(self.latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
         }
@@ -855,6 +953,11 @@ impl World {
         let (_, conn) = targets.remove(0);
         if let Some(pc) = self.peers[p].pcs.get_mut(&conn) {
             pc.open = false;
+            pc.muted = true;
         }
     }
+}
+
+fn bytes_of(delivery: &Delivery<SharedBytes>) -> Vec<u8> {
+    delivery.parts.iter().flat_map(|p| p.to_vec()).collect()
 }

@@ -18,8 +18,13 @@ fn pair(seed: u64, b_limits: Limits) -> (World, usize, usize) {
 
 /// A frame of a transfer of `total` bytes carrying `payload`, chunk `seq`.
 fn chunk(transfer: u32, seq: u32, total: u64, payload: &[u8]) -> Vec<u8> {
-    let start =
-        (seq == 0).then(|| TransferStart { action: "x".into(), total, kind: PayloadKind::Binary, metadata: None });
+    let start = (seq == 0).then(|| TransferStart {
+        action: "x".into(),
+        total,
+        kind: PayloadKind::Binary,
+        metadata: None,
+        purpose: Default::default(),
+    });
     let mut frame = encode_data_header(&DataHeader { transfer, seq, start }).unwrap();
     frame.extend_from_slice(payload);
     frame

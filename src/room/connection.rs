@@ -20,8 +20,10 @@ const REJECT_PERIOD: Duration = Duration::from_secs(1);
 pub(super) enum Phase {
     /// Descriptions are being made and exchanged.
     Connecting,
-    /// The data channel is open: the peer is in the room.
-    Open,
+    /// The data channel is open; the peer joins once each side admitted the other.
+    Admitting { admitted_by_us: bool, admitted_us: bool },
+    /// Both sides admitted each other: the peer is in the room.
+    Joined,
 }
 
 /// What a connection is for before it opens.
@@ -78,18 +80,29 @@ impl<P> Connection<P> {
         }
     }
 
-    /// The data channel opened.
-    pub fn open(&mut self, now: Instant, max_message_size: Option<f64>, self_id: &str) {
-        self.phase = Phase::Open;
-        self.deadline = None;
+    /// The data channel opened; admission must end by `admission_deadline`.
+    pub fn open(&mut self, now: Instant, max_message_size: Option<f64>, self_id: &str, admission_deadline: Instant) {
+        self.phase = Phase::Admitting { admitted_by_us: false, admitted_us: false };
+        self.deadline = Some(admission_deadline);
         self.last_heard = now;
         self.last_sent = now;
         self.frame_len = frame_len(max_message_size) as u64;
         self.negotiation.polite = self.remote.as_deref().is_some_and(|remote| is_polite(self_id, remote));
     }
 
+    /// Whether the data channel is open (the peer may still be being admitted).
     pub fn is_open(&self) -> bool {
-        self.phase == Phase::Open
+        self.phase != Phase::Connecting
+    }
+
+    /// Whether the peer is in the room.
+    pub fn is_joined(&self) -> bool {
+        self.phase == Phase::Joined
+    }
+
+    /// Whether the peer is being admitted.
+    pub fn is_admitting(&self) -> bool {
+        matches!(self.phase, Phase::Admitting { .. })
     }
 
     /// Whether this connection offers (so the peer answers).

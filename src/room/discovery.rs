@@ -10,6 +10,7 @@
 //! is ignored, and an answer is used once (its offer is then settled); of two
 //! concurrent attempts between the same peers, the one offered by the smaller peer id wins.
 
+use super::admission::Admission;
 use super::connection::{Connection, Role};
 use super::negotiation::StepKind;
 use super::{ConnId, Event, NegotiationStep, Output, Room, ANNOUNCE_INTERVAL, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
@@ -134,7 +135,7 @@ impl<P: Payload> Room<P> {
     /// A new connection for `role`, unless [`MAX_UNOPENED_CONNECTIONS`] are being set up: then
     /// none, so a flood of made-up peers cannot pile up connections (warned once per spell).
     pub(super) fn new_conn(&mut self, role: Role) -> Option<ConnId> {
-        let unopened = self.conns.values().filter(|c| !c.is_open()).count();
+        let unopened = self.conns.values().filter(|c| !c.is_joined()).count();
         if unopened >= MAX_UNOPENED_CONNECTIONS {
             if !std::mem::replace(&mut self.setup_full, true) {
                 self.warn(format!(
@@ -162,20 +163,26 @@ impl<P: Payload> Room<P> {
     }
 
     /// Closes and forgets connection `conn`, failing what was pending on it; returns its peer id
-    /// and whether it was open.
+    /// and whether the peer had joined.
     pub(super) fn remove_conn(&mut self, conn: ConnId) -> Option<(String, bool)> {
         let c = self.conns.remove(&conn)?;
         self.outputs.push_back(Output::CloseConnection { conn });
         self.offers.retain(|_, id| *id != conn);
         self.leave_round(conn, None);
-        let was_open = c.is_open();
+        let joined = c.is_joined();
+        let admitting = c.is_admitting();
         let remote = c.remote?;
         if self.by_peer.get(&remote) == Some(&conn) {
             self.by_peer.remove(&remote);
         }
-        self.sends.fail_conn(&c.outbox, &remote, &mut self.outputs);
+        let settled = self.sends.fail_conn(&c.outbox, &remote);
+        self.settle_all(settled);
+        self.fail_requests_on(conn, &remote);
         self.pings.fail_conn(conn, &remote, &mut self.outputs);
-        Some((remote, was_open))
+        if admitting && self.config.admission == Admission::Handshake {
+            self.emit(Event::HandshakeEnded { peer: remote.clone() });
+        }
+        Some((remote, joined))
     }
 
     /// Closes connection `conn`; tells the app if its peer had joined.
@@ -341,10 +348,12 @@ impl<P: Payload> Room<P> {
     pub(super) fn on_connection_opened(&mut self, conn: ConnId, max_message_size: Option<f64>) {
         let now = self.now;
         let self_id = self.config.self_id.clone();
+        let deadline = now + self.config.handshake_timeout;
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let Some(remote) = c.remote.clone().filter(|_| !c.is_open()) else { return };
-        c.open(now, max_message_size, &self_id);
-        self.emit(Event::PeerJoined { peer: remote });
+        c.open(now, max_message_size, &self_id, deadline);
+        self.note_deadline(deadline);
+        self.start_admission(conn, remote);
     }
 
     pub(super) fn on_connection_closed(&mut self, conn: ConnId) {
@@ -357,9 +366,15 @@ impl<P: Payload> Room<P> {
         let expired: Vec<ConnId> =
             self.conns.iter().filter(|(_, c)| c.deadline.is_some_and(|at| at <= now)).map(|(&id, _)| id).collect();
         let timeout_ms = self.config.connect_timeout.as_millis() as u64;
+        let handshake_ms = self.config.handshake_timeout.as_millis() as u64;
         for conn in expired {
+            let admitting = self.conns.get(&conn).is_some_and(|c| c.is_admitting());
             if let Some((peer, _)) = self.remove_conn(conn) {
-                self.join_error(&peer, format!("the connection did not open within {timeout_ms} ms"));
+                let error = match admitting {
+                    true => format!("handshake timed out after {handshake_ms}ms"),
+                    false => format!("the connection did not open within {timeout_ms} ms"),
+                };
+                self.join_error(&peer, error);
             }
         }
     }

@@ -49,6 +49,8 @@ pub enum SendError {
     Left { peer: String },
     /// We left the room.
     Closed,
+    /// The app aborted the send.
+    Aborted,
 }
 
 impl SendError {
@@ -59,6 +61,7 @@ impl SendError {
             Self::Timeout { .. } => "timeout",
             Self::Left { .. } => "left",
             Self::Closed => "closed",
+            Self::Aborted => "aborted",
         }
     }
 }
@@ -73,6 +76,7 @@ impl fmt::Display for SendError {
             }
             Self::Left { peer } => write!(f, "peer left room ({peer}) before confirming the data"),
             Self::Closed => f.write_str("the room has been left"),
+            Self::Aborted => f.write_str("operation aborted"),
         }
     }
 }
@@ -113,3 +117,61 @@ impl fmt::Display for PingError {
 }
 
 impl std::error::Error for PingError {}
+
+/// Why a request got no reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No reply within the request's timeout.
+    Timeout { peer: String },
+    /// The peer left the room before replying.
+    Left { peer: String },
+    /// The peer's handler refused (threw), with its message.
+    Rejected { peer: String, message: String },
+    /// The peer refused the request's payload (over its limits) or did not confirm it in time.
+    Undelivered(SendError),
+    /// The app aborted the request.
+    Aborted,
+    /// We left the room.
+    Closed,
+}
+
+impl RequestError {
+    /// Stable code for apps to tell errors apart.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout { .. } => "timeout",
+            Self::Left { .. } => "left",
+            Self::Rejected { .. } => "rejected",
+            Self::Undelivered(e) => e.code(),
+            Self::Aborted => "aborted",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout { peer } => write!(f, "request timed out (peer {peer})"),
+            Self::Left { peer } => write!(f, "peer left room ({peer}) before replying"),
+            Self::Rejected { message, .. } => f.write_str(message),
+            Self::Undelivered(e) => e.fmt(f),
+            Self::Aborted => f.write_str("operation aborted"),
+            Self::Closed => f.write_str("the room has been left"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl From<SendError> for RequestError {
+    fn from(error: SendError) -> Self {
+        match error {
+            SendError::Left { peer } => Self::Left { peer },
+            SendError::Closed => Self::Closed,
+            SendError::Aborted => Self::Aborted,
+            other => Self::Undelivered(other),
+        }
+    }
+}

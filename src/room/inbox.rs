@@ -8,8 +8,9 @@
 //! dropped unread.
 
 use super::rate_limit::Verdict;
+use super::requests::Delivery;
 use super::{ConnId, Event, OutFrame, Output, Room, TRANSFER_IDLE_TIMEOUT};
-use crate::frame::{encode_ack, encode_pong, encode_reject, read_header, DataHeader, Header};
+use crate::frame::{encode_ack, encode_pong, encode_reject, read_header, DataHeader, Header, Purpose, TransferStart};
 use crate::payload::Payload;
 use crate::reassembly::Accepted;
 
@@ -34,6 +35,7 @@ impl<P: Payload> Room<P> {
             Header::Abort(transfer) => {
                 c.inbox.abort(transfer);
             }
+            Header::Ready => self.on_ready(conn),
             Header::Renegotiation | Header::Media => {
                 let Some(text) = self.read_text(conn, &frame, offset) else { return };
                 if header == Header::Renegotiation {
@@ -74,14 +76,50 @@ impl<P: Payload> Room<P> {
             }
             Ok(Accepted::Partial { transfer, received, total }) => {
                 let Some(start) = c.inbox.start(transfer) else { return };
+                let shown = c.is_joined() && matches!(start.purpose, Purpose::Message | Purpose::Request(_));
                 let (action, metadata) = (start.action.clone(), start.metadata.clone());
                 self.note_deadline(now + TRANSFER_IDLE_TIMEOUT);
-                self.emit(Event::ReceiveProgress { peer, action, metadata, received, total });
+                if shown {
+                    self.emit(Event::ReceiveProgress { peer, action, metadata, received, total });
+                }
             }
             Ok(Accepted::Complete { start, parts }) => {
-                self.send_control(conn, encode_ack(transfer));
-                let (action, kind, metadata, total) = (start.action, start.kind, start.metadata, start.total);
+                let joined = c.is_joined();
+                self.on_complete(conn, peer, transfer, joined, start, parts);
+            }
+        }
+    }
+
+    /// A whole transfer arrived: acked and handed on by its purpose, or refused if the peer has
+    /// not joined yet and it is not handshake data.
+    fn on_complete(
+        &mut self,
+        conn: ConnId,
+        peer: String,
+        transfer: u32,
+        joined: bool,
+        start: TransferStart,
+        parts: Vec<P>,
+    ) {
+        if !joined && start.purpose != Purpose::Handshake {
+            self.reject(conn, transfer);
+            return self.warn_about(conn, format!("dropped data from peer {peer}, which has not joined yet"));
+        }
+        self.send_control(conn, encode_ack(transfer));
+        let TransferStart { action, total, kind, metadata, purpose } = start;
+        let delivery = Delivery { kind, metadata, parts, total };
+        match purpose {
+            Purpose::Handshake if !joined => self.emit(Event::HandshakeData { peer, delivery }),
+            Purpose::Handshake => {}
+            Purpose::Message => {
+                let Delivery { kind, metadata, parts, total } = delivery;
                 self.emit(Event::Received { peer, action, kind, metadata, parts, total });
+            }
+            Purpose::Request(wire) => self.on_request(conn, peer, action, wire, delivery),
+            Purpose::Reply(wire) => self.on_reply(conn, wire, Ok(delivery)),
+            Purpose::Refusal(wire) => {
+                let message = delivery.metadata.as_deref().and_then(|m| serde_json::from_str::<String>(m).ok());
+                self.on_reply(conn, wire, Err(message.unwrap_or_else(|| "request refused".to_owned())));
             }
         }
     }

@@ -1,7 +1,8 @@
 //! What a driver feeds the room ([`Input`]) and what it carries out ([`Output`]), including the
 //! events it hands to the app ([`Event`]).
 
-use super::error::{PingError, SendError};
+use super::error::{PingError, RequestError, SendError};
+use super::requests::{Delivery, IncomingId, RequestId};
 use crate::frame::PayloadKind;
 use crate::strategy::{RelayData, RelayId};
 use std::time::Duration;
@@ -93,6 +94,20 @@ pub enum Event<P> {
     PeerLeft { peer: String },
     /// A peer could not join (reported once per peer).
     JoinError { peer: String, error: String },
+    /// A peer's data channel opened and the app's handshake with it is to run: the peer joins
+    /// once it passes ([`crate::room::Room::handshake_done`]). `initiator` is true on one side
+    /// only (the smaller peer id), for handshakes where one side speaks first.
+    HandshakeStarted { peer: String, initiator: bool },
+    /// Handshake data arrived from a peer being admitted.
+    HandshakeData { peer: String, delivery: Delivery<P> },
+    /// A peer being admitted went away, joined or was refused: its handshake is over.
+    HandshakeEnded { peer: String },
+    /// A peer's request to an action the app serves; answer with [`crate::room::Room::reply`].
+    RequestReceived { request: IncomingId, peer: String, action: String, delivery: Delivery<P> },
+    /// The peer that made a request handed to the app left: the reply would go nowhere.
+    RequestWithdrawn { request: IncomingId },
+    /// Our request got its reply, or failed.
+    RequestDone { request: RequestId, result: Result<Delivery<P>, RequestError> },
     /// A whole payload arrived: its parts in order (views of the received frames).
     Received { peer: String, action: String, kind: PayloadKind, metadata: Option<String>, parts: Vec<P>, total: u64 },
     /// Part of a payload arrived.

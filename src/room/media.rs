@@ -68,7 +68,7 @@ impl<P: Payload> Room<P> {
     /// A track of stream `stream_id` arrived on `conn`: whose it is and what its stream was
     /// announced with.
     pub fn track_arrived(&mut self, conn: ConnId, stream_id: &str) -> Option<ArrivedTrack> {
-        let c = self.conns.get_mut(&conn).filter(|c| c.is_open())?;
+        let c = self.conns.get_mut(&conn).filter(|c| c.is_joined())?;
         let peer = c.remote.clone()?;
         let metadata = c.streams.metadata.get(stream_id).cloned().flatten();
         if c.streams.reported.len() >= MAX_STREAMS {

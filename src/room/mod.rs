@@ -20,6 +20,7 @@
 //! their timeouts in `outbox`; liveness in `liveness`; pings in `pings`; media metadata in
 //! `media`.
 
+mod admission;
 mod connection;
 mod discovery;
 pub mod error;
@@ -33,14 +34,17 @@ mod pings;
 mod rate_limit;
 mod relays;
 mod replay;
+mod requests;
 
-pub use error::{PingError, RoomError, SendError};
+pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use error::{PingError, RequestError, RoomError, SendError};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
+pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
 
 use crate::collections::{Map, Set};
 use crate::crypto::RoomKey;
-use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
+use crate::frame::{PayloadKind, Purpose, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use crate::payload::Payload;
 use crate::random::Random;
 use crate::reassembly::Limits;
@@ -48,10 +52,11 @@ use crate::strategy::{Context, Discovery, Strategy, StrategyConfig, StrategyOutp
 use crate::time::{Instant, WallClock};
 use connection::Connection;
 use discovery::Announcer;
-use outbox::Sends;
+use outbox::{Owner, Sends};
 use pings::Pings;
 use relays::Relays;
 use replay::ReplayGuard;
+use requests::Requests;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -101,6 +106,10 @@ pub struct RoomConfig {
     pub limits: Limits,
     /// Time from SDP exchange to an open data channel before a connection is given up.
     pub connect_timeout: Duration,
+    /// How peers are admitted once their data channel opens.
+    pub admission: Admission,
+    /// Time from an open data channel to admission before the peer is dropped.
+    pub handshake_timeout: Duration,
     /// Unix time at the driver's time origin.
     pub clock: WallClock,
 }
@@ -136,6 +145,7 @@ pub struct Room<P> {
     next_conn: u64,
     announcer: Announcer,
     sends: Sends,
+    requests: Requests<P>,
     /// Connections with chunks to send, taken in turn.
     sending: VecDeque<ConnId>,
     pings: Pings,
@@ -175,6 +185,7 @@ impl<P: Payload> Room<P> {
             next_conn: 0,
             announcer: Announcer::new(now),
             sends: Sends::default(),
+            requests: Requests::default(),
             sending: VecDeque::new(),
             pings: Pings::default(),
             replays: ReplayGuard::default(),
@@ -250,6 +261,9 @@ impl<P: Payload> Room<P> {
             self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).min();
         }
         self.ping_timeouts();
+        if self.requests.next_deadline().is_some_and(|at| at <= now) {
+            self.request_timeouts();
+        }
         if now >= self.next_heartbeat {
             self.next_heartbeat = now + HEARTBEAT_INTERVAL;
             self.heartbeat();
@@ -279,6 +293,7 @@ impl<P: Payload> Room<P> {
             self.announcer.next_deadline(),
             self.relays.next_deadline(),
             self.pings.next_deadline(),
+            self.requests.next_deadline(),
             self.strategy.poll_timeout(),
         ]
         .into_iter()
@@ -289,14 +304,20 @@ impl<P: Payload> Room<P> {
     /// Sends an action payload; its [`Event::SendDone`] tells when every target confirmed it.
     pub fn send(&mut self, now: Instant, request: SendRequest<P>) -> Result<SendId, RoomError> {
         self.now = now;
+        self.check_send(&request)?;
+        let targets = self.targets(request.targets.as_deref())?;
+        self.start_send(request, targets, Purpose::Message, Owner::App)
+    }
+
+    /// Refuses an action name or metadata that cannot be sent.
+    fn check_send(&self, request: &SendRequest<P>) -> Result<(), RoomError> {
         if request.action.is_empty() || request.action.len() > MAX_ACTION_NAME_LEN {
             return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
         }
         if request.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
             return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
         }
-        let targets = self.targets(request.targets.as_deref())?;
-        self.start_send(request, targets)
+        Ok(())
     }
 
     /// Measures the round trip to `peer`; its [`Event::PingDone`] tells the result.
@@ -327,7 +348,7 @@ impl<P: Payload> Room<P> {
     pub fn open_peers(&self) -> impl Iterator<Item = (String, ConnId)> + '_ {
         self.by_peer
             .iter()
-            .filter(|(_, id)| self.conns.get(id).is_some_and(|c| c.is_open()))
+            .filter(|(_, id)| self.conns.get(id).is_some_and(|c| c.is_joined()))
             .map(|(p, c)| (p.clone(), *c))
     }
 
@@ -345,7 +366,9 @@ impl<P: Payload> Room<P> {
         if std::mem::replace(&mut self.left, true) {
             return;
         }
-        self.sends.fail_all(SendError::Closed, &mut self.outputs);
+        let settled = self.sends.fail_all(SendError::Closed);
+        self.settle_all(settled);
+        self.fail_all_requests();
         self.pings.fail_all(PingError::Closed, &mut self.outputs);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
@@ -357,7 +380,7 @@ impl<P: Payload> Room<P> {
 
     /// The open connection to `peer`.
     fn open_conn(&self, peer: &str) -> Option<ConnId> {
-        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(|c| c.is_open()))
+        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(|c| c.is_joined()))
     }
 
     /// Carries out what the strategy asked for.

@@ -9,10 +9,11 @@
 //! at once; a send settles when every target settled, with the first failure.
 
 use super::error::SendError;
+use super::requests::RequestId;
 use super::RoomError;
 use super::{ConnId, Event, OutFrame, Output, Room, SendId, SendRequest, ACK_TIMEOUT, HIGH_WATER};
 use crate::collections::Map;
-use crate::frame::{encode_abort, encode_chunk_header, encode_data_header, DataHeader, TransferStart};
+use crate::frame::{encode_abort, encode_chunk_header, encode_data_header, DataHeader, Purpose, TransferStart};
 use crate::payload::Payload;
 use crate::time::Instant;
 use std::collections::VecDeque;
@@ -28,7 +29,8 @@ struct Outgoing<P> {
     send: SendId,
     /// The first chunk's header (it carries the transfer's description), until it is sent.
     first_header: Option<Vec<u8>>,
-    payload: P,
+    /// `None` for a transfer of no bytes made by the room itself (a refusal).
+    payload: Option<P>,
     offset: u64,
     seq: u32,
     progress: bool,
@@ -68,13 +70,32 @@ impl<P> Outbox<P> {
     }
 }
 
+/// Who waits for a send's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// The app, told by [`Event::SendDone`].
+    App,
+    /// Our request, whose reply timeout starts once it is delivered.
+    Request(RequestId),
+    /// Nobody: a reply or refusal to a peer's request.
+    Room,
+}
+
 struct SendState {
     targets: usize,
     remaining: usize,
     error: Option<SendError>,
+    owner: Owner,
 }
 
-/// Every app send in flight.
+/// A send whose every target settled: `Ok` with the number of targets, or the first failure.
+pub(super) struct Settled {
+    send: SendId,
+    owner: Owner,
+    result: Result<usize, SendError>,
+}
+
+/// Every send in flight.
 #[derive(Default)]
 pub(super) struct Sends {
     next: u64,
@@ -83,56 +104,73 @@ pub(super) struct Sends {
 
 impl Sends {
     /// One target of send `id` settled.
-    fn settle<P>(&mut self, id: SendId, result: Result<(), SendError>, outputs: &mut VecDeque<Output<P>>) {
-        let Some(state) = self.active.get_mut(&id) else { return };
+    fn settle(&mut self, id: SendId, result: Result<(), SendError>) -> Option<Settled> {
+        let state = self.active.get_mut(&id)?;
         if let Err(e) = result {
             state.error.get_or_insert(e);
         }
         state.remaining -= 1;
-        if state.remaining == 0 {
-            let result = state.error.take().map_or(Ok(state.targets), Err);
-            self.active.remove(&id);
-            outputs.push_back(Output::Event(Event::SendDone { send: id, result }));
+        if state.remaining > 0 {
+            return None;
         }
+        let result = state.error.take().map_or(Ok(state.targets), Err);
+        let owner = state.owner;
+        self.active.remove(&id);
+        Some(Settled { send: id, owner, result })
     }
 
     /// Fails every transfer of `outbox` (whose connection to `peer` closed).
-    pub fn fail_conn<P>(&mut self, outbox: &Outbox<P>, peer: &str, outputs: &mut VecDeque<Output<P>>) {
-        for unsettled in outbox.unsettled.values() {
-            self.settle(unsettled.send, Err(SendError::Left { peer: peer.to_owned() }), outputs);
-        }
+    pub fn fail_conn<P>(&mut self, outbox: &Outbox<P>, peer: &str) -> Vec<Settled> {
+        let unsettled = outbox.unsettled.values();
+        unsettled.filter_map(|u| self.settle(u.send, Err(SendError::Left { peer: peer.to_owned() }))).collect()
     }
 
     /// Fails every send with `error`.
-    pub fn fail_all<P>(&mut self, error: SendError, outputs: &mut VecDeque<Output<P>>) {
-        for (send, _) in self.active.drain() {
-            outputs.push_back(Output::Event(Event::SendDone { send, result: Err(error.clone()) }));
-        }
+    pub fn fail_all(&mut self, error: SendError) -> Vec<Settled> {
+        let drained = self.active.drain();
+        drained.map(|(send, state)| Settled { send, owner: state.owner, result: Err(error.clone()) }).collect()
     }
 }
 
 impl<P: Payload> Room<P> {
-    /// Queues `request`'s payload to every target; refuses a description that cannot be encoded.
+    /// Queues `request`'s payload, for `purpose`, to every target; refuses a description that
+    /// cannot be encoded.
     pub(super) fn start_send(
         &mut self,
         request: SendRequest<P>,
         targets: Vec<(String, ConnId)>,
+        purpose: Purpose,
+        owner: Owner,
     ) -> Result<SendId, RoomError> {
         let start = TransferStart {
             action: request.action,
             total: request.payload.len(),
             kind: request.kind,
             metadata: request.metadata,
+            purpose,
         };
+        self.queue_transfer(start, Some(request.payload), request.progress, targets, owner)
+    }
+
+    /// Queues a transfer described by `start` to every target.
+    pub(super) fn queue_transfer(
+        &mut self,
+        start: TransferStart,
+        payload: Option<P>,
+        progress: bool,
+        targets: Vec<(String, ConnId)>,
+        owner: Owner,
+    ) -> Result<SendId, RoomError> {
         let first = |transfer| encode_data_header(&DataHeader { transfer, seq: 0, start: Some(start.clone()) });
         first(0).map_err(|e| RoomError::Invalid(e.to_string()))?;
         let id = SendId(self.sends.next);
         self.sends.next += 1;
         if targets.is_empty() {
-            self.emit(Event::SendDone { send: id, result: Ok(0) });
+            self.settled(Settled { send: id, owner, result: Ok(0) });
             return Ok(id);
         }
-        self.sends.active.insert(id, SendState { targets: targets.len(), remaining: targets.len(), error: None });
+        let state = SendState { targets: targets.len(), remaining: targets.len(), error: None, owner };
+        self.sends.active.insert(id, state);
         for (_, conn) in targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
             if !std::mem::replace(&mut c.outbox.in_turn, true) {
@@ -145,13 +183,51 @@ impl<P: Payload> Room<P> {
                 transfer,
                 send: id,
                 first_header: first(transfer).ok(),
-                payload: request.payload.clone(),
+                payload: payload.clone(),
                 offset: 0,
                 seq: 0,
-                progress: request.progress,
+                progress,
             });
         }
         Ok(id)
+    }
+
+    /// Tells whoever waits for it that a send settled.
+    pub(super) fn settled(&mut self, settled: Settled) {
+        let Settled { send, owner, result } = settled;
+        match owner {
+            Owner::App => self.emit(Event::SendDone { send, result }),
+            Owner::Request(request) => self.request_delivered(request, result),
+            Owner::Room => {}
+        }
+    }
+
+    /// Settles every send in `all`.
+    pub(super) fn settle_all(&mut self, all: Vec<Settled>) {
+        for settled in all {
+            self.settled(settled);
+        }
+    }
+
+    /// Gives send `send` up: its unsent chunks are dropped, its receivers told to drop what they
+    /// hold, and it fails with [`SendError::Aborted`].
+    pub(super) fn abort_send(&mut self, send: SendId) {
+        let mut aborted = Vec::new();
+        for (&conn, c) in self.conns.iter_mut() {
+            c.outbox.queue.retain(|o| o.send != send);
+            c.outbox.unsettled.retain(|&transfer, u| {
+                if u.send == send {
+                    aborted.push((conn, transfer));
+                }
+                u.send != send
+            });
+        }
+        for (conn, transfer) in aborted {
+            self.send_control(conn, encode_abort(transfer));
+        }
+        if let Some(state) = self.sends.active.remove(&send) {
+            self.settled(Settled { send, owner: state.owner, result: Err(SendError::Aborted) });
+        }
     }
 
     /// The next data frame for a channel with room in its buffer, taking connections in turn.
@@ -177,10 +253,11 @@ impl<P: Payload> Room<P> {
         let c = self.conns.get_mut(&conn)?;
         let mut out = c.outbox.queue.pop_front()?;
         let header = out.first_header.take().unwrap_or_else(|| encode_chunk_header(out.transfer, out.seq));
-        let total = out.payload.len();
+        let total = out.payload.as_ref().map_or(0, P::len);
         let room = c.frame_len.saturating_sub(header.len() as u64).max(1);
         let end = total.min(out.offset + room);
-        let frame = OutFrame { header, body: (end > out.offset).then(|| out.payload.slice(out.offset..end)) };
+        let body = out.payload.as_ref().filter(|_| end > out.offset).map(|p| p.slice(out.offset..end));
+        let frame = OutFrame { header, body };
         c.buffered += frame.len();
         c.last_sent = now;
         out.offset = end;
@@ -213,7 +290,9 @@ impl<P: Payload> Room<P> {
         c.outbox.queue.retain(|o| o.transfer != transfer);
         let peer = c.remote.clone().unwrap_or_default();
         let result = if delivered { Ok(()) } else { Err(SendError::Refused { peer }) };
-        self.sends.settle(unsettled.send, result, &mut self.outputs);
+        if let Some(settled) = self.sends.settle(unsettled.send, result) {
+            self.settled(settled);
+        }
     }
 
     /// Fails transfers whose ack is overdue, telling their receivers to drop them. While the
@@ -246,7 +325,9 @@ impl<P: Payload> Room<P> {
         }
         for (conn, transfer, send, peer) in overdue {
             self.send_control(conn, encode_abort(transfer));
-            self.sends.settle(send, Err(SendError::Timeout { peer }), &mut self.outputs);
+            if let Some(settled) = self.sends.settle(send, Err(SendError::Timeout { peer })) {
+                self.settled(settled);
+            }
         }
     }
 }

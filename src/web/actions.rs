@@ -1,65 +1,18 @@
-//! `room.makeAction(name)`: the `[send, receive, onProgress]` triple. Sending hands the payload
-//! (a view in JS memory) to the core, which chunks it and settles the promise with the acks.
+//! Actions: sends, requests and replies. Payloads are views in JS memory handed to the core,
+//! which chunks them and settles the promises with the peers' acks and replies. `js/room.js`
+//! builds the app's action objects (both API shapes) on these.
 
-use super::callbacks::{deferred, ActionSlot, Request};
-use super::driver::{now, with_callbacks, with_driver, Shared, WeakDriver};
+use super::callbacks::{deferred, Ticket};
+use super::driver::{now, with_driver, Shared};
 use super::errors::{busy, invalid};
 use super::payload::{self, JsBytes};
-use crate::frame::MAX_ACTION_NAME_LEN;
-use crate::room::{RoomError, SendRequest};
-use js_sys::{Array, Function, Promise};
-use std::rc::Rc;
+use crate::room::{IncomingId, RequestId, RoomError, SendId, SendRequest};
+use js_sys::{Array, Function};
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::Blob;
 
-type SendFn = dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise;
-
-/// Registers action `name` and returns `[send, receive, onProgress]` (the same array for the same name).
-pub(crate) fn make_action(shared: &Shared, name: String) -> Result<Array, JsValue> {
-    if name.is_empty() || name.len() > MAX_ACTION_NAME_LEN {
-        return Err(invalid(&format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
-    }
-    let existing =
-        with_callbacks(shared, |c| c.actions.get_or_insert_with(name.clone(), ActionSlot::default).api.clone());
-    if let Some(api) = existing.ok_or_else(busy)? {
-        return Ok(api);
-    }
-    let weak = Rc::downgrade(shared);
-    let action = name.clone();
-    let send = Closure::<SendFn>::new(move |data: JsValue, targets, metadata, on_progress| {
-        let Some(blob) = data.dyn_ref::<Blob>() else {
-            return send(&weak, &action, &data, &targets, &metadata, &on_progress)
-                .unwrap_or_else(|e| Promise::reject(&e));
-        };
-        let bytes = JsFuture::from(blob.array_buffer());
-        let (weak, action) = (weak.clone(), action.clone());
-        future_to_promise(async move {
-            let buffer = bytes.await?;
-            JsFuture::from(send(&weak, &action, &buffer, &targets, &metadata, &on_progress)?).await
-        })
-    });
-    let receive = slot_setter(shared, name.clone(), |slot, f| slot.on_receive = f);
-    let progress = slot_setter(shared, name.clone(), |slot, f| slot.on_progress = f);
-    let api = Array::of3(&send.into_js_value(), &receive, &progress);
-    with_callbacks(shared, |c| c.actions.get_or_insert_with(name, ActionSlot::default).api = Some(api.clone()));
-    Ok(api)
-}
-
-fn slot_setter(shared: &Shared, name: String, set: fn(&mut ActionSlot, Option<Function>)) -> JsValue {
-    let weak = Rc::downgrade(shared);
-    Closure::<dyn Fn(JsValue)>::new(move |callback: JsValue| {
-        if let Some(shared) = weak.upgrade() {
-            with_callbacks(&shared, |c| {
-                set(c.actions.get_or_insert_with(name.clone(), ActionSlot::default), callback.dyn_into().ok())
-            });
-        }
-    })
-    .into_js_value()
-}
-
-/// Reads an app's `targetPeers`: `null`/`undefined` (every open peer, `None`), one peer id, or an
-/// array of them. Done before borrowing the room: reading a JS array can run app code.
+/// Reads an app's `targetPeers`: `null`/`undefined` (every joined peer, `None`), one peer id, or
+/// an array of them. Done before borrowing the room: reading a JS array can run app code.
 pub(crate) fn parse_targets(targets: &JsValue) -> Result<Option<Vec<String>>, JsValue> {
     if targets.is_null() || targets.is_undefined() {
         Ok(None)
@@ -72,39 +25,86 @@ pub(crate) fn parse_targets(targets: &JsValue) -> Result<Option<Vec<String>>, Js
     }
 }
 
-/// Starts sending `data`; the promise settles when every target acked it.
-fn send(
-    weak: &WeakDriver,
-    action: &str,
+/// What the app hands over to send: `data` (not a `Blob`: `js/room.js` reads those first), its
+/// metadata, and whether progress is reported.
+pub(crate) fn send_request(
+    action: String,
     data: &JsValue,
-    targets: &JsValue,
+    targets: Option<Vec<String>>,
     metadata: &JsValue,
-    on_progress: &JsValue,
-) -> Result<Promise, JsValue> {
-    let shared = weak.upgrade().ok_or_else(|| JsValue::from(RoomError::Closed))?;
+    progress: bool,
+) -> Result<SendRequest<JsBytes>, JsValue> {
     let (kind, bytes) = payload::encode(data).map_err(|e| invalid(&e))?;
     let metadata = match metadata.is_null() || metadata.is_undefined() {
         true => None,
         false => payload::to_json(metadata).map_err(|e| invalid(&e))?.map(String::from),
     };
-    let targets = parse_targets(targets)?;
-    let progress: Option<Function> = on_progress.clone().dyn_into().ok();
-    let request = SendRequest {
-        action: action.to_owned(),
-        kind,
-        payload: JsBytes(bytes),
-        metadata,
-        targets,
-        progress: progress.is_some(),
-    };
+    Ok(SendRequest { action, kind, payload: JsBytes(bytes), metadata, targets, progress })
+}
+
+/// A pending promise for `ticket` once `start` (run on the core) succeeds: `[promise, id]`.
+fn start_pending(
+    shared: &Shared,
+    progress: Option<Function>,
+    start: impl FnOnce(&mut crate::room::Room<JsBytes>) -> Result<Ticket, RoomError>,
+) -> Result<Array, JsValue> {
     let (promise, pending) = deferred(progress);
-    let sent = with_driver(&shared, |driver, _| {
-        let send = driver.core.send(now(), request)?;
+    let started = with_driver(shared, |driver, _| {
+        let ticket = start(&mut driver.core)?;
         if let Some(pending) = pending {
-            driver.callbacks.pending.insert(Request::Send(send), pending);
+            driver.callbacks.pending.insert(ticket, pending);
         }
-        Ok::<_, RoomError>(())
+        Ok::<_, RoomError>(ticket)
     });
-    sent.ok_or_else(busy)?.map_err(JsValue::from)?;
-    Ok(promise)
+    let id = match started.ok_or_else(busy)?.map_err(JsValue::from)? {
+        Ticket::Send(SendId(id)) | Ticket::Ping(crate::room::PingId(id)) | Ticket::Request(RequestId(id)) => id,
+    };
+    Ok(Array::of2(&promise, &(id as f64).into()))
+}
+
+/// Starts sending `data` of `action` to `targets`: `[promise, sendId]`, the promise settling
+/// when every target acked it.
+pub(crate) fn send(
+    shared: &Shared,
+    action: String,
+    data: &JsValue,
+    targets: &JsValue,
+    metadata: &JsValue,
+    on_progress: &JsValue,
+) -> Result<Array, JsValue> {
+    let progress: Option<Function> = on_progress.clone().dyn_into().ok();
+    let request = send_request(action, data, parse_targets(targets)?, metadata, progress.is_some())?;
+    start_pending(shared, progress, |core| core.send(now(), request).map(Ticket::Send))
+}
+
+/// Sends request `data` of `action` to `target`: `[promise, requestId]`, the promise settling
+/// with the reply. `timeout_ms` counts from the peer holding the whole request.
+pub(crate) fn request(
+    shared: &Shared,
+    action: String,
+    data: &JsValue,
+    target: String,
+    metadata: &JsValue,
+    timeout_ms: Option<f64>,
+    on_progress: &JsValue,
+) -> Result<Array, JsValue> {
+    let progress: Option<Function> = on_progress.clone().dyn_into().ok();
+    let request = send_request(action, data, Some(vec![target]), metadata, progress.is_some())?;
+    let timeout = match timeout_ms {
+        Some(ms) if !(ms.is_finite() && ms >= 0.0) => return Err(invalid("timeoutMs must be a non-negative number")),
+        other => other.map(|ms| Duration::from_millis(ms as u64)),
+    };
+    start_pending(shared, progress, |core| core.request(now(), request, timeout).map(Ticket::Request))
+}
+
+/// Answers the peer's request `id` with `value`, or refuses it with `value` as the message; a
+/// value that cannot be sent refuses it with why.
+pub(crate) fn reply(shared: &Shared, id: f64, ok: bool, value: &JsValue) -> Result<(), JsValue> {
+    let reply = match ok {
+        true => payload::encode(value)
+            .map(|(kind, bytes)| (kind, JsBytes(bytes)))
+            .map_err(|e| format!("the reply cannot be sent: {e}")),
+        false => Err(value.as_string().unwrap_or_else(|| "request failed".to_owned())),
+    };
+    with_driver(shared, |driver, _| driver.core.reply(now(), IncomingId(id as u64), reply)).ok_or_else(busy)
 }

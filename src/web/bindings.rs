@@ -1,9 +1,9 @@
 //! The JS-facing API: `selfId`, the page-wide calls, the `Room` class, and `join_room` for the
 //! strategy crates' entry points.
 
-use super::actions::make_action;
-use super::callbacks::{deferred, Callbacks, Request};
-use super::config::RoomConfig as JsConfig;
+use super::actions;
+use super::callbacks::{deferred, Callbacks, Ticket};
+use super::config::{self, RoomConfig as JsConfig};
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
 use super::errors::{busy, invalid};
@@ -12,7 +12,7 @@ use super::page;
 use super::payload::JsBytes;
 use crate::crypto::RoomKey;
 use crate::random::Random;
-use crate::room::{Room as Core, RoomConfig};
+use crate::room::{RequestId, Room as Core, RoomConfig, RoomError, SendId};
 use crate::strategy::{Strategy, StrategyConfig};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -61,8 +61,9 @@ fn sockets_by_url(sockets: impl IntoIterator<Item = (String, WebSocket)>) -> Obj
     object
 }
 
-/// A joined room. Freeing it (`free()`, `Symbol.dispose`) leaves it; a joined room stays reachable
-/// (the entry point keeps it until it is left), so garbage collection only frees rooms already left.
+/// A joined room, as the driver sees it: `js/room.js` wraps it in the room object apps use.
+/// Freeing it (`free()`, `Symbol.dispose`) leaves it; a joined room stays reachable (the entry
+/// point keeps it until it is left), so garbage collection only frees rooms already left.
 #[wasm_bindgen]
 pub struct Room {
     inner: Shared,
@@ -74,45 +75,85 @@ impl Drop for Room {
     }
 }
 
-impl Room {
-    fn set_callback(&self, callback: Function, slot: fn(&mut Callbacks) -> &mut Option<Function>) {
-        with_callbacks(&self.inner, |c| *slot(c) = Some(callback));
-    }
-}
-
 #[wasm_bindgen]
 impl Room {
-    /// Returns `[send, receive, onProgress]` for action `name` (the same array for the same name).
-    #[wasm_bindgen(js_name = makeAction)]
-    pub fn make_action(&self, name: String) -> Result<Array, JsValue> {
-        make_action(&self.inner, name)
+    /// Sets the function called as `onEvent(type, ...args)` for every event of the room.
+    #[wasm_bindgen(js_name = onEvent)]
+    pub fn on_event(&self, callback: Function) {
+        with_callbacks(&self.inner, |c| c.on_event = Some(callback));
     }
 
-    /// Sets the callback called with a peer id when a peer connects.
-    #[wasm_bindgen(js_name = onPeerJoin)]
-    pub fn on_peer_join(&self, callback: Function) {
-        self.set_callback(callback, |c| &mut c.on_peer_join);
+    /// Sends `data` (not a `Blob`) of `action` to `targets`: `[promise, sendId]`.
+    pub fn send(
+        &self,
+        action: String,
+        data: JsValue,
+        targets: JsValue,
+        metadata: JsValue,
+        on_progress: JsValue,
+    ) -> Result<Array, JsValue> {
+        actions::send(&self.inner, action, &data, &targets, &metadata, &on_progress)
     }
 
-    /// Sets the callback called with a peer id when a peer disconnects.
-    #[wasm_bindgen(js_name = onPeerLeave)]
-    pub fn on_peer_leave(&self, callback: Function) {
-        self.set_callback(callback, |c| &mut c.on_peer_leave);
+    /// Sends request `data` (not a `Blob`) of `action` to `target`: `[promise, requestId]`.
+    pub fn request(
+        &self,
+        action: String,
+        data: JsValue,
+        target: String,
+        metadata: JsValue,
+        timeout_ms: Option<f64>,
+        on_progress: JsValue,
+    ) -> Result<Array, JsValue> {
+        actions::request(&self.inner, action, &data, target, &metadata, timeout_ms, &on_progress)
     }
 
-    /// Sets the callback called with `(stream, peerId, metadata)` when a peer's stream arrives.
-    #[wasm_bindgen(js_name = onPeerStream)]
-    pub fn on_peer_stream(&self, callback: Function) {
-        self.set_callback(callback, |c| &mut c.on_peer_stream);
+    /// Aborts send `id`: its promise rejects with an `AbortError` and its receivers drop it.
+    #[wasm_bindgen(js_name = abortSend)]
+    pub fn abort_send(&self, id: f64) {
+        with_driver(&self.inner, |driver, _| driver.core.abort(now(), SendId(id as u64)));
     }
 
-    /// Sets the callback called with `(track, stream, peerId, metadata)` for each arriving track.
-    #[wasm_bindgen(js_name = onPeerTrack)]
-    pub fn on_peer_track(&self, callback: Function) {
-        self.set_callback(callback, |c| &mut c.on_peer_track);
+    /// Aborts request `id`: its promise rejects with an `AbortError` and a reply is ignored.
+    #[wasm_bindgen(js_name = abortRequest)]
+    pub fn abort_request(&self, id: f64) {
+        with_driver(&self.inner, |driver, _| driver.core.abort_request(now(), RequestId(id as u64)));
     }
 
-    /// Connected peers: an object mapping peer id to its `RTCPeerConnection`.
+    /// Answers the peer's request `id`: with `value` when `ok`, else refused with message `value`.
+    pub fn reply(&self, id: f64, ok: bool, value: JsValue) -> Result<(), JsValue> {
+        actions::reply(&self.inner, id, ok, &value)
+    }
+
+    /// Starts or stops serving requests to `action` (requests held for it are handed over).
+    pub fn serve(&self, action: String, serving: bool) {
+        with_driver(&self.inner, |driver, _| driver.core.serve(now(), &action, serving));
+    }
+
+    /// Sends handshake `data` (not a `Blob`) to `peer`, which is being admitted.
+    #[wasm_bindgen(js_name = handshakeSend)]
+    pub fn handshake_send(&self, peer: String, data: JsValue, metadata: JsValue) -> Result<Promise, JsValue> {
+        let data = actions::send_request(String::new(), &data, None, &metadata, false)?;
+        let (promise, pending) = deferred(None);
+        let started = with_driver(&self.inner, |driver, _| {
+            let send = driver.core.handshake_send(now(), &peer, data)?;
+            if let Some(pending) = pending {
+                driver.callbacks.pending.insert(Ticket::Send(send), pending);
+            }
+            Ok::<_, RoomError>(())
+        });
+        started.ok_or_else(busy)?.map_err(JsValue::from)?;
+        Ok(promise)
+    }
+
+    /// Ends the handshake with `peer`: passed without `error`, failed with it.
+    #[wasm_bindgen(js_name = handshakeDone)]
+    pub fn handshake_done(&self, peer: String, error: Option<String>) {
+        let result = error.map_or(Ok(()), Err);
+        with_driver(&self.inner, |driver, _| driver.core.handshake_done(now(), &peer, result));
+    }
+
+    /// Joined peers: an object mapping peer id to its `RTCPeerConnection`.
     #[wasm_bindgen(js_name = getPeers)]
     pub fn get_peers(&self) -> Object {
         let peers = Object::new();
@@ -129,50 +170,47 @@ impl Room {
         sockets_by_url(read(&self.inner, |d| d.relay_sockets()).unwrap_or_default())
     }
 
-    /// Sends every track of `stream` to `targetPeers` (all connected peers when omitted); returns
-    /// one promise per target peer.
+    /// Sends every track of `stream` to `targets` (all joined peers when omitted); returns one
+    /// promise per target peer.
     #[wasm_bindgen(js_name = addStream)]
-    pub fn add_stream(&self, stream: &MediaStream, target_peers: JsValue, metadata: JsValue) -> Result<Array, JsValue> {
-        media::add_stream(&self.inner, stream, &target_peers, &metadata)
+    pub fn add_stream(&self, stream: &MediaStream, targets: JsValue, metadata: JsValue) -> Result<Array, JsValue> {
+        media::add_stream(&self.inner, stream, &targets, &metadata)
     }
 
-    /// Stops sending `stream` to `targetPeers`.
+    /// Stops sending `stream` to `targets`.
     #[wasm_bindgen(js_name = removeStream)]
-    pub fn remove_stream(&self, stream: &MediaStream, target_peers: JsValue) -> Result<(), JsValue> {
-        media::remove_stream(&self.inner, stream, &target_peers)
+    pub fn remove_stream(&self, stream: &MediaStream, targets: JsValue) -> Result<(), JsValue> {
+        media::remove_stream(&self.inner, stream, &targets)
     }
 
-    /// Sends `track` (of `stream`) to `targetPeers`; returns one promise per target peer.
+    /// Sends `track` (of `stream`) to `targets`; returns one promise per target peer.
     #[wasm_bindgen(js_name = addTrack)]
     pub fn add_track(
         &self,
         track: &MediaStreamTrack,
         stream: &MediaStream,
-        target_peers: JsValue,
+        targets: JsValue,
         metadata: JsValue,
     ) -> Result<Array, JsValue> {
-        media::add_track(&self.inner, track, stream, &target_peers, &metadata)
+        media::add_track(&self.inner, track, stream, &targets, &metadata)
     }
 
-    /// Stops sending `track` to the targets: `removeTrack(track, targetPeers?)`, or
-    /// `removeTrack(track, stream, targetPeers?)`.
+    /// Stops sending `track` to `targets`.
     #[wasm_bindgen(js_name = removeTrack)]
-    pub fn remove_track(&self, track: &MediaStreamTrack, first: JsValue, second: JsValue) -> Result<(), JsValue> {
-        media::remove_track(&self.inner, track, media::targets_after_optional_stream(&first, &second))
+    pub fn remove_track(&self, track: &MediaStreamTrack, targets: JsValue) -> Result<(), JsValue> {
+        media::remove_track(&self.inner, track, &targets)
     }
 
-    /// Replaces `oldTrack` with `newTrack` for the targets, without renegotiating:
-    /// `replaceTrack(oldTrack, newTrack, targetPeers?)`, or `replaceTrack(oldTrack, newTrack,
-    /// stream, targetPeers?)`; returns one promise per target peer.
+    /// Replaces `oldTrack` with `newTrack` for `targets`, without renegotiating; returns one
+    /// promise per target peer.
     #[wasm_bindgen(js_name = replaceTrack)]
     pub fn replace_track(
         &self,
         old_track: &MediaStreamTrack,
         new_track: &MediaStreamTrack,
-        first: JsValue,
-        second: JsValue,
+        targets: JsValue,
     ) -> Result<Array, JsValue> {
-        media::replace_track(&self.inner, old_track, new_track, media::targets_after_optional_stream(&first, &second))
+        media::replace_track(&self.inner, old_track, new_track, &targets)
     }
 
     /// Resolves to the round-trip time to `peerId` in milliseconds.
@@ -181,9 +219,9 @@ impl Room {
         let started = with_driver(&self.inner, |driver, _| {
             let ping = driver.core.ping(now(), &peer_id)?;
             if let Some(pending) = pending {
-                driver.callbacks.pending.insert(Request::Ping(ping), pending);
+                driver.callbacks.pending.insert(Ticket::Ping(ping), pending);
             }
-            Ok::<_, crate::room::RoomError>(())
+            Ok::<_, RoomError>(())
         });
         match started {
             Some(Ok(())) => promise,
@@ -193,19 +231,18 @@ impl Room {
     }
 
     /// Leaves the room: disconnects every peer and relay.
-    pub fn leave(&self) -> Promise {
+    pub fn leave(&self) {
         driver::leave(&self.inner);
-        Promise::resolve(&JsValue::UNDEFINED)
     }
 }
 
 /// Joins `room_id` with the strategy `make_strategy` builds; `default_relays` and
-/// `default_redundancy` apply when the config names no relays. `callbacks` is the optional third
-/// argument of `joinRoom`: an `onJoinError` function, or an object with one.
+/// `default_redundancy` apply when the config names no relays. `admission` is
+/// `{handshake: boolean, handshakeTimeoutMs?: number}` from `js/room.js`.
 pub fn join_room(
     config: &JsValue,
     room_id: &str,
-    callbacks: &JsValue,
+    admission: &JsValue,
     default_relays: &[&str],
     default_redundancy: usize,
     make_strategy: impl FnOnce(&StrategyConfig, &mut Random) -> Box<dyn Strategy>,
@@ -219,13 +256,7 @@ pub fn join_room(
     if relay_urls.is_empty() {
         return Err(invalid("no relay URLs to connect to"));
     }
-    let on_join_error = match callbacks.dyn_ref::<Function>() {
-        Some(callback) => Some(callback.clone()),
-        None if callbacks.is_object() => {
-            Reflect::get(callbacks, &"onJoinError".into()).ok().and_then(|f| f.dyn_into().ok())
-        }
-        None => None,
-    };
+    let (admission, handshake_timeout) = config::admission(admission)?;
     let key = RoomKey::derive(config.password.as_deref(), &config.app_id, room_id);
     let room_config = RoomConfig {
         app_id: config.app_id.clone(),
@@ -234,13 +265,14 @@ pub fn join_room(
         relay_urls,
         limits: config.limits,
         connect_timeout: config.connect_timeout,
+        admission,
+        handshake_timeout,
         clock: driver::wall_clock(),
     };
     let mut random = Random::os();
     let strategy = make_strategy(&Core::<JsBytes>::strategy_config(&room_config), &mut random);
     let core = Core::new(room_config, key, strategy, random, now());
-    let callbacks =
-        Callbacks { app_id: config.app_id, room_id: room_id.to_owned(), on_join_error, ..Callbacks::default() };
+    let callbacks = Callbacks { app_id: config.app_id, room_id: room_id.to_owned(), ..Callbacks::default() };
     let inner = driver::start(core, config.rtc_config, callbacks);
     page::register(&inner);
     driver::drive(&inner);

@@ -1,22 +1,14 @@
-//! The app's side of a room: its callbacks, the promises it awaits, and the dispatch of core
-//! events to them. Dispatch runs only while nothing of the room is borrowed.
+//! The app's side of a room: the one function events go to (the room object of `js/room.js`
+//! dispatches them to the app's handlers), the promises the app awaits, and the dispatch of core
+//! events. Dispatch runs only while nothing of the room is borrowed.
 
 use super::console::warn;
-use super::driver::{read, Shared};
+use super::driver::{read, with_callbacks, Shared};
 use super::payload::{self, JsBytes};
 use crate::collections::Map;
-use crate::room::{Event, PingId, SendId};
+use crate::room::{Delivery, Event, PingId, RequestId, SendId};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-
-/// The app's handlers of one action name.
-#[derive(Default)]
-pub(crate) struct ActionSlot {
-    pub on_receive: Option<Function>,
-    pub on_progress: Option<Function>,
-    /// The `[send, receive, onProgress]` handed out, returned again by later `makeAction` calls.
-    pub api: Option<Array>,
-}
 
 /// A promise the app awaits, with what settles it.
 pub(crate) struct Pending {
@@ -26,26 +18,23 @@ pub(crate) struct Pending {
     progress: Option<Function>,
 }
 
-/// Every callback and pending promise of one room.
+/// The event function and pending promises of one room.
 #[derive(Default)]
 pub(crate) struct Callbacks {
     pub app_id: String,
     pub room_id: String,
-    pub on_peer_join: Option<Function>,
-    pub on_peer_leave: Option<Function>,
-    pub on_peer_stream: Option<Function>,
-    pub on_peer_track: Option<Function>,
-    pub on_join_error: Option<Function>,
-    pub actions: Map<String, ActionSlot>,
-    /// The promises of sends and pings in flight.
-    pub pending: Map<Request, Pending>,
+    /// Called as `onEvent(type, ...args)` for every event.
+    pub on_event: Option<Function>,
+    /// The promises of sends, requests and pings in flight.
+    pub pending: Map<Ticket, Pending>,
 }
 
 /// What a pending promise waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Request {
+pub(crate) enum Ticket {
     Send(SendId),
     Ping(PingId),
+    Request(RequestId),
 }
 
 /// A new promise and its settling functions (`None` only if the promise executor did not run,
@@ -61,85 +50,97 @@ pub(crate) fn deferred(progress: Option<Function>) -> (Promise, Option<Pending>)
 /// Calls an app callback, reporting (not propagating) anything it throws.
 pub(crate) fn call(callback: Option<&Function>, args: &[JsValue]) {
     let Some(callback) = callback else { return };
-    let result = match args {
-        [a] => callback.call1(&JsValue::NULL, a),
-        [a, b] => callback.call2(&JsValue::NULL, a, b),
-        [a, b, c] => callback.call3(&JsValue::NULL, a, b, c),
-        _ => callback.apply(&JsValue::NULL, &args.iter().collect()),
-    };
-    if let Err(e) = result {
+    if let Err(e) = callback.apply(&JsValue::NULL, &args.iter().collect()) {
         warn(&format!("a room callback threw: {e:?}"));
     }
 }
 
-/// Resolves or rejects the promise of `request`.
-fn settle(shared: &Shared, request: Request, result: Result<JsValue, JsValue>) {
-    let Some(pending) = super::driver::with_callbacks(shared, |c| c.pending.remove(&request)).flatten() else { return };
+/// Hands event `kind` with `args` to the room's event function.
+pub(crate) fn emit(shared: &Shared, kind: &str, args: &[JsValue]) {
+    let on_event = read(shared, |d| d.callbacks.on_event.clone()).flatten();
+    let all: Vec<JsValue> = std::iter::once(JsValue::from_str(kind)).chain(args.iter().cloned()).collect();
+    call(on_event.as_ref(), &all);
+}
+
+/// Resolves or rejects the promise of `ticket`.
+fn settle(shared: &Shared, ticket: Ticket, result: Result<JsValue, JsValue>) {
+    let Some(pending) = with_callbacks(shared, |c| c.pending.remove(&ticket)).flatten() else { return };
     let _ = match result {
         Ok(value) => pending.resolve.call1(&JsValue::NULL, &value),
         Err(error) => pending.reject.call1(&JsValue::NULL, &error),
     };
 }
 
+/// A delivery's value and metadata, or why it cannot be read.
+fn open(delivery: Delivery<JsBytes>) -> Result<(JsValue, JsValue), JsValue> {
+    let metadata = payload::parse_json(delivery.metadata.as_deref());
+    Ok((payload::decode(delivery.kind, delivery.parts, delivery.total)?, metadata))
+}
+
 /// Hands one core event to the app.
 pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
-    let callbacks = |f: fn(&Callbacks) -> Option<Function>| read(shared, |d| f(&d.callbacks)).flatten();
+    let peer_value = |peer: String| JsValue::from(peer);
     match event {
-        Event::PeerJoined { peer } => call(callbacks(|c| c.on_peer_join.clone()).as_ref(), &[peer.into()]),
-        Event::PeerLeft { peer } => call(callbacks(|c| c.on_peer_leave.clone()).as_ref(), &[peer.into()]),
+        Event::PeerJoined { peer } => emit(shared, "join", &[peer_value(peer)]),
+        Event::PeerLeft { peer } => emit(shared, "leave", &[peer_value(peer)]),
         Event::JoinError { peer, error } => {
-            let Some((callback, app_id, room_id)) = read(shared, |d| {
-                let c = &d.callbacks;
-                c.on_join_error.clone().map(|f| (f, c.app_id.clone(), c.room_id.clone()))
-            })
-            .flatten() else {
+            let Some((app_id, room_id)) = read(shared, |d| (d.callbacks.app_id.clone(), d.callbacks.room_id.clone()))
+            else {
                 return;
             };
             let details = Object::new();
             for (key, value) in [("appId", app_id), ("roomId", room_id), ("peerId", peer), ("error", error)] {
                 let _ = Reflect::set(&details, &key.into(), &value.into());
             }
-            call(Some(&callback), &[details.into()]);
+            emit(shared, "joinError", &[details.into()]);
         }
         Event::Received { peer, action, kind, metadata, parts, total } => {
-            let slot = read(shared, |d| {
-                d.callbacks.actions.get(&action).map(|s| (s.on_receive.clone(), s.on_progress.clone()))
-            });
-            let Some((on_receive, on_progress)) = slot.flatten() else { return };
-            if on_receive.is_none() && on_progress.is_none() {
-                return;
-            }
-            let metadata = payload::parse_json(metadata.as_deref());
-            call(on_progress.as_ref(), &[1.0.into(), peer.clone().into(), metadata.clone()]);
-            match payload::decode(kind, parts, total) {
-                Ok(value) => call(on_receive.as_ref(), &[value, peer.into(), metadata]),
+            let delivery = Delivery { kind, metadata, parts, total };
+            match open(delivery) {
+                Ok((value, metadata)) => emit(shared, "message", &[action.into(), value, peer.into(), metadata]),
                 Err(e) => warn(&format!("dropped an undecodable payload from peer {peer}: {e:?}")),
             }
         }
         Event::ReceiveProgress { peer, action, metadata, received, total } => {
-            let progress = read(shared, |d| d.callbacks.actions.get(&action).and_then(|s| s.on_progress.clone()));
-            if let Some(progress) = progress.flatten() {
-                let metadata = payload::parse_json(metadata.as_deref());
-                call(Some(&progress), &[(received as f64 / total as f64).into(), peer.into(), metadata]);
-            }
+            let metadata = payload::parse_json(metadata.as_deref());
+            let percent = received as f64 / total as f64;
+            emit(shared, "progress", &[action.into(), percent.into(), peer.into(), metadata]);
         }
         Event::SendProgress { send, peer, sent, total } => {
             let progress =
-                read(shared, |d| d.callbacks.pending.get(&Request::Send(send)).and_then(|p| p.progress.clone()));
-            if let Some(progress) = progress.flatten() {
-                let done = if total == 0 { 1.0 } else { sent as f64 / total as f64 };
-                call(Some(&progress), &[done.into(), peer.into()]);
-            }
+                read(shared, |d| d.callbacks.pending.get(&Ticket::Send(send)).and_then(|p| p.progress.clone()));
+            let done = if total == 0 { 1.0 } else { sent as f64 / total as f64 };
+            call(progress.flatten().as_ref(), &[done.into(), peer.into()]);
         }
         Event::SendDone { send, result } => {
             // As in Trystero, a send resolves to one entry per target.
             let result = result.map(|targets| (0..targets).map(|_| JsValue::UNDEFINED).collect::<Array>().into());
-            settle(shared, Request::Send(send), result.map_err(JsValue::from));
+            settle(shared, Ticket::Send(send), result.map_err(JsValue::from));
         }
         Event::PingDone { ping, result } => {
             let result = result.map(|rtt| (rtt.as_secs_f64() * 1000.0).into());
-            settle(shared, Request::Ping(ping), result.map_err(JsValue::from));
+            settle(shared, Ticket::Ping(ping), result.map_err(JsValue::from));
         }
+        Event::RequestReceived { request, peer, action, delivery } => match open(delivery) {
+            Ok((value, metadata)) => {
+                emit(shared, "request", &[action.into(), (request.0 as f64).into(), value, peer.into(), metadata]);
+            }
+            Err(e) => warn(&format!("dropped an undecodable request from peer {peer}: {e:?}")),
+        },
+        Event::RequestWithdrawn { request } => emit(shared, "withdrawn", &[(request.0 as f64).into()]),
+        Event::RequestDone { request, result } => {
+            let result = match result {
+                Ok(delivery) => open(delivery).map(|(value, _)| value),
+                Err(e) => Err(JsValue::from(e)),
+            };
+            settle(shared, Ticket::Request(request), result);
+        }
+        Event::HandshakeStarted { peer, initiator } => emit(shared, "handshake", &[peer.into(), initiator.into()]),
+        Event::HandshakeData { peer, delivery } => match open(delivery) {
+            Ok((value, metadata)) => emit(shared, "handshakeData", &[peer.into(), value, metadata]),
+            Err(e) => warn(&format!("dropped undecodable handshake data from peer {peer}: {e:?}")),
+        },
+        Event::HandshakeEnded { peer } => emit(shared, "handshakeEnded", &[peer.into()]),
         Event::Warning(message) => warn(&message),
     }
 }

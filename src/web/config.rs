@@ -2,7 +2,7 @@
 
 use super::errors::invalid;
 use crate::reassembly::Limits;
-use crate::room::DEFAULT_CONNECT_TIMEOUT;
+use crate::room::{Admission, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT};
 use js_sys::{Array, Object, Reflect};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -62,8 +62,10 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsValue> {
 }
 
 impl RoomConfig {
-    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, rtcConfig?, turnConfig?,
-    /// maxMessageSize?, maxInFlightPerPeer?, maxInFlight?, connectTimeout?}`.
+    /// Reads `{appId, password?, relayUrls?, relayRedundancy?, relayConfig?: {urls?,
+    /// redundancy?}, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?, maxInFlight?,
+    /// connectTimeout?}`; `relayConfig` (Trystero 0.25's form) wins over `relayUrls` and
+    /// `relayRedundancy`.
     pub fn parse(config: &JsValue) -> Result<Self, JsValue> {
         if !config.is_object() {
             return Err(invalid("joinRoom needs a config object with an appId"));
@@ -84,13 +86,26 @@ impl RoomConfig {
         };
         let connect_timeout = non_negative(fields.number("connectTimeout")?, "connectTimeout")?
             .map_or(DEFAULT_CONNECT_TIMEOUT, |ms| Duration::from_millis(ms.min(f64::from(u32::MAX)) as u64));
+        let relay_config = fields.get("relayConfig");
+        if relay_config.as_ref().is_some_and(|c| !c.is_object()) {
+            return Err(invalid("config.relayConfig must be an object"));
+        }
+        let relay = relay_config.as_ref().map(Fields);
+        let relay_urls = match relay.as_ref().map(|r| r.strings("urls")).transpose()?.flatten() {
+            Some(urls) => Some(urls),
+            None => fields.strings("relayUrls")?,
+        };
+        let redundancy = match relay.as_ref().map(|r| r.number("redundancy")).transpose()?.flatten() {
+            Some(n) => Some(n),
+            None => fields.number("relayRedundancy")?,
+        };
         Ok(Self {
             limits,
             connect_timeout,
             app_id,
             password: fields.string("password")?.filter(|p| !p.is_empty()),
-            relay_urls: fields.strings("relayUrls")?,
-            relay_redundancy: non_negative(fields.number("relayRedundancy")?, "relayRedundancy")?.map(|n| n as usize),
+            relay_urls,
+            relay_redundancy: non_negative(redundancy, "relayRedundancy")?.map(|n| n as usize),
             rtc_config,
         })
     }
@@ -107,6 +122,21 @@ impl RoomConfig {
                 .collect(),
         }
     }
+}
+
+/// How peers are admitted, from `{handshake: boolean, handshakeTimeoutMs?: number}`: with a
+/// handshake or at once, and within how long.
+pub fn admission(options: &JsValue) -> Result<(Admission, Duration), JsValue> {
+    let fields = Fields(options);
+    let handshake = fields.get("handshake").is_some_and(|v| v.is_truthy());
+    let timeout = match fields.number("handshakeTimeoutMs")? {
+        Some(ms) if !(ms.is_finite() && ms > 0.0) => {
+            return Err(invalid("handshakeTimeoutMs must be a positive number"))
+        }
+        Some(ms) => Duration::from_millis(ms.min(f64::from(u32::MAX)) as u64),
+        None => DEFAULT_HANDSHAKE_TIMEOUT,
+    };
+    Ok((if handshake { Admission::Handshake } else { Admission::Immediate }, timeout))
 }
 
 /// The configuration of every peer connection: a copy of `rtcConfig` whose `iceServers` (the

@@ -1,14 +1,18 @@
 //! Errors handed to apps: JS `Error`s whose `message` starts with `rendez:` and whose `code` is
 //! stable, so apps can tell them apart.
 
-use crate::room::{PingError, RoomError, SendError};
+use crate::room::{PingError, RequestError, RoomError, SendError};
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-/// A JS `Error` with `message` (prefixed with `rendez: `) and `code`.
+/// A JS `Error` with `message` (prefixed with `rendez: `) and `code`; named `AbortError` for
+/// code `aborted`, as `AbortSignal` users expect.
 pub fn js_error(message: &str, code: &str) -> JsValue {
     let error = js_sys::Error::new(&format!("rendez: {message}"));
     let _ = Reflect::set(&error, &"code".into(), &code.into());
+    if code == "aborted" {
+        error.set_name("AbortError");
+    }
     error.into()
 }
 
@@ -37,6 +41,12 @@ impl From<SendError> for JsValue {
 
 impl From<PingError> for JsValue {
     fn from(error: PingError) -> Self {
+        js_error(&error.to_string(), error.code())
+    }
+}
+
+impl From<RequestError> for JsValue {
+    fn from(error: RequestError) -> Self {
         js_error(&error.to_string(), error.code())
     }
 }

@@ -7,7 +7,7 @@
 //! peers connected at the time; apps send to newcomers in `onPeerJoin`.
 
 use super::actions::parse_targets;
-use super::callbacks::call;
+use super::callbacks::emit;
 use super::console::warn;
 use super::driver::{now, read, with_driver, Shared, WeakDriver};
 use super::errors::{busy, js_error};
@@ -116,18 +116,6 @@ fn refused(error: JsValue) -> Promise {
     rejected
 }
 
-/// The targets of `removeTrack` and `replaceTrack`, which take them either right after the
-/// tracks (Trystero's current form, where `replaceTrack` may add metadata after them) or after a
-/// stream (its earlier form, whose stream slot may also be left null).
-pub(crate) fn targets_after_optional_stream<'a>(first: &'a JsValue, second: &'a JsValue) -> &'a JsValue {
-    let names_peers = second.is_string() || Array::is_array(second);
-    if first.is_instance_of::<MediaStream>() || (first.is_null() || first.is_undefined()) && names_peers {
-        second
-    } else {
-        first
-    }
-}
-
 /// Stops sending the tracks `is_removed` picks to the targets.
 fn remove_senders(
     shared: &Shared,
@@ -189,15 +177,12 @@ pub(crate) fn on_track(weak: &WeakDriver, conn: ConnId, event: RtcTrackEvent) {
         Some(stream)
     });
     let Some(stream) = stream else { return };
-    let arrived = with_driver(&shared, |driver, _| {
-        let arrived = driver.core.track_arrived(conn, &stream.id())?;
-        Some((arrived, driver.callbacks.on_peer_track.clone(), driver.callbacks.on_peer_stream.clone()))
-    });
-    let Some((arrived, on_track, on_stream)) = arrived.flatten() else { return };
+    let arrived = with_driver(&shared, |driver, _| driver.core.track_arrived(conn, &stream.id()));
+    let Some(arrived) = arrived.flatten() else { return };
     let metadata = payload::parse_json(arrived.metadata.as_deref());
     if arrived.new_stream {
         // `JsValue::from(&stream)`, not `stream.clone()`: the latter is `MediaStream.prototype.clone`.
-        call(on_stream.as_ref(), &[JsValue::from(&stream), arrived.peer.clone().into(), metadata.clone()]);
+        emit(&shared, "stream", &[JsValue::from(&stream), arrived.peer.clone().into(), metadata.clone()]);
     }
-    call(on_track.as_ref(), &[track.into(), stream.into(), arrived.peer.into(), metadata]);
+    emit(&shared, "track", &[track.into(), stream.into(), arrived.peer.into(), metadata]);
 }

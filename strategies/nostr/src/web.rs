@@ -12,11 +12,11 @@ pub fn default_relay_urls() -> js_sys::Array {
 
 /// Joins `roomId` through Nostr relays.
 #[wasm_bindgen(js_name = joinRoom)]
-pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsValue> {
+pub fn join_room(config: JsValue, room_id: String, admission: JsValue) -> Result<Room, JsValue> {
     bindings::join_room(
         &config,
         &room_id,
-        &callbacks,
+        &admission,
         DEFAULT_RELAY_URLS,
         DEFAULT_RELAY_REDUNDANCY,
         |config, random| Box::new(strategy(config, random)),

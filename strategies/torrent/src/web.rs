@@ -13,8 +13,8 @@ pub fn default_relay_urls() -> js_sys::Array {
 
 /// Joins `roomId` through WebTorrent trackers.
 #[wasm_bindgen(js_name = joinRoom)]
-pub fn join_room(config: JsValue, room_id: String, callbacks: JsValue) -> Result<Room, JsValue> {
-    bindings::join_room(&config, &room_id, &callbacks, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |config, _| {
+pub fn join_room(config: JsValue, room_id: String, admission: JsValue) -> Result<Room, JsValue> {
+    bindings::join_room(&config, &room_id, &admission, DEFAULT_RELAY_URLS, DEFAULT_RELAY_REDUNDANCY, |config, _| {
         Box::new(TrackerSession::new(config))
     })
 }

@@ -1,0 +1,325 @@
+// The room object apps use, in both of Trystero's API shapes (see index.d.ts), over the driver's
+// room (src/web/bindings.rs): the core keeps every rule (timeouts, held requests, admission);
+// this file only shapes calls and events the way apps expect them.
+
+/** Messages kept per action while it has no receiver, oldest dropped first. */
+const MAX_UNHANDLED_MESSAGES = 256
+/** Handshake messages kept per pending peer until its handshake asks for them. */
+const MAX_HANDSHAKE_BACKLOG = 64
+const ROOM_EVENTS = ['peerJoin', 'peerLeave', 'peerStream', 'peerTrack']
+
+/** An `Error` like the library's own: `message` prefixed with `rendez: `, and a `code`. */
+function rendezError (message, code) {
+  const error = new Error(`rendez: ${message}`)
+  error.code = code
+  if (code === 'aborted') error.name = 'AbortError'
+  return error
+}
+
+const abortError = () => rendezError('operation aborted', 'aborted')
+const messageOf = error => (typeof error?.message === 'string' ? error.message : String(error)).replace(/^rendez: /, '')
+const isOptions = value => value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof MediaStream)
+
+/** Calls an app callback, warning (not throwing) if it throws or its promise rejects. */
+function safely (callback, ...args) {
+  try {
+    const result = callback(...args)
+    if (typeof result?.catch === 'function') result.catch(error => console.warn('rendez: a room callback failed:', error))
+  } catch (error) {
+    console.warn('rendez: a room callback threw:', error)
+  }
+}
+
+/** Blobs are read into ArrayBuffers before they are handed to the driver. */
+const readable = data => (data instanceof Blob ? data.arrayBuffer() : data)
+
+/**
+ * Runs `start()` (returning `[promise, id]`) and ties `signal` to `abort(id)`: an aborted signal
+ * rejects at once with an `AbortError`.
+ */
+async function abortable (signal, start, abort) {
+  if (signal?.aborted) throw abortError()
+  const [promise, id] = start()
+  if (!signal) return promise
+  const onAbort = () => abort(id)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await promise
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * Wraps the driver's room `raw` joined with `{appId, roomId}`; `callbacks` is `joinRoom`'s third
+ * argument (`{onJoinError, onPeerHandshake}` or an `onJoinError` function); `onLeave` runs when
+ * the room is left or freed.
+ */
+export function makeRoom (raw, { appId, roomId, callbacks, onLeave }) {
+  const onJoinError = typeof callbacks === 'function' ? callbacks : callbacks?.onJoinError
+  const onPeerHandshake = typeof callbacks === 'function' ? undefined : callbacks?.onPeerHandshake
+  const handlers = Object.fromEntries(ROOM_EVENTS.map(name => [name, null]))
+  const listeners = Object.fromEntries([...ROOM_EVENTS, 'joinError'].map(name => [name, new Set()]))
+  const actions = new Map()
+  const servedRequests = new Map()
+  const handshakes = new Map()
+
+  const fire = (name, ...args) => {
+    if (handlers[name]) safely(handlers[name], ...args)
+    for (const listener of [...listeners[name]]) safely(listener, ...args)
+  }
+  const joinedPeers = () => Object.keys(raw.getPeers())
+
+  const events = {
+    join: peerId => fire('peerJoin', peerId),
+    leave: peerId => fire('peerLeave', peerId),
+    stream: (stream, peerId, metadata) => fire('peerStream', stream, peerId, metadata),
+    track: (track, stream, peerId, metadata) => fire('peerTrack', track, stream, peerId, metadata),
+    joinError: details => {
+      if (onJoinError) safely(onJoinError, details)
+      for (const listener of [...listeners.joinError]) safely(listener, details)
+    },
+    message: (name, data, peerId, metadata) => actions.get(name)?.deliver(data, peerId, metadata),
+    progress: (name, percent, peerId, metadata) => actions.get(name)?.progress(percent, peerId, metadata),
+    request: (name, id, data, peerId, metadata) => serveRequest(name, id, data, peerId, metadata),
+    withdrawn: id => servedRequests.get(id)?.abort(),
+    handshake: (peerId, initiator) => startHandshake(peerId, initiator),
+    handshakeData: (peerId, data, metadata) => handshakes.get(peerId)?.arrive(metadata === undefined ? { data } : { data, metadata }),
+    handshakeEnded: peerId => handshakes.get(peerId)?.end()
+  }
+  raw.onEvent((type, ...args) => events[type]?.(...args))
+
+  function serveRequest (name, id, data, peerId, metadata) {
+    const handler = actions.get(name)?.requestHandler()
+    if (!handler) return raw.reply(id, false, 'request handler unavailable')
+    const controller = new AbortController()
+    servedRequests.set(id, controller)
+    const context = metadata === undefined ? { peerId, signal: controller.signal } : { peerId, metadata, signal: controller.signal }
+    Promise.resolve()
+      .then(() => handler(data, context))
+      .then(async value => {
+        if (value === undefined) throw new Error('request handler returned undefined')
+        raw.reply(id, true, await readable(value))
+      })
+      .catch(error => raw.reply(id, false, messageOf(error)))
+      .finally(() => {
+        servedRequests.delete(id)
+        controller.abort()
+      })
+  }
+
+  function startHandshake (peerId, initiator) {
+    const backlog = []
+    const waiters = []
+    let ended = false
+    const state = {
+      arrive: payload => {
+        if (waiters.length) return waiters.shift().resolve(payload)
+        if (backlog.length < MAX_HANDSHAKE_BACKLOG) backlog.push(payload)
+      },
+      end: () => {
+        ended = true
+        handshakes.delete(peerId)
+        for (const waiter of waiters.splice(0)) waiter.reject(rendezError('peer disconnected during handshake', 'left'))
+      }
+    }
+    handshakes.set(peerId, state)
+    const send = async (data, metadata) => { await raw.handshakeSend(peerId, await readable(data), metadata) }
+    const receive = () => new Promise((resolve, reject) => {
+      if (backlog.length) return resolve(backlog.shift())
+      if (ended) return reject(rendezError('peer disconnected during handshake', 'left'))
+      waiters.push({ resolve, reject })
+    })
+    Promise.resolve()
+      .then(() => onPeerHandshake(peerId, send, receive, initiator))
+      .then(() => raw.handshakeDone(peerId), error => raw.handshakeDone(peerId, messageOf(error)))
+  }
+
+  /**
+   * A room event property in both shapes: assigning sets the handler (and a join handler is
+   * called at once for peers already there); calling the value with a function (or null) sets
+   * it too, while calling it with anything else calls the current handler, so code that saved
+   * the previous handler to chain it keeps working.
+   */
+  const eventProperty = name => {
+    const set = handler => {
+      if (handler !== null && handler !== undefined && typeof handler !== 'function') {
+        throw rendezError(`on${name[0].toUpperCase()}${name.slice(1)} takes a function or null`, 'invalid')
+      }
+      handlers[name] = handler ?? null
+      if (handler && name === 'peerJoin') for (const peerId of joinedPeers()) safely(handler, peerId)
+    }
+    const callable = (first, ...rest) => (typeof first === 'function' || first === null ? set(first) : handlers[name]?.(first, ...rest))
+    return { get: () => callable, set, enumerable: true }
+  }
+
+  function makeAction (name, config = {}) {
+    const kind = config?.kind ?? 'message'
+    if (kind !== 'message' && kind !== 'request') throw rendezError('config.kind must be "message" or "request"', 'invalid')
+    if (config && 'onRequest' in config && kind !== 'request') throw rendezError('request actions must use kind: "request"', 'invalid')
+    const length = typeof name === 'string' ? new TextEncoder().encode(name).length : 0
+    if (length < 1 || length > 255) throw rendezError('action name must be 1 to 255 bytes', 'invalid')
+    const existing = actions.get(name)
+    if (existing) {
+      if (existing.kind !== kind) throw rendezError(`action "${name}" cannot be redefined as a ${kind} action`, 'invalid')
+      return existing.api
+    }
+    const state = kind === 'request' ? requestAction(name, config) : messageAction(name, config)
+    actions.set(name, state)
+    return state.api
+  }
+
+  function messageAction (name, config) {
+    let onMessage = config?.onMessage ?? null
+    let onReceiveProgress = config?.onReceiveProgress ?? null
+    let receiver = null
+    let progressReceiver = null
+    const unhandled = []
+    const deliverNow = (data, peerId, metadata) => {
+      if (receiver) safely(receiver, data, peerId, metadata)
+      if (onMessage) safely(onMessage, data, metadata === undefined ? { peerId } : { peerId, metadata })
+    }
+    const flush = () => { for (const message of unhandled.splice(0)) deliverNow(...message) }
+    const send = (data, second, metadata, onProgress) => {
+      const options = isOptions(second) ? second : { target: second, metadata, onProgress: undefined }
+      const progress = isOptions(second)
+        ? second.onProgress && ((percent, peerId) => second.onProgress(percent, { peerId, ...(second.metadata === undefined ? {} : { metadata: second.metadata }) }))
+        : onProgress
+      return (async () => {
+        const bytes = await readable(data)
+        return abortable(options.signal, () => raw.send(name, bytes, options.target, options.metadata, progress), id => raw.abortSend(id))
+      })()
+    }
+    const receive = callback => { receiver = callback ?? null; flush() }
+    const onProgressTuple = callback => { progressReceiver = callback ?? null }
+    const api = [send, receive, onProgressTuple]
+    Object.defineProperties(api, {
+      send: { value: send, enumerable: true },
+      onMessage: { get: () => onMessage, set: handler => { onMessage = handler ?? null; flush() }, enumerable: true },
+      onReceiveProgress: { get: () => onReceiveProgress, set: handler => { onReceiveProgress = handler ?? null }, enumerable: true }
+    })
+    const progress = (percent, peerId, metadata) => {
+      if (progressReceiver) safely(progressReceiver, percent, peerId, metadata)
+      if (onReceiveProgress) safely(onReceiveProgress, percent, metadata === undefined ? { peerId } : { peerId, metadata })
+    }
+    return {
+      kind: 'message',
+      api,
+      requestHandler: () => null,
+      progress,
+      deliver: (data, peerId, metadata) => {
+        // Receivers see progress reach 1 as the whole payload arrives.
+        progress(1, peerId, metadata)
+        if (receiver || onMessage) return deliverNow(data, peerId, metadata)
+        if (unhandled.length === MAX_UNHANDLED_MESSAGES) {
+          unhandled.shift()
+          console.warn(`rendez: action "${name}" has no receiver; dropped its oldest unhandled message`)
+        }
+        unhandled.push([data, peerId, metadata])
+      }
+    }
+  }
+
+  function requestAction (name, config) {
+    let onRequest = null
+    let onReceiveProgress = config?.onReceiveProgress ?? null
+    const setHandler = handler => {
+      if (handler !== null && handler !== undefined && typeof handler !== 'function') throw rendezError('onRequest takes a function or null', 'invalid')
+      onRequest = handler ?? null
+      raw.serve(name, onRequest !== null)
+    }
+    const request = async (data, options) => {
+      const { target, metadata, timeoutMs, onProgress, signal } = options ?? {}
+      if (typeof target !== 'string') throw rendezError('request needs options.target, a peer id', 'invalid')
+      const progress = onProgress && ((percent, peerId) => onProgress(percent, metadata === undefined ? { peerId } : { peerId, metadata }))
+      const bytes = await readable(data)
+      return abortable(signal, () => raw.request(name, bytes, target, metadata, timeoutMs, progress), id => raw.abortRequest(id))
+    }
+    const requestMany = async (data, options) => {
+      const { targets, onResult, ...rest } = options ?? {}
+      if (!Array.isArray(targets)) throw rendezError('requestMany needs options.targets, an array of peer ids', 'invalid')
+      if (rest.signal?.aborted) throw abortError()
+      const bytes = await readable(data)
+      return Promise.all(targets.map(async peerId => {
+        let result
+        try {
+          result = { peerId, status: 'fulfilled', value: await request(bytes, { ...rest, target: peerId }) }
+        } catch (error) {
+          if (error?.code === 'aborted') throw error
+          const status = { timeout: 'timeout', left: 'disconnected', 'not-connected': 'disconnected', closed: 'disconnected' }[error?.code]
+          result = status ? { peerId, status } : { peerId, status: 'rejected', error }
+        }
+        if (onResult) safely(onResult, result)
+        return result
+      }))
+    }
+    const api = {
+      request,
+      requestMany,
+      get onRequest () { return onRequest },
+      set onRequest (handler) { setHandler(handler) },
+      get onReceiveProgress () { return onReceiveProgress },
+      set onReceiveProgress (handler) { onReceiveProgress = handler ?? null }
+    }
+    if (config?.onRequest) setHandler(config.onRequest)
+    return {
+      kind: 'request',
+      api,
+      requestHandler: () => onRequest,
+      deliver: () => {},
+      progress: (percent, peerId, metadata) => {
+        if (onReceiveProgress) safely(onReceiveProgress, percent, metadata === undefined ? { peerId } : { peerId, metadata })
+      }
+    }
+  }
+
+  /** `[targets, metadata]` from either `(targets, metadata)` or `({target, metadata})`. */
+  const mediaArgs = (first, metadata) => (isOptions(first) ? [first.target, first.metadata] : [first, metadata])
+  /** The targets after an optional stream (the earlier `removeTrack` and `replaceTrack` forms). */
+  const afterStream = (first, second) =>
+    first instanceof MediaStream || ((first === null || first === undefined) && (typeof second === 'string' || Array.isArray(second) || isOptions(second)))
+      ? second
+      : first
+
+  let left = false
+  const leave = async () => {
+    if (left) return
+    left = true
+    onLeave?.()
+    raw.leave()
+  }
+
+  const room = {
+    makeAction,
+    ping: peerId => raw.ping(peerId),
+    leave,
+    getPeers: () => raw.getPeers(),
+    getRelaySockets: () => raw.getRelaySockets(),
+    addStream: (stream, first, metadata) => raw.addStream(stream, ...mediaArgs(first, metadata)),
+    removeStream: (stream, first) => raw.removeStream(stream, mediaArgs(first)[0]),
+    addTrack: (track, stream, first, metadata) => raw.addTrack(track, stream, ...mediaArgs(first, metadata)),
+    removeTrack: (track, first, second) => raw.removeTrack(track, mediaArgs(afterStream(first, second))[0]),
+    replaceTrack: (oldTrack, newTrack, first, second) => raw.replaceTrack(oldTrack, newTrack, mediaArgs(afterStream(first, second))[0]),
+    /**
+     * Adds a listener of `event` ('peerJoin', 'peerLeave', 'peerStream', 'peerTrack' or
+     * 'joinError') beside any others; a join listener is called at once for peers already
+     * there. Returns the function that removes it.
+     */
+    on (event, listener) {
+      if (!listeners[event]) throw rendezError(`unknown room event "${event}"`, 'invalid')
+      if (typeof listener !== 'function') throw rendezError('a listener must be a function', 'invalid')
+      listeners[event].add(listener)
+      if (event === 'peerJoin') for (const peerId of joinedPeers()) safely(listener, peerId)
+      return () => { listeners[event].delete(listener) }
+    },
+    /** Leaves the room and frees its memory (as `Symbol.dispose` does). */
+    free () {
+      if (!left) onLeave?.()
+      left = true
+      raw.free()
+    }
+  }
+  for (const name of ROOM_EVENTS) Object.defineProperty(room, `on${name[0].toUpperCase()}${name.slice(1)}`, eventProperty(name))
+  if (Symbol.dispose) room[Symbol.dispose] = room.free
+  return room
+}
