@@ -2,9 +2,9 @@ import type { BaseRoomConfig, DataPayload, ActionSender, JsonValue, PeerId, Rece
 
 /** Joins `roomId` while mounted; `null` until joined. Components using the same room share it; the last to unmount leaves. */
 export declare function useRoom(config: BaseRoomConfig, roomId: string, join?: typeof joinRoom): Room | null
-/** Connected peer ids; the hooks share the room's onPeerJoin/onPeerLeave callbacks. */
+/** Joined peer ids, kept current (listeners beside the app's own onPeerJoin/onPeerLeave). */
 export declare function usePeers(room: Room | null): PeerId[]
-/** Calls `callback` with each joining peer's id while mounted. */
+/** Calls `callback` with each joining peer's id (and those already there) while mounted. */
 export declare function usePeerJoin(room: Room | null, callback: (peerId: PeerId) => void): void
 /** Calls `callback` with each leaving peer's id while mounted. */
 export declare function usePeerLeave(room: Room | null, callback: (peerId: PeerId) => void): void

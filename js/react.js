@@ -27,55 +27,37 @@ export function useRoom (config, roomId, joinRoom = joinTorrentRoom) {
 /** How many mounted useRoom hooks hold each room. */
 const roomUsers = new WeakMap()
 
-/**
- * The ids of the room's connected peers, kept current. The hooks share the room's single
- * onPeerJoin/onPeerLeave callbacks (so do not set those yourself as well: use usePeerJoin and
- * usePeerLeave).
- */
+/** The ids of the room's joined peers, kept current. */
 export function usePeers (room) {
   const [peers, setPeers] = useState([])
   useEffect(() => {
     if (!room) return setPeers([])
     const sync = () => setPeers(Object.keys(room.getPeers()))
     sync()
-    return onPeersChange(room, sync)
+    const stops = [room.on('peerJoin', sync), room.on('peerLeave', sync)]
+    return () => stops.forEach(stop => stop())
   }, [room])
   return peers
 }
 
-/** Calls `callback(peerId)` whenever a peer joins `room`, while mounted; works beside usePeers. */
+/** Calls `callback(peerId)` whenever a peer joins `room` (and for peers already there), while mounted. */
 export function usePeerJoin (room, callback) {
-  usePeerEvent(room, 'join', callback)
+  usePeerEvent(room, 'peerJoin', callback)
 }
 
-/** Calls `callback(peerId)` whenever a peer leaves `room`, while mounted; works beside usePeers. */
+/** Calls `callback(peerId)` whenever a peer leaves `room`, while mounted. */
 export function usePeerLeave (room, callback) {
-  usePeerEvent(room, 'leave', callback)
+  usePeerEvent(room, 'peerLeave', callback)
 }
 
-function usePeerEvent (room, kind, callback) {
+/** Listens to `event` of `room` (a listener beside the app's own handlers) while mounted. */
+function usePeerEvent (room, event, callback) {
   const latest = useRef(callback)
   latest.current = callback
   useEffect(() => {
     if (!room) return
-    return onPeersChange(room, (event, peerId) => { if (event === kind) latest.current(peerId) })
-  }, [room, kind])
-}
-
-const peerListeners = new WeakMap()
-
-/** Calls `listener('join' | 'leave', peerId)` on every join and leave in `room`; returns the unsubscriber. */
-function onPeersChange (room, listener) {
-  let listeners = peerListeners.get(room)
-  if (!listeners) {
-    listeners = new Set()
-    peerListeners.set(room, listeners)
-    const notify = event => peerId => listeners.forEach(notifyOne => notifyOne(event, peerId))
-    room.onPeerJoin(notify('join'))
-    room.onPeerLeave(notify('leave'))
-  }
-  listeners.add(listener)
-  return () => listeners.delete(listener)
+    return room.on(event, peerId => latest.current(peerId))
+  }, [room, event])
 }
 
 /**

@@ -138,8 +138,8 @@ export function makeRoom (raw, { appId, roomId, callbacks, onLeave }) {
   /**
    * A room event property in both shapes: assigning sets the handler (and a join handler is
    * called at once for peers already there); calling the value with a function (or null) sets
-   * it too, while calling it with anything else calls the current handler, so code that saved
-   * the previous handler to chain it keeps working.
+   * it too, while calling it with anything else calls the handler set when it was read, so code
+   * that saved the previous handler to chain it keeps working.
    */
   const eventProperty = name => {
     const set = handler => {
@@ -149,8 +149,11 @@ export function makeRoom (raw, { appId, roomId, callbacks, onLeave }) {
       handlers[name] = handler ?? null
       if (handler && name === 'peerJoin') for (const peerId of joinedPeers()) safely(handler, peerId)
     }
-    const callable = (first, ...rest) => (typeof first === 'function' || first === null ? set(first) : handlers[name]?.(first, ...rest))
-    return { get: () => callable, set, enumerable: true }
+    const get = () => {
+      const handler = handlers[name]
+      return (first, ...rest) => (typeof first === 'function' || first === null ? set(first) : handler?.(first, ...rest))
+    }
+    return { get, set, enumerable: true }
   }
 
   function makeAction (name, config = {}) {

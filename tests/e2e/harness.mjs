@@ -273,6 +273,45 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
   return { page, context, selfId, warnings }
 }
 
+/**
+ * Opens a page that joins `roomId` with Trystero 0.25's shape: `room.onPeerJoin = …`, and in the
+ * page `log` (joins, leaves, joinErrors) and `room`. `handshake` names an `onPeerHandshake` set
+ * up in the page: 'password' (a challenge answered with `config.secret`) or 'silent' (never ends).
+ */
+export async function openModern (browser, baseUrl, relayUrl, roomId, { config = {}, handshake, strategy = 'torrent' } = {}) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', e => console.error('[page error]', e.message))
+  await page.goto(`${baseUrl}/tests/e2e/page.html`)
+  const selfId = await page.evaluate(async ({ relayUrl, roomId, config, handshake, strategy }) => {
+    const { joinRoom, selfId } = await import(`/js/${strategy}.js`)
+    const log = { joins: [], leaves: [], joinErrors: [], handshakes: [] }
+    const handshakes = {
+      password: async (peerId, send, receive, isInitiator) => {
+        log.handshakes.push({ peerId, isInitiator, peersDuring: Object.keys(room.getPeers()) })
+        if (isInitiator) {
+          await send({ challenge: 'who goes there' }, { step: 1 })
+          const { data, metadata } = await receive()
+          if (data.answer !== config.secret || metadata.step !== 2) throw new Error('wrong answer')
+        } else {
+          const { data } = await receive()
+          if (data.challenge !== 'who goes there') throw new Error('no challenge')
+          await send({ answer: config.secret }, { step: 2 })
+        }
+      },
+      silent: () => new Promise(() => {})
+    }
+    const callbacks = { onJoinError: e => log.joinErrors.push(e), handshakeTimeoutMs: config.handshakeTimeoutMs }
+    if (handshake) callbacks.onPeerHandshake = handshakes[handshake]
+    const room = joinRoom({ appId: 'rendez-e2e', relayConfig: { urls: [relayUrl] }, rtcConfig: { iceServers: [] }, ...config }, roomId, callbacks)
+    room.onPeerJoin = id => log.joins.push(id)
+    room.onPeerLeave = id => log.leaves.push(id)
+    Object.assign(window, { log, room })
+    return selfId
+  }, { relayUrl, roomId, config, handshake, strategy })
+  return { page, context, selfId }
+}
+
 /** Waits until `fn(arg)` is truthy in `page`. */
 export const waitFor = (page, fn, arg, timeout = 20_000) => page.waitForFunction(fn, arg, { timeout })
 

@@ -4,8 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
 import { randomBytes } from 'node:crypto'
-import { openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
-import { met, survivesRelayRestart } from './scenarios.mjs'
+import { openModern, openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
+import { admitsOnlyAfterHandshake, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startBroker)
 
@@ -107,3 +107,6 @@ test('presence needs the room key, and announcements of made-up peers stop at th
   await waitFor(a.page, () => log.received.some(m => m.data === 'still here'))
   await Promise.all([a, b, c].map(peer => peer.context.close()))
 })
+
+test('handshakes admit peers that pass, and refuse or time out the others', () =>
+  admitsOnlyAfterHandshake((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
-import { openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
-import { met, survivesRelayRestart } from './scenarios.mjs'
+import { openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
+import { admitsOnlyAfterHandshake, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startNostrRelay)
 
@@ -85,3 +85,6 @@ test('the relay rejects a forged event, and a relay that forwards one does not c
   await Promise.all([a.context.close(), b.context.close()])
   await new Promise(resolve => hostile.close(resolve))
 })
+
+test('handshakes admit peers that pass, and refuse or time out the others', () =>
+  admitsOnlyAfterHandshake((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))

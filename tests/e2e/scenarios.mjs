@@ -27,3 +27,41 @@ export async function survivesRelayRestart (join, roomId, relay) {
   assert.equal(await a.page.evaluate(() => log.joins.length), 2)
   await Promise.all([a.context.close(), b.context.close(), c.context.close()])
 }
+
+/** Waits until `a` and `b` have seen each other join. */
+export const meet = (a, b) => Promise.all([met(a, b), met(b, a)])
+
+/**
+ * With `onPeerHandshake`, peers join only once both handshakes pass: pending peers are absent
+ * from `getPeers`, a wrong answer is refused with "handshake failed", and a handshake that never
+ * ends times out with "handshake timed out". `open(roomId, {config, handshake})` opens a page of
+ * Trystero 0.25's shape (harness `openModern`) on the strategy under test.
+ */
+export async function admitsOnlyAfterHandshake (open, strategy) {
+  const room = `handshake-${strategy}`
+  const secret = { secret: 'swordfish' }
+  const [a, b] = await Promise.all([open(room, { config: secret, handshake: 'password' }), open(room, { config: secret, handshake: 'password' })])
+  await meet(a, b)
+  const handshakes = await Promise.all([a, b].map(p => p.page.evaluate(() => log.handshakes)))
+  assert.deepEqual(handshakes.map(h => h.length), [1, 1])
+  assert.deepEqual(handshakes.map(h => h[0].isInitiator).sort(), [false, true], 'exactly one side initiates')
+  assert.deepEqual(handshakes.map(h => h[0].peersDuring), [[], []], 'a pending peer is not in getPeers')
+
+  // Whichever side initiates checks the answer: the pair's initiator reports the failure.
+  const wrong = await open(room, { config: { secret: 'guess' }, handshake: 'password' })
+  const failures = () => Promise.all([a, b, wrong].map(p => p.page.evaluate(() => log.joinErrors.map(e => [e.peerId, e.error]))))
+  const deadline = Date.now() + 30_000
+  while ((await failures()).flat().length < 2 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
+  const [fromA, fromB, fromWrong] = await failures()
+  const pairs = [...fromA.map(([, e]) => ['a', e]), ...fromB.map(([, e]) => ['b', e]), ...fromWrong.map(([id, e]) => [id === a.selfId ? 'a' : 'b', e])]
+  assert.deepEqual(pairs.map(([who]) => who).sort(), ['a', 'b'], JSON.stringify(pairs))
+  assert.ok(pairs.every(([, e]) => e === 'handshake failed: wrong answer'), JSON.stringify(pairs))
+  for (const peer of [a, b, wrong]) assert.equal(await peer.page.evaluate(() => log.joins.length), peer === wrong ? 0 : 1)
+
+  const silent = await open(room, { config: { handshakeTimeoutMs: 1500 }, handshake: 'silent' })
+  await waitFor(silent.page, () => log.joinErrors.length >= 2, undefined, 30_000)
+  const timeouts = await silent.page.evaluate(() => log.joinErrors.map(e => e.error))
+  assert.ok(timeouts.every(e => e === 'handshake timed out after 1500ms'), timeouts.join('; '))
+  assert.deepEqual(await silent.page.evaluate(() => Object.keys(room.getPeers())), [])
+  await Promise.all([a, b, wrong, silent].map(p => p.context.close()))
+}

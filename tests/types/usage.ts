@@ -57,3 +57,37 @@ export function ChatBox (): string[] {
   void send({ text: 'x', at: 0 })
   return [...peers, ...received.map(m => m.data.text), String(ms), String(sockets.length), String(firstDefault), String(delivered)]
 }
+
+// Trystero 0.25's shape.
+const modern = joinRoom({ appId: 'app', relayConfig: { urls: ['wss://tracker'], redundancy: 1 } }, 'room', {
+  onJoinError: e => e.error,
+  handshakeTimeoutMs: 5000,
+  onPeerHandshake: async (peerId, send, receive, isInitiator) => {
+    if (isInitiator) await send({ hello: peerId }, { step: 1 })
+    const { data, metadata } = await receive()
+    void [data, metadata]
+  }
+})
+modern.onPeerJoin = peerId => peerId.length
+modern.onPeerJoin = null
+const previousJoin = modern.onPeerJoin
+modern.onPeerJoin = peerId => { previousJoin(peerId) }
+const stopListening: () => void = modern.on('peerLeave', peerId => peerId.toUpperCase())
+stopListening()
+// @ts-expect-error unknown events are refused
+modern.on('peerWave', () => {})
+const chat = modern.makeAction<Chat>('chat')
+chat.onMessage = (message, { peerId, metadata }) => message.text + peerId + JSON.stringify(metadata)
+chat.onReceiveProgress = (percent, { peerId }) => percent + peerId.length
+void chat.send({ text: 'hi', at: 1 }, { target: id, metadata: { m: 1 }, onProgress: (p, { peerId }) => p + peerId.length, signal: AbortSignal.timeout(1000) })
+const [tupleSend] = chat
+void tupleSend({ text: 'hi', at: 1 }, id)
+const isEven = modern.makeAction<number, boolean>('is-even', { kind: 'request', onRequest: (n, { peerId, signal }) => (signal.aborted ? false : n % 2 === peerId.length % 2) })
+const even: Promise<boolean> = isEven.request(4, { target: id, timeoutMs: 1000 })
+void isEven.requestMany(4, { targets: [id], onResult: r => (r.status === 'fulfilled' ? r.value : r.status === 'rejected' ? r.error.code : r.peerId) })
+// @ts-expect-error a request needs a target
+void isEven.request(4, {})
+const left: Promise<void> = modern.leave()
+modern.addStream(stream, { target: id, metadata: { name: 'cam' } })
+modern.replaceTrack(camera, camera, { target: [id] })
+export const modernUses = [even, left]
