@@ -21,8 +21,7 @@ export function expose (wasm) {
       const handshake = typeof callbacks?.onPeerHandshake === 'function'
       const raw = wasm.joinRoom(config, roomId, { handshake, handshakeTimeoutMs: callbacks?.handshakeTimeoutMs })
       const room = makeRoom(raw, {
-        appId: config.appId,
-        roomId,
+        passive: config.passive === true,
         callbacks,
         onLeave: () => { if (joined.get(key) === room) joined.delete(key) }
       })

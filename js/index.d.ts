@@ -10,6 +10,11 @@ export interface BaseRoomConfig {
   relayRedundancy?: number
   /** Trystero 0.25's form of `relayUrls` and `relayRedundancy` (it wins over them). */
   relayConfig?: RelayConfig
+  /**
+   * A backup or relay peer: it listens without announcing until it hears a peer that is not
+   * passive, and passive peers never connect to each other.
+   */
+  passive?: boolean
   /** Passed to every RTCPeerConnection (ICE servers etc.); without iceServers, public STUN servers are used. */
   rtcConfig?: RTCConfiguration
   /** TURN servers added after the ICE servers, for peers that cannot reach each other directly. */
@@ -147,6 +152,8 @@ export interface Room {
   makeAction<T extends DataPayload = DataPayload>(name: string, config?: MessageActionConfig<T>): MessageAction<T>
   makeAction<T extends DataPayload = DataPayload, R extends DataPayload = DataPayload>(name: string, config: RequestActionConfig<T, R>): RequestAction<T, R>
   ping(peerId: PeerId): Promise<number>
+  /** Whether the room was joined with `passive: true`. */
+  isPassive(): boolean
   /** A join handler is called at once for peers already there. */
   get onPeerJoin(): HandlerSlot<RoomEvents['peerJoin']>
   set onPeerJoin(handler: RoomEvents['peerJoin'] | null)

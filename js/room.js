@@ -51,11 +51,11 @@ async function abortable (signal, start, abort) {
 }
 
 /**
- * Wraps the driver's room `raw` joined with `{appId, roomId}`; `callbacks` is `joinRoom`'s third
+ * Wraps the driver's room `raw`, joined as `passive` or not; `callbacks` is `joinRoom`'s third
  * argument (`{onJoinError, onPeerHandshake}` or an `onJoinError` function); `onLeave` runs when
  * the room is left or freed.
  */
-export function makeRoom (raw, { appId, roomId, callbacks, onLeave }) {
+export function makeRoom (raw, { passive, callbacks, onLeave }) {
   const onJoinError = typeof callbacks === 'function' ? callbacks : callbacks?.onJoinError
   const onPeerHandshake = typeof callbacks === 'function' ? undefined : callbacks?.onPeerHandshake
   const handlers = Object.fromEntries(ROOM_EVENTS.map(name => [name, null]))
@@ -296,6 +296,8 @@ export function makeRoom (raw, { appId, roomId, callbacks, onLeave }) {
     makeAction,
     ping: peerId => raw.ping(peerId),
     leave,
+    /** Whether the room was joined with `passive: true`. */
+    isPassive: () => passive,
     getPeers: () => raw.getPeers(),
     getRelaySockets: () => raw.getRelaySockets(),
     addStream: (stream, first, metadata) => raw.addStream(stream, ...mediaArgs(first, metadata)),

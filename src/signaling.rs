@@ -191,6 +191,26 @@ pub fn stamp(unix_secs: u64, body: &str) -> String {
     format!("{unix_secs}\n{body}")
 }
 
+/// What starts the signaling body of a passive peer.
+const PASSIVE_MARK: &str = "passive\n";
+
+/// `body` marked as a passive peer's when `passive`.
+pub fn mark_passive(body: &str, passive: bool) -> String {
+    if passive {
+        format!("{PASSIVE_MARK}{body}")
+    } else {
+        body.to_owned()
+    }
+}
+
+/// Whether `marked` is a passive peer's, and its body.
+pub fn split_passive(marked: &str) -> (bool, &str) {
+    match marked.strip_prefix(PASSIVE_MARK) {
+        Some(body) => (true, body),
+        None => (false, marked),
+    }
+}
+
 /// Why a stamped plaintext was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -51,6 +51,7 @@ pub struct Options {
     pub connect_timeout: Duration,
     pub admission: Admission,
     pub handshake_timeout: Duration,
+    pub passive: bool,
     /// Its connections never open (as with peers behind networks that block each other).
     pub unreachable: bool,
 }
@@ -67,6 +68,7 @@ impl Default for Options {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             admission: Admission::Immediate,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            passive: false,
             unreachable: false,
         }
     }
@@ -324,6 +326,7 @@ impl World {
             connect_timeout: options.connect_timeout,
             admission: options.admission,
             handshake_timeout: options.handshake_timeout,
+            passive: options.passive,
             clock: WallClock { origin_unix_ms: skewed as u64 },
         };
         let key = self

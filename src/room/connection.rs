@@ -40,6 +40,8 @@ pub(super) enum Role {
 pub(super) struct Connection<P> {
     /// The remote peer, once known (a pool offer has none until answered).
     pub remote: Option<String>,
+    /// Whether the remote peer's signaling was marked passive.
+    pub remote_passive: bool,
     pub role: Role,
     pub phase: Phase,
     /// When to give up on it: a pool offer's expiry, or the connect timeout once its peer is known.
@@ -64,6 +66,7 @@ impl<P> Connection<P> {
     pub fn new(role: Role, limits: Limits, now: Instant) -> Self {
         Self {
             remote: None,
+            remote_passive: false,
             role,
             phase: Phase::Connecting,
             deadline: None,

@@ -82,8 +82,12 @@ impl<P: Payload> Room<P> {
             return;
         }
         match self.discovery {
+            Discovery::Presence if self.is_dormant() => {}
+            Discovery::OfferPool { .. } if self.is_dormant() => {
+                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), "", cx));
+            }
             Discovery::Presence => {
-                let proof = self.seal_stamped("", &presence_context(&self.config.self_id));
+                let proof = self.seal_stamped(&self.mark(""), &presence_context(&self.config.self_id));
                 self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), &proof, cx));
             }
             Discovery::OfferPool { .. }
@@ -109,6 +113,15 @@ impl<P: Payload> Room<P> {
                 self.finish_round_if_complete();
             }
         }
+    }
+
+    /// Announces on every ready relay now (a passive room woke up).
+    pub(super) fn announce_now(&mut self) {
+        let ready: Vec<RelayId> = self.relays.ready().collect();
+        for relay in ready {
+            self.announcer.due(relay);
+        }
+        self.announce_if_due();
     }
 
     /// Publishes the round's offers once every one of them is made (or given up).
@@ -152,11 +165,12 @@ impl<P: Payload> Room<P> {
         Some(conn)
     }
 
-    /// Binds connection `conn` to peer `remote` and starts its connect timeout.
-    fn assign(&mut self, conn: ConnId, remote: &str) {
+    /// Binds connection `conn` to peer `remote` (passive or not) and starts its connect timeout.
+    fn assign(&mut self, conn: ConnId, remote: &str, passive: bool) {
         let deadline = self.now + self.config.connect_timeout;
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.remote = Some(remote.to_owned());
+        c.remote_passive = passive;
         c.deadline = Some(deadline);
         self.by_peer.insert(remote.to_owned(), conn);
         self.note_deadline(deadline);
@@ -224,14 +238,16 @@ impl<P: Payload> Room<P> {
         if self.discovery != Discovery::Presence || !self.accepts_signal_from(from) || self.by_peer.contains_key(from) {
             return;
         }
-        if let Err(e) = self.open_stamped(proof, &presence_context(from)) {
-            return self.join_error(from, format!("cannot open its presence proof: {e}"));
-        }
+        let body = match self.open_stamped(proof, &presence_context(from)) {
+            Ok(body) => body,
+            Err(e) => return self.join_error(from, format!("cannot open its presence proof: {e}")),
+        };
         if !self.replays.first_sighting(proof, self.now) {
             return;
         }
+        let Some((_, passive)) = self.read_mark(&body) else { return };
         let Some(conn) = self.new_conn(Role::DirectOffer) else { return };
-        self.assign(conn, from);
+        self.assign(conn, from, passive);
         self.negotiate(conn, NegotiationStep::MakeOffer);
     }
 
@@ -243,15 +259,20 @@ impl<P: Payload> Room<P> {
             Discovery::OfferPool { .. } => offer_context(from),
             Discovery::Presence => direct_offer_context(from, &self.config.self_id),
         };
-        let sdp = match self.open_stamped(sealed_sdp, &context) {
-            Ok(sdp) => sdp,
+        let marked = match self.open_stamped(sealed_sdp, &context) {
+            Ok(marked) => marked,
             Err(e) => return self.join_error(from, format!("cannot open its offer: {e}")),
         };
-        if !self.replays.first_sighting(sealed_sdp, self.now) || !self.should_replace(from, None, true) {
+        if !self.replays.first_sighting(sealed_sdp, self.now) {
+            return;
+        }
+        let Some((sdp, passive)) = self.read_mark(&marked) else { return };
+        let sdp = sdp.to_owned();
+        if !self.should_replace(from, None, true) {
             return;
         }
         let Some(conn) = self.new_conn(Role::Answer { offer_id }) else { return };
-        self.assign(conn, from);
+        self.assign(conn, from, passive);
         self.negotiate(conn, NegotiationStep::ApplyOffer(sdp));
     }
 
@@ -261,15 +282,17 @@ impl<P: Payload> Room<P> {
         if !self.accepts_signal_from(from) || addressed_elsewhere {
             return;
         }
-        let sdp = match self.open_stamped(sealed_sdp, &answer_context(from, &self.config.self_id, offer_id)) {
-            Ok(sdp) => sdp,
+        let marked = match self.open_stamped(sealed_sdp, &answer_context(from, &self.config.self_id, offer_id)) {
+            Ok(marked) => marked,
             Err(e) => return self.join_error(from, format!("cannot open its answer: {e}")),
         };
+        let Some((sdp, passive)) = self.read_mark(&marked) else { return };
+        let sdp = sdp.to_owned();
         if !self.should_replace(from, Some(conn), false) {
             return;
         }
         self.offers.remove(offer_id);
-        self.assign(conn, from);
+        self.assign(conn, from, passive);
         self.negotiate(conn, NegotiationStep::ApplyAnswer(sdp));
     }
 
@@ -320,7 +343,7 @@ impl<P: Payload> Room<P> {
             }
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
-                let sealed = self.seal_stamped(&sdp, &context);
+                let sealed = self.seal_stamped(&self.mark(&sdp), &context);
                 self.with_strategy(|strategy, cx| strategy.send_answer(&remote, &offer_id, &sealed, cx));
             }
         }
@@ -329,7 +352,7 @@ impl<P: Payload> Room<P> {
     /// Seals our offer `sdp` of connection `conn` under a fresh offer id and remembers it for the answer.
     fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> SealedOffer {
         let offer_id = self.random.id(OFFER_ID_LEN);
-        let sealed_sdp = self.seal_stamped(sdp, context);
+        let sealed_sdp = self.seal_stamped(&self.mark(sdp), context);
         self.offers.insert(offer_id.clone(), conn);
         SealedOffer { offer_id, sealed_sdp }
     }

@@ -23,6 +23,7 @@
 mod admission;
 mod connection;
 mod discovery;
+mod dormancy;
 pub mod error;
 mod inbox;
 pub mod io;
@@ -37,6 +38,7 @@ mod replay;
 mod requests;
 
 pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
@@ -110,6 +112,8 @@ pub struct RoomConfig {
     pub admission: Admission,
     /// Time from an open data channel to admission before the peer is dropped.
     pub handshake_timeout: Duration,
+    /// A passive peer: dormant until it hears a non-passive one, and never connected to passive ones.
+    pub passive: bool,
     /// Unix time at the driver's time origin.
     pub clock: WallClock,
 }
@@ -161,6 +165,8 @@ pub struct Room<P> {
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
     setup_full: bool,
+    /// When a passive room last heard a non-passive peer.
+    active_heard: Option<Instant>,
     left: bool,
     outputs: VecDeque<Output<P>>,
     now: Instant,
@@ -195,6 +201,7 @@ impl<P: Payload> Room<P> {
             next_conn_deadline: None,
             reported: Set::default(),
             setup_full: false,
+            active_heard: None,
             left: false,
             outputs: VecDeque::new(),
             now,

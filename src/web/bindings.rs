@@ -267,6 +267,7 @@ pub fn join_room(
         connect_timeout: config.connect_timeout,
         admission,
         handshake_timeout,
+        passive: config.passive,
         clock: driver::wall_clock(),
     };
     let mut random = Random::os();

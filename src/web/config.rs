@@ -51,6 +51,8 @@ pub struct RoomConfig {
     pub limits: Limits,
     /// Time from SDP exchange to an open channel before a connection is given up.
     pub connect_timeout: Duration,
+    /// Whether the peer is passive (`passive: true`).
+    pub passive: bool,
 }
 
 /// A non-negative finite number from the config, or an error naming `key`.
@@ -63,8 +65,8 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsValue> {
 
 impl RoomConfig {
     /// Reads `{appId, password?, relayUrls?, relayRedundancy?, relayConfig?: {urls?,
-    /// redundancy?}, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?, maxInFlight?,
-    /// connectTimeout?}`; `relayConfig` (Trystero 0.25's form) wins over `relayUrls` and
+    /// redundancy?}, passive?, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?,
+    /// maxInFlight?, connectTimeout?}`; `relayConfig` (Trystero 0.25's form) wins over `relayUrls` and
     /// `relayRedundancy`.
     pub fn parse(config: &JsValue) -> Result<Self, JsValue> {
         if !config.is_object() {
@@ -99,9 +101,14 @@ impl RoomConfig {
             Some(n) => Some(n),
             None => fields.number("relayRedundancy")?,
         };
+        let passive = match fields.get("passive") {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| invalid("config.passive must be a boolean"))?,
+        };
         Ok(Self {
             limits,
             connect_timeout,
+            passive,
             app_id,
             password: fields.string("password")?.filter(|p| !p.is_empty()),
             relay_urls,

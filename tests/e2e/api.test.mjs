@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openModern, startTracker, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, meet } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, meet, passivePeersWaitForAnActiveOne } from './scenarios.mjs'
 
 const env = suite(startTracker)
 
@@ -262,3 +262,6 @@ for (const [name, scenario] of Object.entries(shared)) {
 
 test('handshakes admit peers that pass, and refuse or time out the others', () =>
   admitsOnlyAfterHandshake((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, options), 'torrent'))
+
+test('passive peers wait for an active one and never meet each other', () =>
+  passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options }), 'torrent'))

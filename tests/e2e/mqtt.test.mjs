@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
 import { randomBytes } from 'node:crypto'
 import { openModern, openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startBroker)
 
@@ -110,3 +110,6 @@ test('presence needs the room key, and announcements of made-up peers stop at th
 
 test('handshakes admit peers that pass, and refuse or time out the others', () =>
   admitsOnlyAfterHandshake((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))
+
+test('passive peers wait for an active one and never meet each other', () =>
+  passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
 import { openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startNostrRelay)
 
@@ -88,3 +88,6 @@ test('the relay rejects a forged event, and a relay that forwards one does not c
 
 test('handshakes admit peers that pass, and refuse or time out the others', () =>
   admitsOnlyAfterHandshake((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))
+
+test('passive peers wait for an active one and never meet each other', () =>
+  passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))

@@ -65,3 +65,22 @@ export async function admitsOnlyAfterHandshake (open, strategy) {
   assert.deepEqual(await silent.page.evaluate(() => Object.keys(room.getPeers())), [])
   await Promise.all([a, b, wrong, silent].map(p => p.context.close()))
 }
+
+/**
+ * `passive: true` peers stay apart until a non-passive peer comes, then each meets it and never
+ * each other. `open(roomId, {config})` opens a page of Trystero 0.25's shape on the strategy.
+ */
+export async function passivePeersWaitForAnActiveOne (open, strategy) {
+  const room = `passive-${strategy}`
+  const [p, q] = await Promise.all([open(room, { config: { passive: true } }), open(room, { config: { passive: true } })])
+  assert.deepEqual(await Promise.all([p, q].map(peer => peer.page.evaluate(() => room.isPassive()))), [true, true])
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  assert.deepEqual(await Promise.all([p, q].map(peer => peer.page.evaluate(() => log.joins))), [[], []])
+  const a = await open(room, {})
+  assert.equal(await a.page.evaluate(() => room.isPassive()), false)
+  await Promise.all([meet(a, p), meet(a, q)])
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  assert.deepEqual(await p.page.evaluate(() => log.joins), [a.selfId])
+  assert.deepEqual(await q.page.evaluate(() => log.joins), [a.selfId])
+  await Promise.all([p, q, a].map(peer => peer.context.close()))
+}
