@@ -11,8 +11,9 @@ export interface BaseRoomConfig {
   /** Trystero 0.25's form of `relayUrls` and `relayRedundancy` (it wins over them). */
   relayConfig?: RelayConfig
   /**
-   * A backup or relay peer: it listens without announcing until it hears a peer that is not
-   * passive, and passive peers never connect to each other.
+   * A backup or relay peer: until it hears a peer that is not passive it makes no offers and
+   * announces no presence (trackers still hear of it, to send it offers), and passive peers never
+   * connect to each other.
    */
   passive?: boolean
   /** Passed to every RTCPeerConnection (ICE servers etc.); without iceServers, public STUN servers are used. */
@@ -33,7 +34,7 @@ export interface BaseRoomConfig {
 export interface RelayConfig {
   /** Relay URLs to use instead of the strategy's public defaults. */
   urls?: string[]
-  /** How many of the default relays to connect to (an explicit `urls` list is used whole). */
+  /** How many relays to connect to: the first ones of `urls`, or of the defaults. */
   redundancy?: number
 }
 

@@ -83,9 +83,9 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     progress: (name, percent, peerId, metadata) => actions.get(name)?.progress(percent, peerId, metadata),
     request: (name, id, data, peerId, metadata) => serveRequest(name, id, data, peerId, metadata),
     withdrawn: id => servedRequests.get(id)?.abort(),
-    handshake: (peerId, initiator) => startHandshake(peerId, initiator),
-    handshakeData: (peerId, data, metadata) => handshakes.get(peerId)?.arrive(metadata === undefined ? { data } : { data, metadata }),
-    handshakeEnded: peerId => handshakes.get(peerId)?.end()
+    handshake: (conn, peerId, initiator) => startHandshake(conn, peerId, initiator),
+    handshakeData: (conn, data, metadata) => handshakes.get(conn)?.arrive(metadata === undefined ? { data } : { data, metadata }),
+    handshakeEnded: conn => handshakes.get(conn)?.end()
   }
   raw.onEvent((type, ...args) => events[type]?.(...args))
 
@@ -108,7 +108,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       })
   }
 
-  function startHandshake (peerId, initiator) {
+  /** Runs the app's handshake with `peerId` over connection `conn` (its token for the driver). */
+  function startHandshake (conn, peerId, initiator) {
     const backlog = []
     const waiters = []
     let ended = false
@@ -119,12 +120,12 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       },
       end: () => {
         ended = true
-        handshakes.delete(peerId)
+        handshakes.delete(conn)
         for (const waiter of waiters.splice(0)) waiter.reject(rendezError('peer disconnected during handshake', 'left'))
       }
     }
-    handshakes.set(peerId, state)
-    const send = async (data, metadata) => { await raw.handshakeSend(peerId, await readable(data), metadata) }
+    handshakes.set(conn, state)
+    const send = async (data, metadata) => { await raw.handshakeSend(conn, await readable(data), metadata) }
     const receive = () => new Promise((resolve, reject) => {
       if (backlog.length) return resolve(backlog.shift())
       if (ended) return reject(rendezError('peer disconnected during handshake', 'left'))
@@ -132,7 +133,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     })
     Promise.resolve()
       .then(() => onPeerHandshake(peerId, send, receive, initiator))
-      .then(() => raw.handshakeDone(peerId), error => raw.handshakeDone(peerId, messageOf(error)))
+      .then(() => raw.handshakeDone(conn), error => raw.handshakeDone(conn, messageOf(error)))
+      .catch(error => console.warn('rendez: a handshake could not end:', error))
   }
 
   /**
@@ -151,7 +153,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     }
     const get = () => {
       const handler = handlers[name]
-      return (first, ...rest) => (typeof first === 'function' || first === null ? set(first) : handler?.(first, ...rest))
+      return (first, ...rest) => (typeof first === 'function' || first === null || first === undefined ? set(first) : handler?.(first, ...rest))
     }
     return { get, set, enumerable: true }
   }
@@ -169,6 +171,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     }
     const state = kind === 'request' ? requestAction(name, config) : messageAction(name, config)
     actions.set(name, state)
+    // Serving starts once the action is known: requests held for it are handed over at once.
+    if (kind === 'request' && config?.onRequest) state.api.onRequest = config.onRequest
     return state.api
   }
 
@@ -178,11 +182,14 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     let receiver = null
     let progressReceiver = null
     const unhandled = []
+    let warned = false
     const deliverNow = (data, peerId, metadata) => {
       if (receiver) safely(receiver, data, peerId, metadata)
       if (onMessage) safely(onMessage, data, metadata === undefined ? { peerId } : { peerId, metadata })
     }
-    const flush = () => { for (const message of unhandled.splice(0)) deliverNow(...message) }
+    const flush = () => {
+      if (receiver || onMessage) for (const message of unhandled.splice(0)) deliverNow(...message)
+    }
     const send = (data, second, metadata, onProgress) => {
       const options = isOptions(second) ? second : { target: second, metadata, onProgress: undefined }
       const progress = isOptions(second)
@@ -216,7 +223,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         if (receiver || onMessage) return deliverNow(data, peerId, metadata)
         if (unhandled.length === MAX_UNHANDLED_MESSAGES) {
           unhandled.shift()
-          console.warn(`rendez: action "${name}" has no receiver; dropped its oldest unhandled message`)
+          if (!warned) console.warn(`rendez: action "${name}" has no receiver; keeping only its ${MAX_UNHANDLED_MESSAGES} latest messages`)
+          warned = true
         }
         unhandled.push([data, peerId, metadata])
       }
@@ -248,7 +256,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         try {
           result = { peerId, status: 'fulfilled', value: await request(bytes, { ...rest, target: peerId }) }
         } catch (error) {
-          if (error?.code === 'aborted') throw error
+          // Only what a peer did is a result; an abort or a bad call fails the whole call.
+          if (['aborted', 'invalid', 'busy'].includes(error?.code)) throw error
           const status = { timeout: 'timeout', left: 'disconnected', 'not-connected': 'disconnected', closed: 'disconnected' }[error?.code]
           result = status ? { peerId, status } : { peerId, status: 'rejected', error }
         }
@@ -264,7 +273,6 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       get onReceiveProgress () { return onReceiveProgress },
       set onReceiveProgress (handler) { onReceiveProgress = handler ?? null }
     }
-    if (config?.onRequest) setHandler(config.onRequest)
     return {
       kind: 'request',
       api,
@@ -285,8 +293,9 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       : first
 
   let left = false
+  let freed = false
   const leave = async () => {
-    if (left) return
+    if (left || freed) return
     left = true
     onLeave?.()
     raw.leave()
@@ -317,10 +326,12 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       if (event === 'peerJoin') for (const peerId of joinedPeers()) safely(listener, peerId)
       return () => { listeners[event].delete(listener) }
     },
-    /** Leaves the room and frees its memory (as `Symbol.dispose` does). */
+    /** Leaves the room and frees its memory (as `Symbol.dispose` does); idempotent. */
     free () {
       if (!left) onLeave?.()
       left = true
+      if (freed) return
+      freed = true
       raw.free()
     }
   }

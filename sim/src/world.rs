@@ -98,6 +98,8 @@ pub struct Log {
     pub warnings: Vec<String>,
     /// Handshakes started: the peer, and whether we initiate.
     pub handshakes: Vec<(String, bool)>,
+    /// The connection of each peer's latest handshake.
+    pub handshake_conns: BTreeMap<String, ConnId>,
     /// Handshake data: the peer and the bytes.
     pub handshake_data: Vec<(String, Vec<u8>)>,
     pub handshakes_ended: Vec<String>,
@@ -640,9 +642,13 @@ impl World {
                 log.pings.insert(ping, result);
             }
             Event::Warning(warning) => log.warnings.push(warning),
-            Event::HandshakeStarted { peer, initiator } => log.handshakes.push((peer, initiator)),
-            Event::HandshakeData { peer, delivery } => log.handshake_data.push((peer, bytes_of(&delivery))),
-            Event::HandshakeEnded { peer } => log.handshakes_ended.push(peer),
+            Event::HandshakeStarted { peer, conn, initiator } => {
+                log.handshake_conns.insert(peer.clone(), conn);
+                log.handshakes.push((peer, initiator));
+            }
+            Event::HandshakeData { peer, delivery, .. } => log.handshake_data.push((peer, bytes_of(&delivery))),
+            Event::HandshakeEnded { peer, .. } => log.handshakes_ended.push(peer),
+            Event::RequestProgress { .. } => log.send_progress += 1,
             Event::RequestReceived { request, peer, action, delivery } => {
                 log.requests_received.push((request, peer, action, bytes_of(&delivery)));
             }
@@ -875,12 +881,19 @@ impl World {
             targets: None,
             progress: false,
         };
-        self.app(p, |room, now| room.handshake_send(now, target, data))
+        let conn = self.peers[p].log.handshake_conns.get(target).copied().unwrap_or(ConnId(u64::MAX));
+        self.app(p, |room, now| room.handshake_send(now, conn, data))
     }
 
-    /// `peer`'s handshake with `target` passed or failed.
+    /// `peer`'s latest handshake with `target` passed or failed.
     pub fn handshake_done(&mut self, p: PeerIndex, target: &str, result: Result<(), &str>) {
-        self.app(p, |room, now| room.handshake_done(now, target, result.map_err(str::to_owned)));
+        let conn = self.peers[p].log.handshake_conns.get(target).copied().unwrap_or(ConnId(u64::MAX));
+        self.handshake_done_on(p, conn, result);
+    }
+
+    /// `peer`'s handshake over `conn` passed or failed.
+    pub fn handshake_done_on(&mut self, p: PeerIndex, conn: ConnId, result: Result<(), &str>) {
+        self.app(p, |room, now| room.handshake_done(now, conn, result.map_err(str::to_owned)));
     }
 
     pub fn ping(&mut self, p: PeerIndex, peer: &str) -> Result<PingId, RoomError> {

@@ -95,3 +95,46 @@ fn data_from_a_peer_not_admitted_is_refused() {
     world.run_for(Duration::from_millis(100));
     assert_eq!(world.log(b).received.len(), 1);
 }
+
+#[test]
+fn a_handshake_that_outlived_its_connection_cannot_admit_the_next_one() {
+    let (mut world, a, b, a_id, b_id) = handshaking(5);
+    let stale = world.log(a).handshake_conns[&b_id];
+    world.run_for(rendez_core::room::DEFAULT_HANDSHAKE_TIMEOUT + Duration::from_millis(10));
+    assert!(
+        world.run_until(Duration::from_secs(90), |w| w.log(a).handshakes.len() == 2 && w.log(b).handshakes.len() == 2)
+    );
+    assert_ne!(world.log(a).handshake_conns[&b_id], stale);
+    world.handshake_done_on(a, stale, Ok(()));
+    world.handshake_done(b, &a_id, Ok(()));
+    world.run_for(Duration::from_secs(1));
+    assert!(world.log(a).joined.is_empty() && world.log(b).joined.is_empty(), "the stale pass admitted b");
+    world.handshake_done(a, &b_id, Ok(()));
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(a).joined, vec![b_id]);
+}
+
+#[test]
+fn oversized_handshake_data_is_refused_both_ways() {
+    let (mut world, a, b, _, b_id) = handshaking(6);
+    let limit = rendez_core::room::MAX_HANDSHAKE_DATA;
+    assert!(world.handshake_send(a, &b_id, &vec![0; limit as usize + 1]).is_err());
+    assert!(world.handshake_send(a, &b_id, &vec![0; limit as usize]).is_ok());
+    use rendez_core::frame::{encode_data_header, DataHeader, PayloadKind, Purpose, TransferStart};
+    let start = TransferStart {
+        action: "handshake".into(),
+        total: limit + 1,
+        kind: PayloadKind::Binary,
+        metadata: None,
+        purpose: Purpose::Handshake,
+    };
+    let frame = encode_data_header(&DataHeader { transfer: 77, seq: 0, start: Some(start) }).unwrap();
+    world.send_raw_frame(a, &b_id, frame);
+    world.run_for(Duration::from_millis(100));
+    assert!(
+        world.log(b).warnings.iter().any(|w| w.contains("handshake data of 65537 bytes")),
+        "{:?}",
+        world.log(b).warnings
+    );
+    assert_eq!(world.log(b).handshake_data.len(), 1, "only the allowed one arrived");
+}

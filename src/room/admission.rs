@@ -12,12 +12,15 @@ use super::outbox::Owner;
 use super::{ConnId, Room, RoomError, SendId, SendRequest};
 use crate::frame::{encode_ready, Purpose};
 use crate::payload::Payload;
+use crate::time::Instant;
 use std::time::Duration;
 
 /// Default time from an open data channel to admission.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Action name of handshake transfers.
 const HANDSHAKE_ACTION: &str = "handshake";
+/// Largest handshake payload, either way; larger ones are refused.
+pub const MAX_HANDSHAKE_DATA: u64 = 64 * 1024;
 
 /// How peers are admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,45 +39,50 @@ impl<P: Payload> Room<P> {
             Admission::Immediate => self.admit(conn),
             Admission::Handshake => {
                 let initiator = self.config.self_id < remote;
-                self.emit(Event::HandshakeStarted { peer: remote, initiator });
+                self.emit(Event::HandshakeStarted { peer: remote, conn, initiator });
             }
         }
     }
 
-    /// Sends handshake data to `peer`, which is being admitted; its [`Event::SendDone`] tells
-    /// when the peer confirmed it.
+    /// Sends handshake data over `conn`, whose peer is being admitted (the handshake that
+    /// [`Event::HandshakeStarted`] started); its [`Event::SendDone`] tells when the peer
+    /// confirmed it.
     pub fn handshake_send(
         &mut self,
-        now: crate::time::Instant,
-        peer: &str,
+        now: Instant,
+        conn: ConnId,
         mut data: SendRequest<P>,
     ) -> Result<SendId, RoomError> {
         self.now = now;
-        let conn = self.admitting_conn(peer).ok_or_else(|| RoomError::NotConnected { peer: peer.to_owned() })?;
+        let peer = self.admitting_peer(conn).ok_or(RoomError::NotConnected { peer: String::new() })?;
         data.action = HANDSHAKE_ACTION.to_owned();
         self.check_send(&data)?;
-        self.start_send(data, vec![(peer.to_owned(), conn)], Purpose::Handshake, Owner::App)
+        if data.payload.len() > MAX_HANDSHAKE_DATA {
+            return Err(RoomError::Invalid(format!("handshake data is limited to {MAX_HANDSHAKE_DATA} bytes")));
+        }
+        self.start_send(data, vec![(peer, conn)], Purpose::Handshake, Owner::App)
     }
 
-    /// The app's handshake with `peer` passed (`Ok`) or failed with a message: the peer is
-    /// admitted, or dropped and reported. Nothing happens if the peer is no longer being admitted.
-    pub fn handshake_done(&mut self, now: crate::time::Instant, peer: &str, result: Result<(), String>) {
+    /// The app's handshake over `conn` passed (`Ok`) or failed with a message: its peer is
+    /// admitted, or dropped and reported. Nothing happens if that connection is no longer being
+    /// admitted (a handshake that outlived its connection cannot decide for a newer one).
+    pub fn handshake_done(&mut self, now: Instant, conn: ConnId, result: Result<(), String>) {
         self.now = now;
-        let Some(conn) = self.admitting_conn(peer) else { return };
+        let Some(peer) = self.admitting_peer(conn) else { return };
         match result {
             Ok(()) => self.admit(conn),
             Err(message) => {
                 self.remove_conn(conn);
                 let error =
                     if message.starts_with("handshake ") { message } else { format!("handshake failed: {message}") };
-                self.join_error(peer, error);
+                self.join_error(&peer, error);
             }
         }
     }
 
-    /// The connection to `peer` if the peer is being admitted.
-    fn admitting_conn(&self, peer: &str) -> Option<ConnId> {
-        self.by_peer.get(peer).copied().filter(|id| self.conns.get(id).is_some_and(|c| c.is_admitting()))
+    /// The peer of `conn` if it is being admitted.
+    fn admitting_peer(&self, conn: ConnId) -> Option<String> {
+        self.conns.get(&conn).filter(|c| c.is_admitting()).and_then(|c| c.remote.clone())
     }
 
     /// We admit the peer of `conn`.
@@ -103,7 +111,7 @@ impl<P: Payload> Room<P> {
         c.deadline = None;
         let peer = c.remote.clone().unwrap_or_default();
         if self.config.admission == Admission::Handshake {
-            self.emit(Event::HandshakeEnded { peer: peer.clone() });
+            self.emit(Event::HandshakeEnded { peer: peer.clone(), conn });
         }
         self.emit(Event::PeerJoined { peer });
     }

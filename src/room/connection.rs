@@ -44,7 +44,8 @@ pub(super) struct Connection<P> {
     pub remote_passive: bool,
     pub role: Role,
     pub phase: Phase,
-    /// When to give up on it: a pool offer's expiry, or the connect timeout once its peer is known.
+    /// When to give up on it: a pool offer's expiry, the connect timeout once its peer is known,
+    /// or the admission deadline once its channel opened.
     pub deadline: Option<Instant>,
     pub negotiation: Negotiation,
     /// When anything last arrived from the peer.

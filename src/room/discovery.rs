@@ -194,7 +194,7 @@ impl<P: Payload> Room<P> {
         self.fail_requests_on(conn, &remote);
         self.pings.fail_conn(conn, &remote, &mut self.outputs);
         if admitting && self.config.admission == Admission::Handshake {
-            self.emit(Event::HandshakeEnded { peer: remote.clone() });
+            self.emit(Event::HandshakeEnded { peer: remote.clone(), conn });
         }
         Some((remote, joined))
     }
@@ -383,7 +383,8 @@ impl<P: Payload> Room<P> {
         self.drop_peer(conn);
     }
 
-    /// Gives up connections that did not open in time and pool offers nobody answered.
+    /// Gives up connections that did not open in time, peers not admitted in time, and pool
+    /// offers nobody answered.
     pub(super) fn connection_timeouts(&mut self) {
         let now = self.now;
         let expired: Vec<ConnId> =
@@ -393,9 +394,10 @@ impl<P: Payload> Room<P> {
         for conn in expired {
             let admitting = self.conns.get(&conn).is_some_and(|c| c.is_admitting());
             if let Some((peer, _)) = self.remove_conn(conn) {
-                let error = match admitting {
-                    true => format!("handshake timed out after {handshake_ms}ms"),
-                    false => format!("the connection did not open within {timeout_ms} ms"),
+                let error = match (admitting, self.config.admission) {
+                    (true, Admission::Handshake) => format!("handshake timed out after {handshake_ms}ms"),
+                    (true, Admission::Immediate) => format!("the peer did not admit us within {handshake_ms} ms"),
+                    (false, _) => format!("the connection did not open within {timeout_ms} ms"),
                 };
                 self.join_error(&peer, error);
             }

@@ -1,12 +1,15 @@
-//! Frames from peers: decoding, reassembly of payloads with acks and rejects, and the control
-//! frames (pings, verdicts, aborts, renegotiation, media metadata).
+//! Frames from peers: decoding, reassembly of payloads with acks and rejects, handing whole
+//! payloads on by their purpose, and the control frames (pings, verdicts, aborts, ready,
+//! renegotiation, media metadata).
 //!
 //! Rules: a frame that cannot be decoded, a chunk that breaks its transfer's rules and a text
-//! message are dropped with a warning, within the peer's warning budget; a refused chunk is
+//! message are dropped with a warning, within the peer's warning budget; until a peer joins, only
+//! handshake data (at most [`MAX_HANDSHAKE_DATA`] bytes) is taken and media frames wait; a refused chunk is
 //! answered with a reject, within the peer's reject budget; an unfinished transfer that receives
 //! nothing for [`TRANSFER_IDLE_TIMEOUT`] is dropped; control texts over [`MAX_CONTROL_TEXT`] are
 //! dropped unread.
 
+use super::admission::MAX_HANDSHAKE_DATA;
 use super::rate_limit::Verdict;
 use super::requests::Delivery;
 use super::{ConnId, Event, OutFrame, Output, Room, TRANSFER_IDLE_TIMEOUT};
@@ -36,6 +39,8 @@ impl<P: Payload> Room<P> {
                 c.inbox.abort(transfer);
             }
             Header::Ready => self.on_ready(conn),
+            // Media waits for admission.
+            Header::Renegotiation | Header::Media if !c.is_joined() => {}
             Header::Renegotiation | Header::Media => {
                 let Some(text) = self.read_text(conn, &frame, offset) else { return };
                 if header == Header::Renegotiation {
@@ -68,6 +73,10 @@ impl<P: Payload> Room<P> {
         let room_in_flight = self.conns.values().map(|c| c.inbox.in_flight()).sum();
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let peer = c.remote.clone().unwrap_or_default();
+        if let Some(refusal) = data.start.as_ref().and_then(|start| refusal(start, c.is_joined())) {
+            self.reject(conn, transfer);
+            return self.warn_about(conn, format!("dropped data from peer {peer}: {refusal}"));
+        }
         let len = body.len();
         match c.inbox.accept(data, body, len, room_in_flight, now) {
             Err(e) => {
@@ -90,8 +99,7 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// A whole transfer arrived: acked and handed on by its purpose, or refused if the peer has
-    /// not joined yet and it is not handshake data.
+    /// A whole transfer arrived: acked and handed on by its purpose.
     fn on_complete(
         &mut self,
         conn: ConnId,
@@ -101,15 +109,11 @@ impl<P: Payload> Room<P> {
         start: TransferStart,
         parts: Vec<P>,
     ) {
-        if !joined && start.purpose != Purpose::Handshake {
-            self.reject(conn, transfer);
-            return self.warn_about(conn, format!("dropped data from peer {peer}, which has not joined yet"));
-        }
         self.send_control(conn, encode_ack(transfer));
         let TransferStart { action, total, kind, metadata, purpose } = start;
         let delivery = Delivery { kind, metadata, parts, total };
         match purpose {
-            Purpose::Handshake if !joined => self.emit(Event::HandshakeData { peer, delivery }),
+            Purpose::Handshake if !joined => self.emit(Event::HandshakeData { peer, conn, delivery }),
             Purpose::Handshake => {}
             Purpose::Message => {
                 let Delivery { kind, metadata, parts, total } = delivery;
@@ -156,5 +160,18 @@ impl<P: Payload> Room<P> {
                 format!("dropped transfer {transfer} from peer {peer}: nothing arrived for {idle} s"),
             );
         }
+    }
+}
+
+/// Why a transfer starting with `start` is refused at once: data other than handshake data from
+/// a peer that has not joined, or handshake data over [`MAX_HANDSHAKE_DATA`].
+fn refusal(start: &TransferStart, joined: bool) -> Option<String> {
+    match start.purpose {
+        Purpose::Handshake if start.total > MAX_HANDSHAKE_DATA => {
+            Some(format!("handshake data of {} bytes is over {MAX_HANDSHAKE_DATA}", start.total))
+        }
+        Purpose::Handshake => None,
+        _ if !joined => Some("it has not joined yet".to_owned()),
+        _ => None,
     }
 }

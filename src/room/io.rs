@@ -88,20 +88,22 @@ pub enum Input<P> {
 /// What the app is told.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<P> {
-    /// A peer's data channel opened.
+    /// A peer is in the room: its data channel opened and each side admitted the other.
     PeerJoined { peer: String },
     /// A peer left or vanished.
     PeerLeft { peer: String },
     /// A peer could not join (reported once per peer).
     JoinError { peer: String, error: String },
-    /// A peer's data channel opened and the app's handshake with it is to run: the peer joins
-    /// once it passes ([`crate::room::Room::handshake_done`]). `initiator` is true on one side
-    /// only (the smaller peer id), for handshakes where one side speaks first.
-    HandshakeStarted { peer: String, initiator: bool },
-    /// Handshake data arrived from a peer being admitted.
-    HandshakeData { peer: String, delivery: Delivery<P> },
-    /// A peer being admitted went away, joined or was refused: its handshake is over.
-    HandshakeEnded { peer: String },
+    /// A peer's data channel opened (connection `conn`) and the app's handshake with it is to
+    /// run: the peer joins once it passes ([`crate::room::Room::handshake_done`]). `initiator` is
+    /// true on one side only (the smaller peer id), for handshakes where one side speaks first.
+    HandshakeStarted { peer: String, conn: ConnId, initiator: bool },
+    /// Handshake data arrived from a peer being admitted over `conn`.
+    HandshakeData { peer: String, conn: ConnId, delivery: Delivery<P> },
+    /// The handshake over `conn` is over: its peer joined, went away or was refused.
+    HandshakeEnded { peer: String, conn: ConnId },
+    /// Part of a request went out to its peer.
+    RequestProgress { request: RequestId, peer: String, sent: u64, total: u64 },
     /// A peer's request to an action the app serves; answer with [`crate::room::Room::reply`].
     RequestReceived { request: IncomingId, peer: String, action: String, delivery: Delivery<P> },
     /// The peer that made a request handed to the app left: the reply would go nowhere.

@@ -17,8 +17,9 @@
 //! Where each rule lives: relay connections and their backoff in `relays`; announcing, offers,
 //! answers, the tie-break, the set-up cap and replay protection in `discovery`; negotiation
 //! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
-//! their timeouts in `outbox`; liveness in `liveness`; pings in `pings`; media metadata in
-//! `media`.
+//! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
+//! handshakes in `admission`; passive peers in `dormancy`; liveness in `liveness`; pings in
+//! `pings`; media metadata in `media`.
 
 mod admission;
 mod connection;
@@ -37,7 +38,7 @@ mod relays;
 mod replay;
 mod requests;
 
-pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};

@@ -68,6 +68,11 @@ impl<P> Outbox<P> {
     pub fn has_chunks(&self) -> bool {
         !self.queue.is_empty()
     }
+
+    /// Transfers of no bytes (refusals) waiting to be sent.
+    pub fn queued_without_payload(&self) -> usize {
+        self.queue.iter().filter(|o| o.payload.is_none()).count()
+    }
 }
 
 /// Who waits for a send's verdict.
@@ -275,7 +280,10 @@ impl<P: Payload> Room<P> {
         }
         if let Some((send, sent, total)) = progress {
             let peer = c.remote.clone().unwrap_or_default();
-            self.emit(Event::SendProgress { send, peer, sent, total });
+            match self.sends.active.get(&send).map(|s| s.owner) {
+                Some(Owner::Request(request)) => self.emit(Event::RequestProgress { request, peer, sent, total }),
+                _ => self.emit(Event::SendProgress { send, peer, sent, total }),
+            }
         }
         if let Some(at) = ack_deadline {
             self.note_deadline(at);

@@ -23,6 +23,8 @@ pub const REQUEST_HOLD: Duration = Duration::from_secs(5);
 pub const MAX_HELD_REQUESTS: usize = 64;
 /// Longest refusal message sent, in bytes; longer ones are cut.
 const MAX_REFUSAL_LEN: usize = 1024;
+/// Refusals waiting to go to one peer at most.
+const MAX_QUEUED_REFUSALS: usize = 64;
 /// What a held request that nobody served is refused with.
 const UNSERVED: &str = "request handler unavailable";
 
@@ -175,7 +177,7 @@ impl<P: Payload> Room<P> {
                     targets: None,
                     progress: false,
                 };
-                self.start_send(reply, target, Purpose::Reply(incoming.wire), Owner::Room)
+                self.start_send(reply, target, Purpose::Reply(incoming.wire), Owner::Room).map(drop)
             }
             Err(message) => self.refuse(incoming.action, incoming.wire, &message, target),
         };
@@ -295,24 +297,35 @@ impl<P: Payload> Room<P> {
         self.requests.held.retain(|h| h.peer != peer);
     }
 
-    /// We left: every request fails, and the peers' requests are dropped.
+    /// We left: every request fails, and the peers' requests are dropped (withdrawn from the app).
     pub(super) fn fail_all_requests(&mut self) {
         let ours: Vec<RequestId> = self.requests.outgoing.keys().copied().collect();
         for id in ours {
             self.finish_request(id, Err(RequestError::Closed));
         }
-        self.requests.incoming.clear();
+        let theirs: Vec<(IncomingId, Incoming)> = self.requests.incoming.drain().collect();
+        for (request, incoming) in theirs {
+            if incoming.served {
+                self.emit(Event::RequestWithdrawn { request });
+            }
+        }
         self.requests.held.clear();
     }
 
     /// Refuses request `wire` to `action` with `message` (cut to [`MAX_REFUSAL_LEN`] bytes).
+    /// A refusal is dropped instead while [`MAX_QUEUED_REFUSALS`] wait to go to the peer, so a
+    /// peer that floods requests and reads nothing cannot grow our queue.
     fn refuse(
         &mut self,
         action: String,
         wire: u32,
         message: &str,
         target: Vec<(String, ConnId)>,
-    ) -> Result<SendId, RoomError> {
+    ) -> Result<(), RoomError> {
+        let conn = target.first().and_then(|(_, conn)| self.conns.get(conn));
+        if conn.map_or(0, |c| c.outbox.queued_without_payload()) >= MAX_QUEUED_REFUSALS {
+            return Ok(());
+        }
         let mut end = message.len().min(MAX_REFUSAL_LEN);
         while !message.is_char_boundary(end) {
             end -= 1;
@@ -320,6 +333,6 @@ impl<P: Payload> Room<P> {
         let metadata = serde_json::to_string(&message[..end]).ok();
         let start =
             TransferStart { action, total: 0, kind: PayloadKind::Text, metadata, purpose: Purpose::Refusal(wire) };
-        self.queue_transfer(start, None, false, target, Owner::Room)
+        self.queue_transfer(start, None, false, target, Owner::Room).map(drop)
     }
 }

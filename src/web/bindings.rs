@@ -12,7 +12,7 @@ use super::page;
 use super::payload::JsBytes;
 use crate::crypto::RoomKey;
 use crate::random::Random;
-use crate::room::{RequestId, Room as Core, RoomConfig, RoomError, SendId};
+use crate::room::{ConnId, RequestId, Room as Core, RoomConfig, RoomError, SendId};
 use crate::strategy::{Strategy, StrategyConfig};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -62,8 +62,8 @@ fn sockets_by_url(sockets: impl IntoIterator<Item = (String, WebSocket)>) -> Obj
 }
 
 /// A joined room, as the driver sees it: `js/room.js` wraps it in the room object apps use.
-/// Freeing it (`free()`, `Symbol.dispose`) leaves it; a joined room stays reachable (the entry
-/// point keeps it until it is left), so garbage collection only frees rooms already left.
+/// Freeing it (`free()`, `Symbol.dispose`) leaves it. Leaving drops the event function (which
+/// refers back to this object), so a room left and no longer referenced can be collected.
 #[wasm_bindgen]
 pub struct Room {
     inner: Shared,
@@ -130,13 +130,13 @@ impl Room {
         with_driver(&self.inner, |driver, _| driver.core.serve(now(), &action, serving));
     }
 
-    /// Sends handshake `data` (not a `Blob`) to `peer`, which is being admitted.
+    /// Sends handshake `data` (not a `Blob`) over connection `conn`, whose peer is being admitted.
     #[wasm_bindgen(js_name = handshakeSend)]
-    pub fn handshake_send(&self, peer: String, data: JsValue, metadata: JsValue) -> Result<Promise, JsValue> {
+    pub fn handshake_send(&self, conn: f64, data: JsValue, metadata: JsValue) -> Result<Promise, JsValue> {
         let data = actions::send_request(String::new(), &data, None, &metadata, false)?;
         let (promise, pending) = deferred(None);
         let started = with_driver(&self.inner, |driver, _| {
-            let send = driver.core.handshake_send(now(), &peer, data)?;
+            let send = driver.core.handshake_send(now(), ConnId(conn as u64), data)?;
             if let Some(pending) = pending {
                 driver.callbacks.pending.insert(Ticket::Send(send), pending);
             }
@@ -146,11 +146,11 @@ impl Room {
         Ok(promise)
     }
 
-    /// Ends the handshake with `peer`: passed without `error`, failed with it.
+    /// Ends the handshake over connection `conn`: passed without `error`, failed with it.
     #[wasm_bindgen(js_name = handshakeDone)]
-    pub fn handshake_done(&self, peer: String, error: Option<String>) {
+    pub fn handshake_done(&self, conn: f64, error: Option<String>) {
         let result = error.map_or(Ok(()), Err);
-        with_driver(&self.inner, |driver, _| driver.core.handshake_done(now(), &peer, result));
+        with_driver(&self.inner, |driver, _| driver.core.handshake_done(now(), ConnId(conn as u64), result));
     }
 
     /// Joined peers: an object mapping peer id to its `RTCPeerConnection`.
@@ -238,7 +238,7 @@ impl Room {
 
 /// Joins `room_id` with the strategy `make_strategy` builds; `default_relays` and
 /// `default_redundancy` apply when the config names no relays. `admission` is
-/// `{handshake: boolean, handshakeTimeoutMs?: number}` from `js/room.js`.
+/// `{handshake: boolean, handshakeTimeoutMs?: number}` from `js/expose.js`.
 pub fn join_room(
     config: &JsValue,
     room_id: &str,

@@ -3,10 +3,10 @@
 //! events. Dispatch runs only while nothing of the room is borrowed.
 
 use super::console::warn;
-use super::driver::{read, with_callbacks, Shared};
+use super::driver::{now, read, with_callbacks, with_driver, Shared};
 use super::payload::{self, JsBytes};
 use crate::collections::Map;
-use crate::room::{Delivery, Event, PingId, RequestId, SendId};
+use crate::room::{ConnId, Delivery, Event, PingId, RequestId, SendId};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 pub(crate) struct Pending {
     resolve: Function,
     reject: Function,
-    /// The send's `onProgress`, for sends.
+    /// The `onProgress` of a send or request.
     progress: Option<Function>,
 }
 
@@ -71,6 +71,18 @@ fn settle(shared: &Shared, ticket: Ticket, result: Result<JsValue, JsValue>) {
     };
 }
 
+/// A connection id as JS sees it (the handshake's token).
+fn conn_value(conn: ConnId) -> JsValue {
+    (conn.0 as f64).into()
+}
+
+/// Reports the progress of the send or request `ticket` to its `onProgress`.
+fn progress(shared: &Shared, ticket: Ticket, peer: String, sent: u64, total: u64) {
+    let progress = read(shared, |d| d.callbacks.pending.get(&ticket).and_then(|p| p.progress.clone()));
+    let done = if total == 0 { 1.0 } else { sent as f64 / total as f64 };
+    call(progress.flatten().as_ref(), &[done.into(), peer.into()]);
+}
+
 /// A delivery's value and metadata, or why it cannot be read.
 fn open(delivery: Delivery<JsBytes>) -> Result<(JsValue, JsValue), JsValue> {
     let metadata = payload::parse_json(delivery.metadata.as_deref());
@@ -106,11 +118,9 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             let percent = received as f64 / total as f64;
             emit(shared, "progress", &[action.into(), percent.into(), peer.into(), metadata]);
         }
-        Event::SendProgress { send, peer, sent, total } => {
-            let progress =
-                read(shared, |d| d.callbacks.pending.get(&Ticket::Send(send)).and_then(|p| p.progress.clone()));
-            let done = if total == 0 { 1.0 } else { sent as f64 / total as f64 };
-            call(progress.flatten().as_ref(), &[done.into(), peer.into()]);
+        Event::SendProgress { send, peer, sent, total } => progress(shared, Ticket::Send(send), peer, sent, total),
+        Event::RequestProgress { request, peer, sent, total } => {
+            progress(shared, Ticket::Request(request), peer, sent, total);
         }
         Event::SendDone { send, result } => {
             // As in Trystero, a send resolves to one entry per target.
@@ -125,7 +135,11 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             Ok((value, metadata)) => {
                 emit(shared, "request", &[action.into(), (request.0 as f64).into(), value, peer.into(), metadata]);
             }
-            Err(e) => warn(&format!("dropped an undecodable request from peer {peer}: {e:?}")),
+            Err(e) => {
+                warn(&format!("refused an undecodable request from peer {peer}: {e:?}"));
+                let refusal = Err("the request could not be decoded".to_owned());
+                with_driver(shared, |driver, _| driver.core.reply(now(), request, refusal));
+            }
         },
         Event::RequestWithdrawn { request } => emit(shared, "withdrawn", &[(request.0 as f64).into()]),
         Event::RequestDone { request, result } => {
@@ -135,12 +149,14 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             };
             settle(shared, Ticket::Request(request), result);
         }
-        Event::HandshakeStarted { peer, initiator } => emit(shared, "handshake", &[peer.into(), initiator.into()]),
-        Event::HandshakeData { peer, delivery } => match open(delivery) {
-            Ok((value, metadata)) => emit(shared, "handshakeData", &[peer.into(), value, metadata]),
+        Event::HandshakeStarted { peer, conn, initiator } => {
+            emit(shared, "handshake", &[conn_value(conn), peer.into(), initiator.into()]);
+        }
+        Event::HandshakeData { peer, conn, delivery } => match open(delivery) {
+            Ok((value, metadata)) => emit(shared, "handshakeData", &[conn_value(conn), value, metadata]),
             Err(e) => warn(&format!("dropped undecodable handshake data from peer {peer}: {e:?}")),
         },
-        Event::HandshakeEnded { peer } => emit(shared, "handshakeEnded", &[peer.into()]),
+        Event::HandshakeEnded { conn, .. } => emit(shared, "handshakeEnded", &[conn_value(conn)]),
         Event::Warning(message) => warn(&message),
     }
 }

@@ -270,8 +270,10 @@ fn assemble(frame: &OutFrame<JsBytes>) -> Result<js_sys::Uint8Array, JsValue> {
     Ok(message)
 }
 
-/// Leaves the room (idempotent): the core says goodbye and closes everything; pending sends and
-/// pings reject.
+/// Leaves the room (idempotent): the core says goodbye and closes everything; pending sends,
+/// requests and pings reject. Then the event function goes, breaking the cycle through it (it
+/// refers to the room object, which owns this driver).
 pub(crate) fn leave(shared: &Shared) {
     with_driver(shared, |driver, _| driver.core.leave(now()));
+    with_callbacks(shared, |c| c.on_event = None);
 }

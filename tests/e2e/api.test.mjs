@@ -97,6 +97,7 @@ test('requests: replies, refusals, held requests, timeouts and requestMany', asy
     })
     // A handler that comes late: requests wait for it.
     setTimeout(() => { room.makeAction('late', { kind: 'request' }).onRequest = text => text.toUpperCase() }, 1500)
+    setTimeout(() => room.makeAction('late-config', { kind: 'request', onRequest: text => `${text}!` }), 1500)
     room.makeAction('slow', { kind: 'request' }).onRequest = () => new Promise(resolve => setTimeout(() => resolve('late'), 3000))
   })
   await c.page.evaluate(() => {
@@ -106,11 +107,19 @@ test('requests: replies, refusals, held requests, timeouts and requestMany', asy
     const isEven = room.makeAction('is-even', { kind: 'request' })
     const attempt = promise => promise.then(value => ({ value }), e => ({ message: e.message, code: e.code }))
     const many = []
+    const progress = []
+    // Both sent before b has the actions (it makes them after 1.5 s): both are held.
+    const [late, lateConfig] = await Promise.all([
+      room.makeAction('late', { kind: 'request' }).request('held', { target: bId }),
+      room.makeAction('late-config', { kind: 'request' }).request('held', { target: bId })
+    ])
     return {
-      even: await isEven.request(42, { target: bId, timeoutMs: 5000, metadata: { why: 'test' } }),
+      late,
+      lateConfig,
+      even: await isEven.request(42, { target: bId, timeoutMs: 5000, metadata: { why: 'test' }, onProgress: (p, context) => progress.push({ p, ...context }) }),
+      progress,
       odd: await isEven.request(7, { target: bId }),
       refused: await attempt(isEven.request(-1, { target: bId })),
-      late: await room.makeAction('late', { kind: 'request' }).request('held', { target: bId }),
       timeout: await attempt(room.makeAction('slow', { kind: 'request' }).request(1, { target: bId, timeoutMs: 500 })),
       many: await isEven.requestMany(4, { targets: [bId, cId, 'no-such-peer'], timeoutMs: 5000, onResult: r => many.push(r.peerId) }),
       manyOrder: many,
@@ -121,6 +130,8 @@ test('requests: replies, refusals, held requests, timeouts and requestMany', asy
   assert.equal(results.odd, false)
   assert.deepEqual(results.refused, { message: 'rendez: negative numbers are not allowed', code: 'rejected' })
   assert.equal(results.late, 'HELD')
+  assert.equal(results.lateConfig, 'held!', 'a handler given in the config serves held requests too')
+  assert.deepEqual(results.progress.at(-1), { p: 1, peerId: b.selfId, metadata: { why: 'test' } })
   assert.equal(results.timeout.code, 'timeout')
   assert.match(results.timeout.message, /request timed out/)
   const byPeer = Object.fromEntries(results.many.map(r => [r.peerId, r]))
