@@ -106,6 +106,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         servedRequests.delete(id)
         controller.abort()
       })
+      .catch(error => console.warn('rendez: a reply could not be sent:', error))
   }
 
   /** Runs the app's handshake with `peerId` over connection `conn` (its token for the driver). */
