@@ -18,6 +18,8 @@ function rendezError (message, code) {
 
 const abortError = () => rendezError('operation aborted', 'aborted')
 const messageOf = error => (typeof error?.message === 'string' ? error.message : String(error)).replace(/^rendez: /, '')
+/** `context` with `metadata` when there is any (so apps can tell none from `null`). */
+const withMetadata = (context, metadata) => (metadata === undefined ? context : { ...context, metadata })
 const isOptions = value => value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof MediaStream)
 
 /** Calls an app callback, warning (not throwing) if it throws or its promise rejects. */
@@ -84,7 +86,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     request: (name, id, data, peerId, metadata) => serveRequest(name, id, data, peerId, metadata),
     withdrawn: id => servedRequests.get(id)?.abort(),
     handshake: (conn, peerId, initiator) => startHandshake(conn, peerId, initiator),
-    handshakeData: (conn, data, metadata) => handshakes.get(conn)?.arrive(metadata === undefined ? { data } : { data, metadata }),
+    handshakeData: (conn, data, metadata) => handshakes.get(conn)?.arrive(withMetadata({ data }, metadata)),
     handshakeEnded: conn => handshakes.get(conn)?.end()
   }
   raw.onEvent((type, ...args) => events[type]?.(...args))
@@ -94,7 +96,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     if (!handler) return raw.reply(id, false, 'request handler unavailable')
     const controller = new AbortController()
     servedRequests.set(id, controller)
-    const context = metadata === undefined ? { peerId, signal: controller.signal } : { peerId, metadata, signal: controller.signal }
+    const context = withMetadata({ peerId, signal: controller.signal }, metadata)
     Promise.resolve()
       .then(() => handler(data, context))
       .then(async value => {
@@ -186,7 +188,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     let warned = false
     const deliverNow = (data, peerId, metadata) => {
       if (receiver) safely(receiver, data, peerId, metadata)
-      if (onMessage) safely(onMessage, data, metadata === undefined ? { peerId } : { peerId, metadata })
+      if (onMessage) safely(onMessage, data, withMetadata({ peerId }, metadata))
     }
     const flush = () => {
       if (receiver || onMessage) for (const message of unhandled.splice(0)) deliverNow(...message)
@@ -194,7 +196,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     const send = (data, second, metadata, onProgress) => {
       const options = isOptions(second) ? second : { target: second, metadata, onProgress: undefined }
       const progress = isOptions(second)
-        ? second.onProgress && ((percent, peerId) => second.onProgress(percent, { peerId, ...(second.metadata === undefined ? {} : { metadata: second.metadata }) }))
+        ? second.onProgress && ((percent, peerId) => second.onProgress(percent, withMetadata({ peerId }, second.metadata)))
         : onProgress
       return (async () => {
         const bytes = await readable(data)
@@ -211,7 +213,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     })
     const progress = (percent, peerId, metadata) => {
       if (progressReceiver) safely(progressReceiver, percent, peerId, metadata)
-      if (onReceiveProgress) safely(onReceiveProgress, percent, metadata === undefined ? { peerId } : { peerId, metadata })
+      if (onReceiveProgress) safely(onReceiveProgress, percent, withMetadata({ peerId }, metadata))
     }
     return {
       kind: 'message',
@@ -243,7 +245,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     const request = async (data, options) => {
       const { target, metadata, timeoutMs, onProgress, signal } = options ?? {}
       if (typeof target !== 'string') throw rendezError('request needs options.target, a peer id', 'invalid')
-      const progress = onProgress && ((percent, peerId) => onProgress(percent, metadata === undefined ? { peerId } : { peerId, metadata }))
+      const progress = onProgress && ((percent, peerId) => onProgress(percent, withMetadata({ peerId }, metadata)))
       const bytes = await readable(data)
       return abortable(signal, () => raw.request(name, bytes, target, metadata, timeoutMs, progress), id => raw.abortRequest(id))
     }
@@ -280,7 +282,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       requestHandler: () => onRequest,
       deliver: () => {},
       progress: (percent, peerId, metadata) => {
-        if (onReceiveProgress) safely(onReceiveProgress, percent, metadata === undefined ? { peerId } : { peerId, metadata })
+        if (onReceiveProgress) safely(onReceiveProgress, percent, withMetadata({ peerId }, metadata))
       }
     }
   }

@@ -821,14 +821,7 @@ impl World {
         bytes: &[u8],
         targets: Option<Vec<String>>,
     ) -> Result<SendId, RoomError> {
-        let request = SendRequest {
-            action: action.to_owned(),
-            kind: PayloadKind::Binary,
-            payload: SharedBytes::from(bytes),
-            metadata: None,
-            targets,
-            progress: true,
-        };
+        let request = binary(action, bytes, targets, true);
         self.app(p, |room, now| room.send(now, request))
     }
 
@@ -841,14 +834,7 @@ impl World {
         target: &str,
         timeout: Option<Duration>,
     ) -> Result<RequestId, RoomError> {
-        let request = SendRequest {
-            action: action.to_owned(),
-            kind: PayloadKind::Binary,
-            payload: SharedBytes::from(bytes),
-            metadata: None,
-            targets: Some(vec![target.to_owned()]),
-            progress: false,
-        };
+        let request = binary(action, bytes, Some(vec![target.to_owned()]), false);
         self.app(p, |room, now| room.request(now, request, timeout))
     }
 
@@ -873,14 +859,7 @@ impl World {
 
     /// `peer` sends handshake `bytes` to `target`, which it is admitting.
     pub fn handshake_send(&mut self, p: PeerIndex, target: &str, bytes: &[u8]) -> Result<SendId, RoomError> {
-        let data = SendRequest {
-            action: String::new(),
-            kind: PayloadKind::Binary,
-            payload: SharedBytes::from(bytes),
-            metadata: None,
-            targets: None,
-            progress: false,
-        };
+        let data = binary("", bytes, None, false);
         let conn = self.peers[p].log.handshake_conns.get(target).copied().unwrap_or(ConnId(u64::MAX));
         self.app(p, |room, now| room.handshake_send(now, conn, data))
     }
@@ -972,6 +951,12 @@ impl World {
             pc.muted = true;
         }
     }
+}
+
+/// `bytes` as a binary payload of `action` to `targets`, without metadata.
+fn binary(action: &str, bytes: &[u8], targets: Option<Vec<String>>, progress: bool) -> SendRequest<SharedBytes> {
+    let payload = SharedBytes::from(bytes);
+    SendRequest { action: action.to_owned(), kind: PayloadKind::Binary, payload, metadata: None, targets, progress }
 }
 
 fn bytes_of(delivery: &Delivery<SharedBytes>) -> Vec<u8> {

@@ -7,7 +7,7 @@ use super::driver::{now, with_driver, Shared};
 use super::errors::{busy, invalid};
 use super::payload::{self, JsBytes};
 use crate::room::{IncomingId, RequestId, RoomError, SendId, SendRequest};
-use js_sys::{Array, Function};
+use js_sys::{Array, Function, Promise};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 
@@ -42,12 +42,13 @@ pub(crate) fn send_request(
     Ok(SendRequest { action, kind, payload: JsBytes(bytes), metadata, targets, progress })
 }
 
-/// A pending promise for `ticket` once `start` (run on the core) succeeds: `[promise, id]`.
-fn start_pending(
+/// Runs `start` on the core; once it succeeds, the returned promise settles with the outcome of
+/// its ticket (and `progress` hears of its progress).
+pub(crate) fn start_pending(
     shared: &Shared,
     progress: Option<Function>,
     start: impl FnOnce(&mut crate::room::Room<JsBytes>) -> Result<Ticket, RoomError>,
-) -> Result<Array, JsValue> {
+) -> Result<(Promise, Ticket), JsValue> {
     let (promise, pending) = deferred(progress);
     let started = with_driver(shared, |driver, _| {
         let ticket = start(&mut driver.core)?;
@@ -56,7 +57,14 @@ fn start_pending(
         }
         Ok::<_, RoomError>(ticket)
     });
-    let id = match started.ok_or_else(busy)?.map_err(JsValue::from)? {
+    let ticket = started.ok_or_else(busy)?.map_err(JsValue::from)?;
+    Ok((promise, ticket))
+}
+
+/// `[promise, id]` for a send or request the app may abort by its id.
+fn abortable(started: Result<(Promise, Ticket), JsValue>) -> Result<Array, JsValue> {
+    let (promise, ticket) = started?;
+    let id = match ticket {
         Ticket::Send(SendId(id)) | Ticket::Ping(crate::room::PingId(id)) | Ticket::Request(RequestId(id)) => id,
     };
     Ok(Array::of2(&promise, &(id as f64).into()))
@@ -74,7 +82,7 @@ pub(crate) fn send(
 ) -> Result<Array, JsValue> {
     let progress: Option<Function> = on_progress.clone().dyn_into().ok();
     let request = send_request(action, data, parse_targets(targets)?, metadata, progress.is_some())?;
-    start_pending(shared, progress, |core| core.send(now(), request).map(Ticket::Send))
+    abortable(start_pending(shared, progress, |core| core.send(now(), request).map(Ticket::Send)))
 }
 
 /// Sends request `data` of `action` to `target`: `[promise, requestId]`, the promise settling
@@ -94,7 +102,7 @@ pub(crate) fn request(
         Some(ms) if !(ms.is_finite() && ms >= 0.0) => return Err(invalid("timeoutMs must be a non-negative number")),
         other => other.map(|ms| Duration::from_millis(ms as u64)),
     };
-    start_pending(shared, progress, |core| core.request(now(), request, timeout).map(Ticket::Request))
+    abortable(start_pending(shared, progress, |core| core.request(now(), request, timeout).map(Ticket::Request)))
 }
 
 /// Answers the peer's request `id` with `value`, or refuses it with `value` as the message; a

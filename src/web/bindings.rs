@@ -2,17 +2,17 @@
 //! strategy crates' entry points.
 
 use super::actions;
-use super::callbacks::{deferred, Callbacks, Ticket};
+use super::callbacks::{Callbacks, Ticket};
 use super::config::{self, RoomConfig as JsConfig};
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
-use super::errors::{busy, invalid};
+use super::errors::invalid;
 use super::media;
 use super::page;
 use super::payload::JsBytes;
 use crate::crypto::RoomKey;
 use crate::random::Random;
-use crate::room::{ConnId, RequestId, Room as Core, RoomConfig, RoomError, SendId};
+use crate::room::{ConnId, RequestId, Room as Core, RoomConfig, SendId};
 use crate::strategy::{Strategy, StrategyConfig};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -134,16 +134,10 @@ impl Room {
     #[wasm_bindgen(js_name = handshakeSend)]
     pub fn handshake_send(&self, conn: f64, data: JsValue, metadata: JsValue) -> Result<Promise, JsValue> {
         let data = actions::send_request(String::new(), &data, None, &metadata, false)?;
-        let (promise, pending) = deferred(None);
-        let started = with_driver(&self.inner, |driver, _| {
-            let send = driver.core.handshake_send(now(), ConnId(conn as u64), data)?;
-            if let Some(pending) = pending {
-                driver.callbacks.pending.insert(Ticket::Send(send), pending);
-            }
-            Ok::<_, RoomError>(())
+        let started = actions::start_pending(&self.inner, None, |core| {
+            core.handshake_send(now(), ConnId(conn as u64), data).map(Ticket::Send)
         });
-        started.ok_or_else(busy)?.map_err(JsValue::from)?;
-        Ok(promise)
+        Ok(started?.0)
     }
 
     /// Ends the handshake over connection `conn`: passed without `error`, failed with it.
@@ -215,19 +209,8 @@ impl Room {
 
     /// Resolves to the round-trip time to `peerId` in milliseconds.
     pub fn ping(&self, peer_id: String) -> Promise {
-        let (promise, pending) = deferred(None);
-        let started = with_driver(&self.inner, |driver, _| {
-            let ping = driver.core.ping(now(), &peer_id)?;
-            if let Some(pending) = pending {
-                driver.callbacks.pending.insert(Ticket::Ping(ping), pending);
-            }
-            Ok::<_, RoomError>(())
-        });
-        match started {
-            Some(Ok(())) => promise,
-            Some(Err(e)) => Promise::reject(&e.into()),
-            None => Promise::reject(&busy()),
-        }
+        let started = actions::start_pending(&self.inner, None, |core| core.ping(now(), &peer_id).map(Ticket::Ping));
+        started.map_or_else(|e| Promise::reject(&e), |(promise, _)| promise)
     }
 
     /// Leaves the room: disconnects every peer and relay.
