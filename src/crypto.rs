@@ -39,9 +39,15 @@ impl fmt::Display for CryptoError {
 
 impl std::error::Error for CryptoError {}
 
+/// Length of a room's [`RoomKey::tag`].
+pub const ROOM_TAG_LEN: usize = 8;
+
 /// The symmetric key of one room.
 #[derive(Clone)]
-pub struct RoomKey(Aes256Gcm);
+pub struct RoomKey {
+    cipher: Aes256Gcm,
+    tag: [u8; ROOM_TAG_LEN],
+}
 
 impl RoomKey {
     /// Derives the room key. The salt is bound to `app_id` and `room_id`; the secret is the
@@ -59,7 +65,20 @@ impl RoomKey {
         };
         let mut key = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut key);
-        Self(Aes256Gcm::new((&key).into()))
+        let digest = Sha256::new().chain_update(b"rendez/room-tag/v1\0").chain_update(key).finalize();
+        let mut tag = [0u8; ROOM_TAG_LEN];
+        tag.copy_from_slice(&digest[..ROOM_TAG_LEN]);
+        Self { cipher: Aes256Gcm::new((&key).into()), tag }
+    }
+
+    /// A short name of the room that only holders of its key can compute: pages that share a
+    /// connection tag each room's frames with it. Never zero (zero names the connection itself).
+    pub fn tag(&self) -> [u8; ROOM_TAG_LEN] {
+        let mut tag = self.tag;
+        if tag == [0; ROOM_TAG_LEN] {
+            tag[0] = 1;
+        }
+        tag
     }
 
     /// Encrypts `plaintext` under a fresh nonce from `random`, authenticating `context` with it,
@@ -69,7 +88,7 @@ impl RoomKey {
         random.fill(&mut nonce);
         let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
         let ciphertext = self
-            .0
+            .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
             .expect("AES-GCM encryption cannot fail for messages under 64 GiB");
         let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
@@ -89,7 +108,7 @@ impl RoomKey {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let payload = Payload { msg: ciphertext, aad: context.as_bytes() };
-        let plaintext = self.0.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| CryptoError::Unauthentic)?;
+        let plaintext = self.cipher.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| CryptoError::Unauthentic)?;
         String::from_utf8(plaintext).map_err(|_| CryptoError::NotText)
     }
 }
@@ -112,6 +131,14 @@ mod tests {
         let sealed = seal(&k, "v=0 sdp", "offer:A");
         assert_eq!(k.open(&sealed, "offer:A").unwrap(), "v=0 sdp");
         assert!(!sealed.contains("sdp"));
+    }
+
+    #[test]
+    fn tags_name_the_room_and_password() {
+        assert_eq!(key(Some("pw")).tag(), key(Some("pw")).tag());
+        assert_ne!(key(Some("pw")).tag(), key(Some("other")).tag());
+        assert_ne!(key(None).tag(), RoomKey::derive(None, "app", "room2").tag());
+        assert_ne!(key(None).tag(), [0; ROOM_TAG_LEN]);
     }
 
     #[test]

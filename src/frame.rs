@@ -14,6 +14,8 @@
 //! * `6` renegotiation and `7` media metadata: no header fields; the payload is UTF-8 JSON.
 //! * `8` abort: `transfer: u32`; the sender gave the transfer up, so the receiver drops it.
 //! * `9` ready: no fields; the sender admitted us (its handshake passed).
+//! * `10` link proof: no header fields; the payload is the sender's sealed proof that it holds
+//!   the room key, the first frame of a room joined over a shared connection.
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
@@ -35,6 +37,7 @@ const KIND_RENEGOTIATION: u8 = 6;
 const KIND_MEDIA: u8 = 7;
 const KIND_ABORT: u8 = 8;
 const KIND_READY: u8 = 9;
+const KIND_LINK_PROOF: u8 = 10;
 const PURPOSE_REQUEST: u8 = 1;
 const PURPOSE_REPLY: u8 = 2;
 const PURPOSE_REFUSAL: u8 = 3;
@@ -116,6 +119,8 @@ pub enum Header {
     Abort(u32),
     /// The sender admitted us.
     Ready,
+    /// The sender's proof that it holds the room key; sealed text payload.
+    LinkProof,
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -239,6 +244,10 @@ pub fn encode_renegotiation(json: &str) -> Vec<u8> {
 }
 
 /// A whole media-metadata frame carrying `json`.
+pub fn encode_link_proof(sealed: &str) -> Vec<u8> {
+    text_frame(KIND_LINK_PROOF, sealed)
+}
+
 pub fn encode_media(json: &str) -> Vec<u8> {
     text_frame(KIND_MEDIA, json)
 }
@@ -308,6 +317,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_MEDIA => Ok(Header::Media),
         KIND_ABORT => Ok(Header::Abort(r.u32()?)),
         KIND_READY => Ok(Header::Ready),
+        KIND_LINK_PROOF => Ok(Header::LinkProof),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -426,6 +436,7 @@ mod tests {
         assert_eq!(decode_header(&encode_reject(9)[2..]), Ok(Header::Reject(9)));
         assert_eq!(decode_header(&encode_abort(9)[2..]), Ok(Header::Abort(9)));
         assert_eq!(decode_header(split(&encode_ready()).unwrap().0), Ok(Header::Ready));
+        assert_eq!(decode_header(split(&encode_link_proof("x")).unwrap().0), Ok(Header::LinkProof));
         let media = encode_media("{}");
         assert_eq!(split(&media).unwrap(), (&[7u8][..], &b"{}"[..]));
         assert_eq!(decode_header(split(&encode_renegotiation("x")).unwrap().0), Ok(Header::Renegotiation));

@@ -12,6 +12,7 @@ pub mod chunking;
 pub mod collections;
 pub mod crypto;
 pub mod frame;
+pub mod hub;
 pub mod payload;
 pub mod pubsub;
 pub mod random;

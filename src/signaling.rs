@@ -172,6 +172,11 @@ pub fn direct_offer_context(from: &str, to: &str) -> String {
     format!("direct-offer\0{from}\0{to}")
 }
 
+/// Sealing context of the proof `from` sends `to` over a shared connection to join the room there.
+pub fn link_context(from: &str, to: &str) -> String {
+    format!("link\0{from}\0{to}")
+}
+
 /// Sealing context of the presence proof of `from`.
 pub fn presence_context(from: &str) -> String {
     format!("presence\0{from}")

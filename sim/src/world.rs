@@ -785,7 +785,7 @@ impl World {
     fn tracks_arrived(&mut self, p: PeerIndex, conn: ConnId, from: PeerIndex, media: std::ops::Range<u32>) {
         for index in media {
             let stream = format!("{}-s{index}", self.peers[from].id);
-            if let Some(track) = self.peers[p].room.track_arrived(conn, &stream) {
+            if let Some(track) = self.peers[p].room.track_arrived(conn, &stream, true) {
                 self.peers[p].log.tracks.push((stream, track));
             }
         }
@@ -940,6 +940,26 @@ impl World {
             let frame = SharedBytes::from(bytes);
             self.schedule(self.latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
         }
+    }
+
+    /// Binds the rooms of `p` and `q` over a connection their pages already share, as their hubs
+    /// do (`crate::hub`): `p` leads and binds first, `q` obeys its bind frame, and a side that
+    /// cannot bind leaves the other's connection closed. Returns each side's connection, if made.
+    pub fn bind_over_link(&mut self, p: PeerIndex, q: PeerIndex) -> (Option<ConnId>, Option<ConnId>) {
+        let (p_id, q_id, now) = (self.peers[p].id.clone(), self.peers[q].id.clone(), self.now);
+        let p_conn = self.peers[p].room.bind_link(now, &q_id, false, None);
+        let q_conn = p_conn.and_then(|_| self.peers[q].room.bind_link(now, &p_id, true, None));
+        match (p_conn, q_conn) {
+            (Some(pc), Some(qc)) => {
+                self.peers[p].pcs.insert(pc, Pc { open: true, remote: Some((q, qc)), ..Pc::default() });
+                self.peers[q].pcs.insert(qc, Pc { open: true, remote: Some((p, pc)), ..Pc::default() });
+            }
+            (Some(conn), None) => self.peers[p].room.handle_input(now, Input::ConnectionClosed { conn }),
+            _ => {}
+        }
+        self.drain(p);
+        self.drain(q);
+        (p_conn, q_conn)
     }
 
     /// `peer` stops handling its data channel to `target` (its side of that connection hangs).

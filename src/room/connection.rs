@@ -27,7 +27,7 @@ pub(super) enum Phase {
 }
 
 /// What a connection is for before it opens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Role {
     /// An offer in a tracker announce, for whoever answers it.
     PoolOffer,
@@ -35,6 +35,9 @@ pub(super) enum Role {
     DirectOffer,
     /// Our answer to the peer's offer `offer_id`.
     Answer { offer_id: String },
+    /// A room bound onto a connection the page shares (see `crate::hub`), whose SCTP limit is
+    /// `max_message_size`: it opens on the peer's link proof.
+    Linked { max_message_size: Option<f64> },
 }
 
 pub(super) struct Connection<P> {

@@ -8,7 +8,8 @@
 //! every sealed message is stamped with the sender's time and bound to its sender (and, for
 //! direct offers and answers, to its recipient); a copy of a presence proof or offer seen before
 //! is ignored, and an answer is used once (its offer is then settled); of two
-//! concurrent attempts between the same peers, the one offered by the smaller peer id wins.
+//! concurrent attempts between the same peers, the one offered by the smaller peer id wins; a
+//! connection over a shared link wins over signaling.
 
 use super::admission::Admission;
 use super::connection::{Connection, Role};
@@ -160,13 +161,16 @@ impl<P: Payload> Room<P> {
         self.setup_full = false;
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
+        let linked = matches!(role, Role::Linked { .. });
         self.conns.insert(conn, Box::new(Connection::new(role, self.config.limits, self.now)));
-        self.outputs.push_back(Output::CreateConnection { conn });
+        if !linked {
+            self.outputs.push_back(Output::CreateConnection { conn });
+        }
         Some(conn)
     }
 
     /// Binds connection `conn` to peer `remote` (passive or not) and starts its connect timeout.
-    fn assign(&mut self, conn: ConnId, remote: &str, passive: bool) {
+    pub(super) fn assign(&mut self, conn: ConnId, remote: &str, passive: bool) {
         let deadline = self.now + self.config.connect_timeout;
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.remote = Some(remote.to_owned());
@@ -208,7 +212,7 @@ impl<P: Payload> Room<P> {
 
     /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id
     /// that is not ours.
-    fn accepts_signal_from(&self, from: &str) -> bool {
+    pub(super) fn accepts_signal_from(&self, from: &str) -> bool {
         !self.left && from != self.config.self_id && is_peer_id(from)
     }
 
@@ -219,7 +223,7 @@ impl<P: Payload> Room<P> {
     }
 
     /// The body of a message sealed under `context` whose stamp is within the window.
-    fn open_stamped(&self, sealed: &str, context: &str) -> Result<String, String> {
+    pub(super) fn open_stamped(&self, sealed: &str, context: &str) -> Result<String, String> {
         let plaintext = self.key.open(sealed, context).map_err(|e| e.to_string())?;
         let unix = self.config.clock.unix_secs(self.now);
         unstamp(&plaintext, unix).map(str::to_owned).map_err(|e| e.to_string())
@@ -306,7 +310,7 @@ impl<P: Payload> Room<P> {
             return true;
         }
         let Some(c) = self.conns.get(&existing) else { return true };
-        if c.is_open() || c.offered_by_self() != their_offer {
+        if c.is_open() || matches!(c.role, Role::Linked { .. }) || c.offered_by_self() != their_offer {
             return false;
         }
         let self_id = self.config.self_id.as_str();
@@ -341,6 +345,7 @@ impl<P: Payload> Room<P> {
                 let offer = self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
                 self.with_strategy(|strategy, cx| strategy.send_offer(&remote, offer, cx));
             }
+            Role::Linked { .. } => {}
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
                 let sealed = self.seal_stamped(&self.mark(&sdp), &context);

@@ -23,7 +23,10 @@ pub const MAX_CONTROL_TEXT: u64 = 64 * 1024;
 impl<P: Payload> Room<P> {
     pub(super) fn on_frame(&mut self, conn: ConnId, frame: P) {
         let now = self.now;
-        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.is_open()) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.is_open() {
+            return self.on_unopened_link_frame(conn, &frame);
+        }
         c.last_heard = now;
         let (header, offset) = match read_header(&frame) {
             Ok(read) => read,
@@ -39,6 +42,7 @@ impl<P: Payload> Room<P> {
                 c.inbox.abort(transfer);
             }
             Header::Ready => self.on_ready(conn),
+            Header::LinkProof => {}
             // Media waits for admission.
             Header::Renegotiation | Header::Media if !c.is_joined() => {}
             Header::Renegotiation | Header::Media => {
@@ -54,7 +58,7 @@ impl<P: Payload> Room<P> {
     }
 
     /// The UTF-8 text a control frame carries after `offset`, if it is short enough and valid.
-    fn read_text(&mut self, conn: ConnId, frame: &P, offset: u64) -> Option<String> {
+    pub(super) fn read_text(&mut self, conn: ConnId, frame: &P, offset: u64) -> Option<String> {
         let len = frame.len() - offset;
         if len > MAX_CONTROL_TEXT {
             self.warn_about(conn, format!("dropped a control frame of {len} bytes"));

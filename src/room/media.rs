@@ -66,9 +66,14 @@ impl<P: Payload> Room<P> {
     }
 
     /// A track of stream `stream_id` arrived on `conn`: whose it is and what its stream was
-    /// announced with.
-    pub fn track_arrived(&mut self, conn: ConnId, stream_id: &str) -> Option<ArrivedTrack> {
+    /// announced with. A stream the peer did not announce in this room is reported only if
+    /// `unannounced_too` (a shared connection offers a track to each of its rooms, and to the
+    /// one negotiating its media if none announced it).
+    pub fn track_arrived(&mut self, conn: ConnId, stream_id: &str, unannounced_too: bool) -> Option<ArrivedTrack> {
         let c = self.conns.get_mut(&conn).filter(|c| c.is_joined())?;
+        if !unannounced_too && !c.streams.metadata.contains_key(stream_id) {
+            return None;
+        }
         let peer = c.remote.clone()?;
         let metadata = c.streams.metadata.get(stream_id).cloned().flatten();
         if c.streams.reported.len() >= MAX_STREAMS {

@@ -28,6 +28,7 @@ mod dormancy;
 pub mod error;
 mod inbox;
 pub mod io;
+mod links;
 mod liveness;
 mod media;
 mod negotiation;
@@ -219,6 +220,11 @@ impl<P: Payload> Room<P> {
             self_id: config.self_id.clone(),
             relay_count: config.relay_urls.len(),
         }
+    }
+
+    /// Our peer id.
+    pub fn self_id(&self) -> &str {
+        &self.config.self_id
     }
 
     /// The relay URLs, by [`crate::strategy::RelayId`].

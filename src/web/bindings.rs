@@ -255,9 +255,11 @@ pub fn join_room(
     };
     let mut random = Random::os();
     let strategy = make_strategy(&Core::<JsBytes>::strategy_config(&room_config), &mut random);
+    let tag = key.tag();
     let core = Core::new(room_config, key, strategy, random, now());
+    let app_id = config.app_id.clone();
     let callbacks = Callbacks { app_id: config.app_id, room_id: room_id.to_owned(), ..Callbacks::default() };
-    let inner = driver::start(core, config.rtc_config, callbacks);
+    let inner = driver::start(core, config.rtc_config, callbacks, &app_id, tag);
     page::register(&inner);
     driver::drive(&inner);
     Ok(Room { inner })

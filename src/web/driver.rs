@@ -3,11 +3,13 @@
 //! is no longer borrowed (so app callbacks may call back into the room).
 
 use super::callbacks::{dispatch, Callbacks};
-use super::payload::{allocate, JsBytes};
-use super::peer::{self, Peer};
+use super::links;
+use super::payload::JsBytes;
+use super::peer;
 use super::relay_socket::RelaySocket;
 use crate::collections::Map;
-use crate::room::{ConnId, Event, Input, OutFrame, Output, Room};
+use crate::hub::{LinkId, RoomRef, TAG_LEN};
+use crate::room::{ConnId, Event, Input, Output, Room};
 use crate::time::{Instant, WallClock};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -30,7 +32,10 @@ pub(crate) type WeakDriver = Weak<Cell>;
 pub(crate) struct Driver {
     pub core: Room<JsBytes>,
     relays: Vec<Option<RelaySocket>>,
-    pub peers: Map<ConnId, Peer>,
+    /// This room among the page's ([`links`]).
+    room: RoomRef,
+    /// The connection each of the room's connections runs on (its own, or one shared).
+    pub peers: Map<ConnId, LinkId>,
     pub callbacks: Callbacks,
     rtc_config: RtcConfiguration,
     timer: Timer,
@@ -66,10 +71,17 @@ pub(crate) fn wall_clock() -> WallClock {
     WallClock { origin_unix_ms: (js_sys::Date::now() - performance_now()).max(0.0) as u64 }
 }
 
-/// Starts driving `core`.
-pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks: Callbacks) -> Shared {
+/// Starts driving `core`, a room of `app` whose frames are tagged `tag` on shared connections.
+pub(crate) fn start(
+    core: Room<JsBytes>,
+    rtc_config: RtcConfiguration,
+    callbacks: Callbacks,
+    app: &str,
+    tag: [u8; TAG_LEN],
+) -> Shared {
     let relays = core.relay_urls().iter().map(|_| None).collect();
-    Rc::new_cyclic(|weak: &WeakDriver| {
+    let self_id = core.self_id().to_owned();
+    let shared = Rc::new_cyclic(|weak: &WeakDriver| {
         let weak = weak.clone();
         let on_fire = Closure::new(move || {
             if let Some(shared) = weak.upgrade() {
@@ -77,9 +89,14 @@ pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks
             }
         });
         let timer = Timer { on_fire, handle: None, deadline: None };
-        let driver = Driver { core, relays, peers: Map::default(), callbacks, rtc_config, timer };
+        let room = RoomRef(u64::MAX);
+        let driver = Driver { core, relays, room, peers: Map::default(), callbacks, rtc_config, timer };
         Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()), timed_out: std::cell::Cell::new(false) }
-    })
+    });
+    let room = links::join(app, tag, Rc::downgrade(&shared));
+    shared.state.borrow_mut().room = room;
+    links::share(room, &self_id);
+    shared
 }
 
 fn on_timer(shared: &Shared) {
@@ -179,9 +196,9 @@ impl Driver {
                     socket.send(&data);
                 }
             }
-            Output::CreateConnection { conn } => match Peer::new(&self.rtc_config, weak, conn) {
-                Ok(peer) => {
-                    self.peers.insert(conn, peer);
+            Output::CreateConnection { conn } => match links::create(self.room, conn, &self.rtc_config) {
+                Ok(link) => {
+                    self.peers.insert(conn, link);
                 }
                 Err(e) => {
                     let error = format!("cannot create a peer connection: {}", peer::describe(&e));
@@ -189,7 +206,7 @@ impl Driver {
                 }
             },
             Output::Negotiate { conn, step } => {
-                let Some(connection) = self.peers.get(&conn).map(|p| p.connection().clone()) else {
+                let Some(connection) = self.peers.get(&conn).and_then(|&link| links::connection(link)) else {
                     let outcome = Err("the connection is gone".to_owned());
                     self.core.handle_input(now(), Input::Negotiated { conn, outcome, stable: true });
                     return None;
@@ -202,23 +219,22 @@ impl Driver {
                 });
             }
             Output::SendFrame { conn, frame } => {
-                let peer = self.peers.get(&conn)?;
-                match assemble(&frame) {
-                    // A channel that is closing refuses; its close event follows.
-                    Ok(message) => drop(peer.send(&message)),
+                let &link = self.peers.get(&conn)?;
+                match links::send(self.room, link, &frame) {
+                    Ok(amount) if frame.body.is_some() => {
+                        self.core.handle_input(now(), Input::Buffered { conn, amount })
+                    }
+                    Ok(_) => {}
                     Err(e) => {
                         let error = format!("cannot make a frame of {} bytes: {}", frame.len(), peer::describe(&e));
                         self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
-                        return None;
                     }
-                }
-                if frame.body.is_some() {
-                    let amount = peer.buffered();
-                    self.core.handle_input(now(), Input::Buffered { conn, amount });
                 }
             }
             Output::CloseConnection { conn } => {
-                self.peers.remove(&conn);
+                if let Some(link) = self.peers.remove(&conn) {
+                    links::close(self.room, conn, link);
+                }
             }
             Output::Event(event) => return Some(event),
         }
@@ -245,7 +261,7 @@ impl Driver {
 
     /// The browser connections of `peers` (peer id and connection id), by peer id.
     pub fn connections(&self, peers: impl IntoIterator<Item = (String, ConnId)>) -> Vec<(String, RtcPeerConnection)> {
-        peers.into_iter().filter_map(|(id, conn)| Some((id, self.peers.get(&conn)?.connection().clone()))).collect()
+        peers.into_iter().filter_map(|(id, conn)| Some((id, links::connection(*self.peers.get(&conn)?)?))).collect()
     }
 
     /// The relay connections that exist now, by URL.
@@ -259,21 +275,17 @@ impl Driver {
     }
 }
 
-/// One data-channel message: the header copied out of Wasm memory, the body set from its view.
-fn assemble(frame: &OutFrame<JsBytes>) -> Result<js_sys::Uint8Array, JsValue> {
-    let message = allocate(frame.len() as u32)?;
-    let header_len = frame.header.len() as u32;
-    message.subarray(0, header_len).copy_from(&frame.header);
-    if let Some(body) = &frame.body {
-        message.set(&body.0, header_len);
-    }
-    Ok(message)
-}
-
-/// Leaves the room (idempotent): the core says goodbye and closes everything; pending sends,
-/// requests and pings reject. Then the event function goes, breaking the cycle through it (it
+/// Leaves the room (idempotent): the core says goodbye and closes everything (shared connections
+/// stay open for the page's other rooms); pending sends, requests and pings reject. Then the event function goes, breaking the cycle through it (it
 /// refers to the room object, which owns this driver).
 pub(crate) fn leave(shared: &Shared) {
-    with_driver(shared, |driver, _| driver.core.leave(now()));
+    let left = with_driver(shared, |driver, _| {
+        driver.core.leave(now());
+        driver.room
+    });
+    let held = read(shared, |d| d.peers.iter().map(|(&conn, &link)| (conn, link)).collect()).unwrap_or_default();
+    if let Some(room) = left {
+        links::leave(room, held);
+    }
     with_callbacks(shared, |c| c.on_event = None);
 }

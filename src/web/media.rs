@@ -16,7 +16,7 @@ use super::peer::{describe, Connection};
 use crate::room::ConnId;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection, RtcRtpSender, RtcTrackEvent};
+use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection, RtcRtpSender};
 
 #[wasm_bindgen]
 extern "C" {
@@ -167,22 +167,24 @@ pub(crate) fn replace_track(
         .collect())
 }
 
-/// Reports a remote track (and, the first time, its stream) to the app.
-pub(crate) fn on_track(weak: &WeakDriver, conn: ConnId, event: RtcTrackEvent) {
-    let Some(shared) = weak.upgrade() else { return };
-    let track = event.track();
-    let stream = event.streams().get(0).dyn_into::<MediaStream>().ok().or_else(|| {
-        let stream = MediaStream::new().ok()?;
-        stream.add_track(&track);
-        Some(stream)
-    });
-    let Some(stream) = stream else { return };
-    let arrived = with_driver(&shared, |driver, _| driver.core.track_arrived(conn, &stream.id()));
-    let Some(arrived) = arrived.flatten() else { return };
+/// Reports a remote track (and, the first time, its stream) that arrived on `conn` to the app;
+/// a stream its peer did not announce in this room only if `unannounced_too`. Returns whether it
+/// was reported.
+pub(crate) fn report_track(
+    weak: &WeakDriver,
+    conn: ConnId,
+    track: &MediaStreamTrack,
+    stream: &MediaStream,
+    unannounced_too: bool,
+) -> bool {
+    let Some(shared) = weak.upgrade() else { return false };
+    let arrived = with_driver(&shared, |driver, _| driver.core.track_arrived(conn, &stream.id(), unannounced_too));
+    let Some(arrived) = arrived.flatten() else { return false };
     let metadata = payload::parse_json(arrived.metadata.as_deref());
     if arrived.new_stream {
-        // `JsValue::from(&stream)`, not `stream.clone()`: the latter is `MediaStream.prototype.clone`.
-        emit(&shared, "stream", &[JsValue::from(&stream), arrived.peer.clone().into(), metadata.clone()]);
+        // `JsValue::from(stream)`, not `stream.clone()`: the latter is `MediaStream.prototype.clone`.
+        emit(&shared, "stream", &[JsValue::from(stream), arrived.peer.clone().into(), metadata.clone()]);
     }
-    emit(&shared, "track", &[track.into(), stream.into(), arrived.peer.into(), metadata]);
+    emit(&shared, "track", &[JsValue::from(track), JsValue::from(stream), arrived.peer.into(), metadata]);
+    true
 }

@@ -8,6 +8,7 @@ mod config;
 mod console;
 mod driver;
 mod errors;
+mod links;
 mod media;
 mod page;
 pub mod payload;

@@ -1,19 +1,20 @@
 //! One RTCPeerConnection with its data channel, and the browser side of negotiation steps.
 //!
 //! Both ends create the same pre-negotiated channel (id 0), so no `datachannel` event is needed
-//! and the offer always carries an application m-line. SDP is exchanged whole, after ICE
+//! and the offer always carries an application m-line. Its events go to [`links`], which routes
+//! them to the rooms the connection carries. SDP is exchanged whole, after ICE
 //! gathering, because it travels sealed through relays that may not keep per-candidate order.
 
-use super::driver::{feed, WeakDriver};
-use super::media;
-use super::payload::JsBytes;
-use crate::room::{ConnId, Input, NegotiationStep, LOW_WATER};
-use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
+use super::links;
+use crate::hub::LinkId;
+use crate::room::{NegotiationStep, LOW_WATER};
+use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType, RtcIceGatheringState,
-    RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    MediaStream, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType,
+    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    RtcTrackEvent,
 };
 
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
@@ -56,8 +57,8 @@ impl Drop for Peer {
 }
 
 impl Peer {
-    /// Creates connection `conn` and its channel, reporting their events to the driver.
-    pub fn new(config: &RtcConfiguration, weak: &WeakDriver, conn: ConnId) -> Result<Self, JsValue> {
+    /// Creates connection `link` and its channel, reporting their events to [`links`].
+    pub fn new(config: &RtcConfiguration, link: LinkId) -> Result<Self, JsValue> {
         let connection = RtcPeerConnection::new_with_configuration(config)?;
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
@@ -66,35 +67,32 @@ impl Peer {
         channel.set_binary_type(RtcDataChannelType::Arraybuffer);
         channel.set_buffered_amount_low_threshold(LOW_WATER as u32);
 
-        let on = |input: fn(ConnId, JsValue) -> Option<Input<JsBytes>>| {
-            let weak = weak.clone();
-            Handler::new(move |event: JsValue| {
-                if let Some(input) = input(conn, event) {
-                    feed(&weak, input);
-                }
-            })
-        };
-        let (w, pc) = (weak.clone(), connection.clone());
-        let on_open = Handler::new(move |_| {
-            feed(&w, Input::ConnectionOpened { conn, max_message_size: max_message_size(&pc) });
-        });
-        let on_close = on(|conn, _| Some(Input::ConnectionClosed { conn }));
+        let pc = connection.clone();
+        let on_open = Handler::new(move |_| links::on_open(link, max_message_size(&pc)));
+        let on_close = Handler::new(move |_| links::on_close(link));
         let on_message =
-            on(|conn, event| match event.unchecked_into::<MessageEvent>().data().dyn_into::<ArrayBuffer>() {
-                Ok(buffer) => Some(Input::Frame { conn, frame: JsBytes(Uint8Array::new(&buffer)) }),
-                Err(_) => Some(Input::NonBinaryFrame { conn }),
-            });
-        let (w, ch) = (weak.clone(), channel.clone());
-        let on_low = Handler::new(move |_| feed(&w, Input::Buffered { conn, amount: u64::from(ch.buffered_amount()) }));
-        let (w, pc) = (weak.clone(), connection.clone());
+            Handler::new(move |event: JsValue| links::on_message(link, event.unchecked_into::<MessageEvent>().data()));
+        let ch = channel.clone();
+        let on_low = Handler::new(move |_| links::on_buffered(link, u64::from(ch.buffered_amount())));
+        let pc = connection.clone();
         let on_state = Handler::new(move |_| {
             if matches!(pc.connection_state(), RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) {
-                feed(&w, Input::ConnectionClosed { conn });
+                links::on_close(link);
             }
         });
-        let on_negotiation_needed = on(|conn, _| Some(Input::NegotiationNeeded { conn }));
-        let w = weak.clone();
-        let on_track = Handler::new(move |event: JsValue| media::on_track(&w, conn, event.unchecked_into()));
+        let on_negotiation_needed = Handler::new(move |_| links::on_negotiation_needed(link));
+        let on_track = Handler::new(move |event: JsValue| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            let track = event.track();
+            let stream = event.streams().get(0).dyn_into::<MediaStream>().ok().or_else(|| {
+                let stream = MediaStream::new().ok()?;
+                stream.add_track(&track);
+                Some(stream)
+            });
+            if let Some(stream) = stream {
+                links::on_track(link, &track, &stream);
+            }
+        });
         channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -172,7 +172,7 @@ test('hostile frames are dropped with a warning and the connection keeps working
   ]
   await attacker.page.evaluate(([id, frames]) => {
     const channel = channelOf(id)
-    for (const f of frames) channel.send(new Uint8Array(f))
+    for (const f of frames) inject(id, f)
     channel.send('a text message')
   }, [victim.selfId, [...frames, ...quiet]])
   await attacker.page.evaluate(async id => {

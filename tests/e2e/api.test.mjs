@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openModern, startTracker, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, meet, passivePeersWaitForAnActiveOne } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, meet, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms } from './scenarios.mjs'
 
 const env = suite(startTracker)
 
@@ -276,3 +276,6 @@ test('handshakes admit peers that pass, and refuse or time out the others', () =
 
 test('passive peers wait for an active one and never meet each other', () =>
   passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options }), 'torrent'))
+
+test('rooms of one app share one connection per peer', () =>
+  sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, options), 'torrent'))

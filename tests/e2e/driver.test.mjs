@@ -89,7 +89,7 @@ test('app code that re-enters the room from a patched console.warn cannot break 
   // A peer with the wrong password: the victim cannot open its offer and warns while handling it.
   const intruder = await join({ password: 'wrong' })
   await waitFor(victim.page, () => window.reentered.some(w => /could not join/.test(w)))
-  await other.page.evaluate(id => channelOf(id).send(new Uint8Array([0])), victim.selfId)
+  await other.page.evaluate(id => inject(id, [0]), victim.selfId)
   await waitFor(victim.page, () => window.reentered.some(w => /malformed frame/.test(w)))
   await waitFor(other.page, () => log.received.some(r => r.data === 'sent from inside console.warn'))
   await other.page.evaluate(() => send('still listening'))

@@ -110,7 +110,7 @@ test('a peer cannot make us hold more than maxInFlightPerPeer', async () => {
   await victim.page.evaluate(() => track('x'))
   // Two unfinished transfers of 2000 bytes, 600 sent of each: the second passes the bound.
   const frames = [1, 2].map(transfer => dataFrame({ transfer, seq: 0, action: 'x', total: 2000, payload: new Array(600).fill(7) }))
-  await attacker.page.evaluate(([id, frames]) => frames.forEach(f => channelOf(id).send(new Uint8Array(f))), [victim.selfId, frames])
+  await attacker.page.evaluate(([id, frames]) => frames.forEach(f => inject(id, f)), [victim.selfId, frames])
   await attacker.page.evaluate(() => track('x'))
   await attacker.page.evaluate(id => tracked.x.send('still fine', id), victim.selfId)
   await waitFor(victim.page, () => tracked.x.received.length === 1)

@@ -214,8 +214,9 @@ export function launchBrowser () {
  * Opens a page in its own browser context (its own origin storage, like another user),
  * loads the library and joins `roomId`. In the page: `room`, `send` for the `echo` action,
  * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join, onJoinError events), `track(name)` to register an action whose arrivals and
- * progress are kept in `tracked[name]`, and `channelOf(peerId)` giving the raw data channel
- * to a peer (for injecting frames), `remoteDescriptions` counting setRemoteDescription calls,
+ * progress are kept in `tracked[name]`, `channelOf(peerId)` giving the raw data channel to a
+ * peer, `inject(peerId, bytes)` sending a room frame on it as the library does (after the room's
+ * tag, learned from the library's own messages; see src/hub.rs), `remoteDescriptions` counting setRemoteDescription calls,
  * `connectionsMade` counting the library's peer connections;
  * `log.streams` and `log.tracks` record onPeerStream and onPeerTrack. Console warnings are
  * collected in `warnings`.
@@ -231,13 +232,29 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
     const channels = new Map()
     const create = RTCPeerConnection.prototype.createDataChannel
     window.connectionsMade = 0
+    const tags = new WeakMap()
     RTCPeerConnection.prototype.createDataChannel = function (...args) {
       const channel = create.apply(this, args)
       channels.set(this, channel)
+      const send = channel.send
+      channel.send = function (data) {
+        if (ArrayBuffer.isView(data) && data.byteLength > 8 && !tags.has(channel)) {
+          const tag = new Uint8Array(data.buffer, data.byteOffset, 8).slice()
+          if (tag.some(b => b !== 0)) tags.set(channel, tag)
+        }
+        return send.call(this, data)
+      }
       window.connectionsMade++
       return channel
     }
     window.channelOf = peerId => channels.get(window.room.getPeers()[peerId])
+    window.inject = (peerId, bytes) => {
+      const channel = window.channelOf(peerId)
+      const message = new Uint8Array(8 + bytes.length)
+      message.set(tags.get(channel))
+      message.set(bytes, 8)
+      channel.send(message)
+    }
     window.remoteDescriptions = 0
     const setRemote = RTCPeerConnection.prototype.setRemoteDescription
     RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
@@ -275,7 +292,8 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
 
 /**
  * Opens a page that joins `roomId` with Trystero 0.25's shape: `room.onPeerJoin = …`, and in the
- * page `log` (joins, leaves, joinErrors) and `room`. `handshake` names an `onPeerHandshake` set
+ * page `log` (joins, leaves, joinErrors), `room`, and `joinAnother(roomId, config?)` joining
+ * another room of the same app and relay. `handshake` names an `onPeerHandshake` set
  * up in the page: 'password' (a challenge answered with `config.secret`) or 'silent' (never ends).
  */
 export async function openModern (browser, baseUrl, relayUrl, roomId, { config = {}, handshake, strategy = 'torrent' } = {}) {
@@ -303,7 +321,9 @@ export async function openModern (browser, baseUrl, relayUrl, roomId, { config =
     }
     const callbacks = { onJoinError: e => log.joinErrors.push(e), handshakeTimeoutMs: config.handshakeTimeoutMs }
     if (handshake) callbacks.onPeerHandshake = handshakes[handshake]
-    const room = joinRoom({ appId: 'rendez-e2e', relayConfig: { urls: [relayUrl] }, rtcConfig: { iceServers: [] }, ...config }, roomId, callbacks)
+    const settings = { appId: 'rendez-e2e', relayConfig: { urls: [relayUrl] }, rtcConfig: { iceServers: [] }, ...config }
+    const room = joinRoom(settings, roomId, callbacks)
+    window.joinAnother = (otherRoomId, extra = {}) => joinRoom({ ...settings, ...extra }, otherRoomId)
     room.onPeerJoin = id => log.joins.push(id)
     room.onPeerLeave = id => log.leaves.push(id)
     Object.assign(window, { log, room })

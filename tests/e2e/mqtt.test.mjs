@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
 import { randomBytes } from 'node:crypto'
 import { openModern, openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startBroker)
 
@@ -113,3 +113,6 @@ test('handshakes admit peers that pass, and refuse or time out the others', () =
 
 test('passive peers wait for an active one and never meet each other', () =>
   passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))
+
+test('rooms of one app share one connection per peer', () =>
+  sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))

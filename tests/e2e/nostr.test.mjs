@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
 import { openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startNostrRelay)
 
@@ -91,3 +91,6 @@ test('handshakes admit peers that pass, and refuse or time out the others', () =
 
 test('passive peers wait for an active one and never meet each other', () =>
   passivePeersWaitForAnActiveOne((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))
+
+test('rooms of one app share one connection per peer', () =>
+  sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))

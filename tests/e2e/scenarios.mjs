@@ -84,3 +84,47 @@ export async function passivePeersWaitForAnActiveOne (open, strategy) {
   assert.deepEqual(await q.page.evaluate(() => log.joins), [a.selfId])
   await Promise.all([p, q, a].map(peer => peer.context.close()))
 }
+
+/**
+ * Shared connections: two pages in two rooms of one app reach each other over one
+ * RTCPeerConnection, each room's messages stay in that room, leaving one room keeps the other
+ * working on it, and it closes once neither room uses it.
+ */
+export async function sharesOneConnectionAcrossRooms (open, strategy) {
+  const first = `shared-${strategy}`
+  const [a, b] = await Promise.all([open(first, {}), open(first, {})])
+  await meet(a, b)
+  for (const peer of [a, b]) {
+    await peer.page.evaluate(second => {
+      window.got = { first: [], second: [] }
+      room.makeAction('chat').onMessage = data => got.first.push(data)
+      window.other = joinAnother(second)
+      other.makeAction('chat').onMessage = data => got.second.push(data)
+      window.otherLog = { joins: [], leaves: [] }
+      other.onPeerJoin = id => otherLog.joins.push(id)
+      other.onPeerLeave = id => otherLog.leaves.push(id)
+    }, `${first}-2`)
+  }
+  await waitFor(a.page, id => otherLog.joins.includes(id), b.selfId)
+  await waitFor(b.page, id => otherLog.joins.includes(id), a.selfId)
+  const shared = await a.page.evaluate(id => {
+    window.sharedPc = room.getPeers()[id]
+    return sharedPc === other.getPeers()[id]
+  }, b.selfId)
+  assert.ok(shared, 'both rooms use one RTCPeerConnection')
+  await a.page.evaluate(() => Promise.all([room.makeAction('chat').send('to the first'), other.makeAction('chat').send('to the second')]))
+  await waitFor(b.page, () => got.first.length + got.second.length === 2)
+  assert.deepEqual(await b.page.evaluate(() => got), { first: ['to the first'], second: ['to the second'] })
+  // Leaving the first room keeps the second working over the same connection.
+  await a.page.evaluate(() => room.leave())
+  await waitFor(b.page, id => log.leaves.includes(id), a.selfId)
+  await a.page.evaluate(() => other.makeAction('chat').send('still here'))
+  await waitFor(b.page, () => got.second.includes('still here'))
+  assert.equal(await a.page.evaluate(id => other.getPeers()[id] === sharedPc && sharedPc.connectionState, b.selfId), 'connected')
+  assert.deepEqual(await b.page.evaluate(() => otherLog.leaves), [])
+  // Leaving the second room too: nothing uses the connection, and it closes.
+  await a.page.evaluate(() => other.leave())
+  await waitFor(b.page, id => otherLog.leaves.includes(id), a.selfId)
+  assert.equal(await a.page.evaluate(() => sharedPc.connectionState), 'closed')
+  await Promise.all([a, b].map(peer => peer.context.close()))
+}
