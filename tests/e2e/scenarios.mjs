@@ -87,8 +87,8 @@ export async function passivePeersWaitForAnActiveOne (open, strategy) {
 
 /**
  * Shared connections: two pages in two rooms of one app reach each other over one
- * RTCPeerConnection, each room's messages stay in that room, leaving one room keeps the other
- * working on it, and it closes once neither room uses it.
+ * RTCPeerConnection, each room's messages and streams stay in that room, leaving one room keeps
+ * the other working on it, and it closes once neither room uses it.
  */
 export async function sharesOneConnectionAcrossRooms (open, strategy) {
   const first = `shared-${strategy}`
@@ -100,7 +100,10 @@ export async function sharesOneConnectionAcrossRooms (open, strategy) {
       room.makeAction('chat').onMessage = data => got.first.push(data)
       window.other = joinAnother(second)
       other.makeAction('chat').onMessage = data => got.second.push(data)
-      window.otherLog = { joins: [], leaves: [] }
+      window.otherLog = { joins: [], leaves: [], streams: [] }
+      window.firstStreams = []
+      room.onPeerStream = (stream, id, metadata) => firstStreams.push(metadata)
+      other.onPeerStream = (stream, id, metadata) => otherLog.streams.push(metadata)
       other.onPeerJoin = id => otherLog.joins.push(id)
       other.onPeerLeave = id => otherLog.leaves.push(id)
     }, `${first}-2`)
@@ -115,6 +118,11 @@ export async function sharesOneConnectionAcrossRooms (open, strategy) {
   await a.page.evaluate(() => Promise.all([room.makeAction('chat').send('to the first'), other.makeAction('chat').send('to the second')]))
   await waitFor(b.page, () => got.first.length + got.second.length === 2)
   assert.deepEqual(await b.page.evaluate(() => got), { first: ['to the first'], second: ['to the second'] })
+  // A stream sent in the second room goes over the shared connection, to that room only.
+  await a.page.evaluate(async () => other.addStream(await navigator.mediaDevices.getUserMedia({ video: true }), null, { room: 2 }))
+  await waitFor(b.page, () => otherLog.streams.length === 1)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  assert.deepEqual(await b.page.evaluate(() => [otherLog.streams, firstStreams]), [[{ room: 2 }], []])
   // Leaving the first room keeps the second working over the same connection.
   await a.page.evaluate(() => room.leave())
   await waitFor(b.page, id => log.leaves.includes(id), a.selfId)
