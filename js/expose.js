@@ -7,6 +7,25 @@ export function expose (wasm) {
   // waiting for ICE consent to expire. Leaving also forgets the room, so a page restored from the
   // back-forward cache joins afresh.
   globalThis.addEventListener?.('pagehide', () => { for (const room of [...joined.values()]) room.leave() })
+  // Reconnecting while the browser is offline only fails: relays stop reconnecting on `offline`
+  // and reconnect at once on `online`, page-wide, while a room joined without
+  // `relayConfig.manualReconnection` is in.
+  const watching = new Set()
+  const offline = () => wasm.pauseRelayReconnection()
+  const online = () => wasm.resumeRelayReconnection()
+  const watch = (room, on) => {
+    const before = watching.size
+    if (on) watching.add(room)
+    else watching.delete(room)
+    if (before === 0 && watching.size > 0) {
+      globalThis.addEventListener?.('offline', offline)
+      globalThis.addEventListener?.('online', online)
+      if (globalThis.navigator?.onLine === false) offline()
+    } else if (before > 0 && watching.size === 0) {
+      globalThis.removeEventListener?.('offline', offline)
+      globalThis.removeEventListener?.('online', online)
+    }
+  }
   return {
     /** This page's peer id. */
     selfId: wasm.selfId(),
@@ -23,9 +42,13 @@ export function expose (wasm) {
       const room = makeRoom(raw, {
         passive: config.passive === true,
         callbacks,
-        onLeave: () => { if (joined.get(key) === room) joined.delete(key) }
+        onLeave: () => {
+          if (joined.get(key) === room) joined.delete(key)
+          watch(room, false)
+        }
       })
       joined.set(key, room)
+      if (config.relayConfig?.manualReconnection !== true) watch(room, true)
       return room
     },
     /** Stops reconnecting to relays that drop. */

@@ -36,6 +36,14 @@ export interface RelayConfig {
   urls?: string[]
   /** How many relays to connect to: the first ones of `urls`, or of the defaults. */
   redundancy?: number
+  /**
+   * `true`: relays keep reconnecting while the browser is offline, and the app pauses and resumes
+   * them itself (`pauseRelayReconnection`, `resumeRelayReconnection`). By default reconnection
+   * pauses on `offline` and resumes at once on `online`.
+   */
+  manualReconnection?: boolean
+  /** `false`: no console warnings about relays that fail or misbehave. Default `true`. */
+  warnOnRelayFailure?: boolean
 }
 
 export type PeerId = string

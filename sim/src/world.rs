@@ -329,6 +329,7 @@ impl World {
             admission: options.admission,
             handshake_timeout: options.handshake_timeout,
             passive: options.passive,
+            relay_warnings: true,
             clock: WallClock { origin_unix_ms: skewed as u64 },
         };
         let key = self

@@ -116,6 +116,8 @@ pub struct RoomConfig {
     pub handshake_timeout: Duration,
     /// A passive peer: dormant until it hears a non-passive one, and never connected to passive ones.
     pub passive: bool,
+    /// Whether relay failures and what relays do wrong are warned about.
+    pub relay_warnings: bool,
     /// Unix time at the driver's time origin.
     pub clock: WallClock,
 }
@@ -442,6 +444,9 @@ impl<P: Payload> Room<P> {
 
     /// Warns about something a relay did, within the relays' shared warning budget.
     fn warn_about_relays(&mut self, message: String) {
+        if !self.config.relay_warnings {
+            return;
+        }
         let verdict = self.relay_warnings.take(self.now);
         self.warn_within(verdict, message, || {
             "relays keep sending bad data; further warnings about them are held back".to_owned()

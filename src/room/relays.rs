@@ -176,7 +176,7 @@ impl<P: Payload> Room<P> {
             )),
             _ => None,
         };
-        if let Some(warning) = warning {
+        if let Some(warning) = warning.filter(|_| self.config.relay_warnings) {
             r.warned = true;
             self.warn(warning);
         }

@@ -251,6 +251,7 @@ pub fn join_room(
         admission,
         handshake_timeout,
         passive: config.passive,
+        relay_warnings: config.relay_warnings,
         clock: driver::wall_clock(),
     };
     let mut random = Random::os();

@@ -26,6 +26,11 @@ impl Fields<'_> {
             .transpose()
     }
 
+    /// Field `key` as a boolean; `name` is how errors call it.
+    fn boolean(&self, key: &str, name: &str) -> Result<Option<bool>, JsValue> {
+        self.get(key).map(|v| v.as_bool().ok_or_else(|| invalid(&format!("{name} must be a boolean")))).transpose()
+    }
+
     fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
         self.get(key).map(|v| v.as_f64().ok_or_else(|| invalid(&format!("config.{key} must be a number")))).transpose()
     }
@@ -53,6 +58,8 @@ pub struct RoomConfig {
     pub connect_timeout: Duration,
     /// Whether the peer is passive (`passive: true`).
     pub passive: bool,
+    /// Whether relay failures are warned about (`relayConfig.warnOnRelayFailure`, default true).
+    pub relay_warnings: bool,
 }
 
 /// A non-negative finite number from the config, or an error naming `key`.
@@ -65,7 +72,7 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsValue> {
 
 impl RoomConfig {
     /// Reads `{appId, password?, relayUrls?, relayRedundancy?, relayConfig?: {urls?,
-    /// redundancy?}, passive?, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?,
+    /// redundancy?, warnOnRelayFailure?}, passive?, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?,
     /// maxInFlight?, connectTimeout?}`; `relayConfig` (Trystero 0.25's form) wins over `relayUrls` and
     /// `relayRedundancy`.
     pub fn parse(config: &JsValue) -> Result<Self, JsValue> {
@@ -101,14 +108,16 @@ impl RoomConfig {
             Some(n) => Some(n),
             None => fields.number("relayRedundancy")?,
         };
-        let passive = match fields.get("passive") {
-            None => false,
-            Some(v) => v.as_bool().ok_or_else(|| invalid("config.passive must be a boolean"))?,
+        let passive = fields.boolean("passive", "config.passive")?.unwrap_or(false);
+        let relay_warnings = match &relay {
+            Some(relay) => relay.boolean("warnOnRelayFailure", "config.relayConfig.warnOnRelayFailure")?,
+            None => None,
         };
         Ok(Self {
             limits,
             connect_timeout,
             passive,
+            relay_warnings: relay_warnings.unwrap_or(true),
             app_id,
             password: fields.string("password")?.filter(|p| !p.is_empty()),
             relay_urls,

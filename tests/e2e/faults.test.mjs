@@ -177,3 +177,31 @@ test('the room key is derived once per joinRoom, off the data path', async () =>
   assert.ok(ms < 1000, `${ms} ms`)
   await page.context().close()
 })
+
+test('relays stop reconnecting while the browser is offline, unless relayConfig.manualReconnection', async () => {
+  const auto = await join('offline')
+  const manual = await join('offline', { relayConfig: { manualReconnection: true } })
+  await Promise.all([met(auto, manual), met(manual, auto)])
+  const port = env.relay.port
+  for (const peer of [auto, manual]) await peer.page.evaluate(() => dispatchEvent(new Event('offline')))
+  await env.relay.close()
+  env.relay = await startTracker(port)
+  await waitFor(manual.page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1), undefined, 40_000)
+  await sleep(2000)
+  assert.equal(await openSockets(auto), 0, 'offline: no reconnection')
+  await auto.page.evaluate(() => dispatchEvent(new Event('online')))
+  await waitFor(auto.page, () => Object.values(room.getRelaySockets()).some(ws => ws.readyState === 1), undefined, 3000)
+  await Promise.all([auto.context.close(), manual.context.close()])
+})
+
+test('relayConfig.warnOnRelayFailure: false keeps relay failures off the console', async () => {
+  const urls = ['ws://127.0.0.1:9', env.relay.url]
+  const loud = await join('quiet-relays', { relayConfig: { urls } })
+  const quiet = await join('quiet-relays', { relayConfig: { urls, warnOnRelayFailure: false } })
+  await Promise.all([met(loud, quiet), met(quiet, loud)])
+  const warnings = await rendezWarnings(loud, 1)
+  assert.ok(warnings.some(w => w.includes('ws://127.0.0.1:9')), warnings.join('\n'))
+  await sleep(1000)
+  assert.deepEqual(quiet.warnings.filter(w => w.includes('ws://127.0.0.1:9')), [])
+  await Promise.all([loud.context.close(), quiet.context.close()])
+})
