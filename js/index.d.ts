@@ -16,6 +16,11 @@ export interface BaseRoomConfig {
    * connect to each other.
    */
   passive?: boolean
+  /**
+   * `true`: ICE candidates follow the description through the relay one by one (mqtt, nostr;
+   * torrent ignores it). Default `false`: they travel in the description.
+   */
+  trickleIce?: boolean
   /** Passed to every RTCPeerConnection (ICE servers etc.); without iceServers, public STUN servers are used. */
   rtcConfig?: RTCConfiguration
   /** TURN servers added after the ICE servers, for peers that cannot reach each other directly. */

@@ -111,6 +111,15 @@ impl<T: PubSubTransport> Strategy for PubSubStrategy<T> {
         self.publish_to_peer(to, PeerMessage::Answer { from: self.self_id.clone(), offer_id, sealed_sdp }, cx);
     }
 
+    fn carries_candidates(&self) -> bool {
+        true
+    }
+
+    fn send_candidate(&mut self, to: &str, offer_id: &str, sealed: &str, cx: &mut Context<'_>) {
+        let (offer_id, sealed) = (offer_id.to_owned(), sealed.to_owned());
+        self.publish_to_peer(to, PeerMessage::Candidate { from: self.self_id.clone(), offer_id, sealed }, cx);
+    }
+
     fn leave(&mut self, cx: &mut Context<'_>) {
         self.transport.leave(cx);
     }

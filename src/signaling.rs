@@ -29,6 +29,8 @@ pub enum SignalEvent {
     Offer { from: String, offer_id: String, sealed_sdp: String },
     /// Peer `from` answers our offer `offer_id`.
     Answer { from: String, offer_id: String, sealed_sdp: String },
+    /// Peer `from` found an ICE candidate for the connection of offer `offer_id` (trickle ICE).
+    Candidate { from: String, offer_id: String, sealed: String },
 }
 
 /// A message between peers on a pub/sub relay.
@@ -41,6 +43,8 @@ pub enum PeerMessage {
     Offer { from: String, offer_id: String, sealed_sdp: String },
     /// An answer, published on the recipient's topic.
     Answer { from: String, offer_id: String, sealed_sdp: String },
+    /// An ICE candidate (trickle ICE), published on the recipient's topic.
+    Candidate { from: String, offer_id: String, sealed: String },
 }
 
 /// Longest peer message accepted, in bytes.
@@ -82,7 +86,10 @@ impl PeerMessage {
     /// The peer that sent it.
     pub fn sender(&self) -> &str {
         match self {
-            Self::Presence { from, .. } | Self::Offer { from, .. } | Self::Answer { from, .. } => from,
+            Self::Presence { from, .. }
+            | Self::Offer { from, .. }
+            | Self::Answer { from, .. }
+            | Self::Candidate { from, .. } => from,
         }
     }
 }
@@ -93,6 +100,7 @@ impl From<PeerMessage> for SignalEvent {
             PeerMessage::Presence { from, proof } => Self::Presence { from, proof },
             PeerMessage::Offer { from, offer_id, sealed_sdp } => Self::Offer { from, offer_id, sealed_sdp },
             PeerMessage::Answer { from, offer_id, sealed_sdp } => Self::Answer { from, offer_id, sealed_sdp },
+            PeerMessage::Candidate { from, offer_id, sealed } => Self::Candidate { from, offer_id, sealed },
         }
     }
 }
@@ -112,7 +120,7 @@ impl PeerMessage {
     pub fn belongs_on(&self, topic: Topic) -> bool {
         match self {
             Self::Presence { .. } => topic == Topic::Room,
-            Self::Offer { .. } | Self::Answer { .. } => topic == Topic::Own,
+            Self::Offer { .. } | Self::Answer { .. } | Self::Candidate { .. } => topic == Topic::Own,
         }
     }
 }
@@ -175,6 +183,11 @@ pub fn direct_offer_context(from: &str, to: &str) -> String {
 /// Sealing context of the proof `from` sends `to` over a shared connection to join the room there.
 pub fn link_context(from: &str, to: &str) -> String {
     format!("link\0{from}\0{to}")
+}
+
+/// Sealing context of an ICE candidate `from` sends `to` for the connection of offer `offer_id`.
+pub fn candidate_context(from: &str, to: &str, offer_id: &str) -> String {
+    format!("candidate\0{from}\0{to}\0{offer_id}")
 }
 
 /// Sealing context of the presence proof of `from`.

@@ -134,6 +134,15 @@ pub trait Strategy {
     /// Sends our answer to peer `to` for its offer `offer_id`.
     fn send_answer(&mut self, to: &str, offer_id: &str, sealed_sdp: &str, cx: &mut Context<'_>);
 
+    /// Whether the relays carry ICE candidates between peers (trickle ICE).
+    fn carries_candidates(&self) -> bool {
+        false
+    }
+
+    /// Sends peer `to` an ICE candidate for the connection of offer `offer_id`, sealed; only
+    /// called when [`Strategy::carries_candidates`].
+    fn send_candidate(&mut self, _to: &str, _offer_id: &str, _sealed: &str, _cx: &mut Context<'_>) {}
+
     /// Says goodbye on every open relay; the room closes the connections next.
     fn leave(&mut self, cx: &mut Context<'_>);
 

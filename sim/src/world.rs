@@ -54,6 +54,8 @@ pub struct Options {
     pub passive: bool,
     /// Its connections never open (as with peers behind networks that block each other).
     pub unreachable: bool,
+    /// Trickle ICE: each connection finds one candidate 1 ms after it is created.
+    pub trickle_ice: bool,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             passive: false,
             unreachable: false,
+            trickle_ice: false,
         }
     }
 }
@@ -110,6 +113,8 @@ pub struct Log {
     pub requests: BTreeMap<RequestId, Result<Vec<u8>, RequestError>>,
     /// Tracks that arrived, with their stream id.
     pub tracks: Vec<(String, ArrivedTrack)>,
+    /// Peers' ICE candidates added to our connections (trickle ICE), with the connection.
+    pub candidates_added: Vec<(ConnId, String)>,
 }
 
 /// What one peer cost the world.
@@ -330,6 +335,7 @@ impl World {
             handshake_timeout: options.handshake_timeout,
             passive: options.passive,
             relay_warnings: true,
+            trickle_ice: options.trickle_ice,
             clock: WallClock { origin_unix_ms: skewed as u64 },
         };
         let key = self
@@ -561,10 +567,16 @@ impl World {
                     self.schedule(latency, Action::ServerReceive(server, client, data));
                 }
             }
-            Output::CreateConnection { conn } => {
+            Output::CreateConnection { conn, trickle } => {
                 self.peers[p].stats.connections_created += 1;
                 self.peers[p].pcs.insert(conn, Pc::default());
+                if trickle {
+                    let candidate = format!("candidate of {} on {}", self.peers[p].id, conn.0);
+                    let input = Input::LocalCandidate { conn, candidate };
+                    self.schedule(Duration::from_millis(1), Action::Input(p, input));
+                }
             }
+            Output::AddCandidate { conn, candidate } => self.peers[p].log.candidates_added.push((conn, candidate)),
             Output::Negotiate { conn, step } => {
                 let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
                 if std::mem::replace(&mut pc.busy, true) {

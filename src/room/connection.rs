@@ -64,6 +64,14 @@ pub(super) struct Connection<P> {
     pub streams: Streams,
     pub warnings: RateLimit,
     pub rejects: RateLimit,
+    /// The offer this connection answers or made, once known (names its ICE candidates).
+    pub offer_id: Option<String>,
+    /// Whether the peer's description is set, so its ICE candidates can be added.
+    pub remote_described: bool,
+    /// Trickle ICE: our candidates found before the offer id was known, and the peer's that came
+    /// before its description was set.
+    pub local_candidates: Vec<String>,
+    pub remote_candidates: Vec<String>,
 }
 
 impl<P> Connection<P> {
@@ -84,6 +92,10 @@ impl<P> Connection<P> {
             streams: Streams::default(),
             warnings: RateLimit::new(WARNING_BURST, WARNING_PERIOD, now),
             rejects: RateLimit::new(REJECT_BURST, REJECT_PERIOD, now),
+            offer_id: None,
+            remote_described: false,
+            local_candidates: Vec::new(),
+            remote_candidates: Vec::new(),
         }
     }
 

@@ -162,9 +162,14 @@ impl<P: Payload> Room<P> {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         let linked = matches!(role, Role::Linked { .. });
-        self.conns.insert(conn, Box::new(Connection::new(role, self.config.limits, self.now)));
+        let mut connection = Connection::new(role, self.config.limits, self.now);
+        if let Role::Answer { offer_id } = &connection.role {
+            connection.offer_id = Some(offer_id.clone());
+        }
+        self.conns.insert(conn, Box::new(connection));
         if !linked {
-            self.outputs.push_back(Output::CreateConnection { conn });
+            let trickle = self.trickles();
+            self.outputs.push_back(Output::CreateConnection { conn, trickle });
         }
         Some(conn)
     }
@@ -234,6 +239,7 @@ impl<P: Payload> Room<P> {
             SignalEvent::Presence { from, proof } => self.on_presence(&from, &proof),
             SignalEvent::Offer { from, offer_id, sealed_sdp } => self.on_offer(&from, offer_id, &sealed_sdp),
             SignalEvent::Answer { from, offer_id, sealed_sdp } => self.on_answer(&from, &offer_id, &sealed_sdp),
+            SignalEvent::Candidate { from, offer_id, sealed } => self.on_candidate(&from, &offer_id, &sealed),
         }
     }
 
@@ -327,7 +333,7 @@ impl<P: Payload> Room<P> {
         let remote = c.remote.clone().unwrap_or_default();
         let role = c.role.clone();
         let sdp = match (step, outcome) {
-            (StepKind::ApplyAnswer, Ok(_)) => return,
+            (StepKind::ApplyAnswer, Ok(_)) => return self.on_remote_described(conn),
             (_, Ok(Some(sdp))) => sdp,
             (_, Ok(None)) => return self.give_up(conn, "cannot create an offer: no local description".to_owned()),
             (StepKind::MakeOffer, Err(e)) => return self.give_up(conn, format!("cannot create an offer: {e}")),
@@ -344,12 +350,15 @@ impl<P: Payload> Room<P> {
             Role::DirectOffer => {
                 let offer = self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
                 self.with_strategy(|strategy, cx| strategy.send_offer(&remote, offer, cx));
+                self.send_held_candidates(conn);
             }
             Role::Linked { .. } => {}
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
                 let sealed = self.seal_stamped(&self.mark(&sdp), &context);
                 self.with_strategy(|strategy, cx| strategy.send_answer(&remote, &offer_id, &sealed, cx));
+                self.send_held_candidates(conn);
+                self.on_remote_described(conn);
             }
         }
     }
@@ -359,6 +368,9 @@ impl<P: Payload> Room<P> {
         let offer_id = self.random.id(OFFER_ID_LEN);
         let sealed_sdp = self.seal_stamped(&self.mark(sdp), context);
         self.offers.insert(offer_id.clone(), conn);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.offer_id = Some(offer_id.clone());
+        }
         SealedOffer { offer_id, sealed_sdp }
     }
 

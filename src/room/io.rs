@@ -70,6 +70,9 @@ pub enum Input<P> {
     /// The step last issued for `conn` finished: the local SDP it made (offers and answers) or why
     /// it failed; `stable` is the connection's signaling state now.
     Negotiated { conn: ConnId, outcome: Result<Option<String>, String>, stable: bool },
+    /// `conn` found a local ICE candidate (a trickling connection): `RTCIceCandidate.toJSON()` as
+    /// JSON text.
+    LocalCandidate { conn: ConnId, candidate: String },
     /// The browser wants to renegotiate `conn` (media was added or removed).
     NegotiationNeeded { conn: ConnId },
     /// The data channel of `conn` opened; `max_message_size` is the remote's SCTP limit, if known.
@@ -134,8 +137,13 @@ pub enum Output<P> {
     CloseRelay { relay: RelayId },
     /// Send one message on `relay`'s open connection.
     SendRelay { relay: RelayId, data: RelayData },
-    /// Create a peer connection with the room's pre-negotiated data channel.
-    CreateConnection { conn: ConnId },
+    /// Create a peer connection with the room's pre-negotiated data channel. A `trickle` one
+    /// reports its ICE candidates ([`Input::LocalCandidate`]) and describes itself without
+    /// waiting for ICE gathering.
+    CreateConnection { conn: ConnId, trickle: bool },
+    /// Add the peer's ICE candidate (JSON of an `RTCIceCandidateInit`) to `conn`; no input is
+    /// expected for it.
+    AddCandidate { conn: ConnId, candidate: String },
     /// Run a negotiation step on `conn`; report [`Input::Negotiated`].
     Negotiate { conn: ConnId, step: NegotiationStep },
     /// Send a frame on `conn`'s data channel; after one with a body (a chunk of a payload),

@@ -38,6 +38,7 @@ mod rate_limit;
 mod relays;
 mod replay;
 mod requests;
+mod trickle;
 
 pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use dormancy::STAY_AWAKE;
@@ -118,6 +119,9 @@ pub struct RoomConfig {
     pub passive: bool,
     /// Whether relay failures and what relays do wrong are warned about.
     pub relay_warnings: bool,
+    /// Whether ICE candidates trickle through the relays (where the strategy carries them)
+    /// rather than travel in the descriptions.
+    pub trickle_ice: bool,
     /// Unix time at the driver's time origin.
     pub clock: WallClock,
 }
@@ -165,6 +169,8 @@ pub struct Room<P> {
     join_errors: rate_limit::RateLimit,
     /// No connection deadline is earlier than this: connections are scanned only once it passes.
     next_conn_deadline: Option<Instant>,
+    /// Trickle ICE: candidates of peers' connections we do not have yet, by peer and offer id.
+    early_candidates: Map<(String, String), Vec<String>>,
     /// Peers already reported by [`Event::JoinError`].
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
@@ -203,6 +209,7 @@ impl<P: Payload> Room<P> {
             relay_warnings: rate_limit::RateLimit::new(WARNING_BURST, WARNING_PERIOD, now),
             join_errors: rate_limit::RateLimit::new(JOIN_ERROR_BURST, Duration::from_secs(1), now),
             next_conn_deadline: None,
+            early_candidates: Map::default(),
             reported: Set::default(),
             setup_full: false,
             active_heard: None,
@@ -210,6 +217,9 @@ impl<P: Payload> Room<P> {
             outputs: VecDeque::new(),
             now,
         };
+        if room.config.trickle_ice && !room.strategy.carries_candidates() {
+            room.warn("this strategy's relays carry no ICE candidates: trickleIce is ignored".to_owned());
+        }
         room.connect_all_relays();
         room
     }
@@ -251,6 +261,7 @@ impl<P: Payload> Room<P> {
             Input::ConnectionFailed { conn, error } => self.on_connection_failed(conn, &error),
             Input::Negotiated { conn, outcome, stable } => self.on_negotiated(conn, outcome, stable),
             Input::NegotiationNeeded { conn } => self.on_negotiation_needed(conn),
+            Input::LocalCandidate { conn, candidate } => self.on_local_candidate(conn, candidate),
             Input::ConnectionOpened { conn, max_message_size } => self.on_connection_opened(conn, max_message_size),
             Input::ConnectionClosed { conn } => self.on_connection_closed(conn),
             Input::Frame { conn, frame } => self.on_frame(conn, frame),

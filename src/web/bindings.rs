@@ -252,6 +252,7 @@ pub fn join_room(
         handshake_timeout,
         passive: config.passive,
         relay_warnings: config.relay_warnings,
+        trickle_ice: config.trickle_ice,
         clock: driver::wall_clock(),
     };
     let mut random = Random::os();

@@ -60,6 +60,8 @@ pub struct RoomConfig {
     pub passive: bool,
     /// Whether relay failures are warned about (`relayConfig.warnOnRelayFailure`, default true).
     pub relay_warnings: bool,
+    /// Whether ICE candidates trickle through the relays (`trickleIce`, default false).
+    pub trickle_ice: bool,
 }
 
 /// A non-negative finite number from the config, or an error naming `key`.
@@ -72,7 +74,7 @@ fn non_negative(value: Option<f64>, key: &str) -> Result<Option<f64>, JsValue> {
 
 impl RoomConfig {
     /// Reads `{appId, password?, relayUrls?, relayRedundancy?, relayConfig?: {urls?,
-    /// redundancy?, warnOnRelayFailure?}, passive?, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?,
+    /// redundancy?, warnOnRelayFailure?}, passive?, trickleIce?, rtcConfig?, turnConfig?, maxMessageSize?, maxInFlightPerPeer?,
     /// maxInFlight?, connectTimeout?}`; `relayConfig` (Trystero 0.25's form) wins over `relayUrls` and
     /// `relayRedundancy`.
     pub fn parse(config: &JsValue) -> Result<Self, JsValue> {
@@ -118,6 +120,7 @@ impl RoomConfig {
             connect_timeout,
             passive,
             relay_warnings: relay_warnings.unwrap_or(true),
+            trickle_ice: fields.boolean("trickleIce", "config.trickleIce")?.unwrap_or(false),
             app_id,
             password: fields.string("password")?.filter(|p| !p.is_empty()),
             relay_urls,

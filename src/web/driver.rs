@@ -196,24 +196,28 @@ impl Driver {
                     socket.send(&data);
                 }
             }
-            Output::CreateConnection { conn } => match links::create(self.room, conn, &self.rtc_config) {
-                Ok(link) => {
-                    self.peers.insert(conn, link);
+            Output::CreateConnection { conn, trickle } => {
+                match links::create(self.room, conn, &self.rtc_config, trickle) {
+                    Ok(link) => {
+                        self.peers.insert(conn, link);
+                    }
+                    Err(e) => {
+                        let error = format!("cannot create a peer connection: {}", peer::describe(&e));
+                        self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
+                    }
                 }
-                Err(e) => {
-                    let error = format!("cannot create a peer connection: {}", peer::describe(&e));
-                    self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
-                }
-            },
+            }
             Output::Negotiate { conn, step } => {
-                let Some(connection) = self.peers.get(&conn).and_then(|&link| links::connection(link)) else {
+                let link = self.peers.get(&conn).copied();
+                let Some(connection) = link.and_then(links::connection) else {
                     let outcome = Err("the connection is gone".to_owned());
                     self.core.handle_input(now(), Input::Negotiated { conn, outcome, stable: true });
                     return None;
                 };
                 let weak = weak.clone();
+                let trickle = link.is_some_and(links::trickles);
                 spawn_local(async move {
-                    let outcome = peer::negotiate(&connection, step).await;
+                    let outcome = peer::negotiate(&connection, step, trickle).await;
                     let stable = connection.signaling_state() == web_sys::RtcSignalingState::Stable;
                     feed(&weak, Input::Negotiated { conn, outcome, stable });
                 });
@@ -229,6 +233,11 @@ impl Driver {
                         let error = format!("cannot make a frame of {} bytes: {}", frame.len(), peer::describe(&e));
                         self.core.handle_input(now(), Input::ConnectionFailed { conn, error });
                     }
+                }
+            }
+            Output::AddCandidate { conn, candidate } => {
+                if let Some(&link) = self.peers.get(&conn) {
+                    links::add_candidate(link, &candidate);
                 }
             }
             Output::CloseConnection { conn } => {

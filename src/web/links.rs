@@ -112,12 +112,12 @@ pub(crate) fn leave(room: RoomRef, conns: Vec<(ConnId, LinkId)>) {
     }
 }
 
-/// Creates the connection `conn` of `room` asked for.
-pub(crate) fn create(room: RoomRef, conn: ConnId, config: &RtcConfiguration) -> Result<LinkId, JsValue> {
+/// Creates the connection `conn` of `room` asked for (trickling ICE candidates if `trickle`).
+pub(crate) fn create(room: RoomRef, conn: ConnId, config: &RtcConfiguration, trickle: bool) -> Result<LinkId, JsValue> {
     let made = with_links(|links| -> Result<LinkId, JsValue> {
         let app = links.rooms.get(&room).ok_or_else(|| JsValue::from_str("the room left"))?.app.clone();
         let link = LinkId(links.next_link);
-        let peer = Peer::new(config, link)?;
+        let peer = Peer::new(config, link, trickle)?;
         links.next_link += 1;
         links.connections.insert(link, Entry { peer, app, creator: (room, conn), open: false, max_message_size: None });
         Ok(link)
@@ -145,6 +145,27 @@ pub(crate) fn close(room: RoomRef, conn: ConnId, link: LinkId) {
 /// The browser connection of `link`.
 pub(crate) fn connection(link: LinkId) -> Option<RtcPeerConnection> {
     with_links(|links| Some(links.connections.get(&link)?.peer.connection().clone())).flatten()
+}
+
+/// Whether `link` trickles ICE candidates.
+pub(crate) fn trickles(link: LinkId) -> bool {
+    with_links(|links| links.connections.get(&link).is_some_and(|e| e.peer.trickles())).unwrap_or(false)
+}
+
+/// Adds the peer's ICE candidate to `link`.
+pub(crate) fn add_candidate(link: LinkId, candidate: &str) {
+    with_links(|links| links.connections.get(&link).map(|e| e.peer.add_candidate(candidate)));
+}
+
+/// `link` found a local ICE candidate: for the room whose signaling makes it.
+pub(crate) fn on_candidate(link: LinkId, candidate: String) {
+    let creator = with_links(|links| {
+        let entry = links.connections.get(&link).filter(|e| !e.open)?;
+        Some((links.driver(entry.creator.0)?, entry.creator.1))
+    });
+    if let Some((driver, conn)) = creator.flatten() {
+        feed(&driver, Input::LocalCandidate { conn, candidate });
+    }
 }
 
 /// Sends `frame` of `room` on `link`, tagged; returns the bytes the channel holds unsent.

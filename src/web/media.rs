@@ -21,9 +21,9 @@ use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection, RtcRtpSender};
 #[wasm_bindgen]
 extern "C" {
     /// A promise whose `catch` takes a handler made by `Closure::once_into_js`.
-    type Catchable;
+    pub(crate) type Catchable;
     #[wasm_bindgen(method, js_name = catch)]
-    fn catch_with(this: &Catchable, handler: &JsValue) -> Promise;
+    pub(crate) fn catch_with(this: &Catchable, handler: &JsValue) -> Promise;
 
     /// `addTrack`, which throws when the track is already sent on the connection or it is closed.
     #[wasm_bindgen(method, catch, js_class = "RTCPeerConnection", js_name = addTrack)]

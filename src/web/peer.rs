@@ -2,10 +2,12 @@
 //!
 //! Both ends create the same pre-negotiated channel (id 0), so no `datachannel` event is needed
 //! and the offer always carries an application m-line. Its events go to [`links`], which routes
-//! them to the rooms the connection carries. SDP is exchanged whole, after ICE
-//! gathering, because it travels sealed through relays that may not keep per-candidate order.
+//! them to the rooms the connection carries. SDP is exchanged whole, after ICE gathering, unless
+//! the room trickles candidates (`trickleIce`) through relays that carry them.
 
+use super::console::warn;
 use super::links;
+use super::media::Catchable;
 use crate::hub::LinkId;
 use crate::room::{NegotiationStep, LOW_WATER};
 use js_sys::{Promise, Reflect, Uint8Array};
@@ -13,8 +15,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStream, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType,
-    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
-    RtcTrackEvent,
+    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
@@ -31,6 +33,9 @@ extern "C" {
     /// signaling state calls for, in one step (perfect negotiation relies on it).
     #[wasm_bindgen(method, js_class = "RTCPeerConnection", js_name = setLocalDescription)]
     fn set_local_description_implicitly(this: &Connection) -> Promise;
+    /// `addIceCandidate(init)` with the peer's `RTCIceCandidateInit` as parsed from JSON.
+    #[wasm_bindgen(method, js_class = "RTCPeerConnection", js_name = addIceCandidate)]
+    fn add_ice_candidate_init(this: &Connection, candidate: &JsValue) -> Promise;
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -39,7 +44,9 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 pub(crate) struct Peer {
     connection: RtcPeerConnection,
     channel: RtcDataChannel,
-    _handlers: [Handler; 7],
+    /// Whether it trickles ICE candidates (see `Output::CreateConnection`).
+    trickle: bool,
+    _handlers: [Handler; 8],
 }
 
 impl Drop for Peer {
@@ -51,14 +58,16 @@ impl Drop for Peer {
         self.connection.set_onconnectionstatechange(None);
         self.connection.set_ontrack(None);
         self.connection.set_onnegotiationneeded(None);
+        self.connection.set_onicecandidate(None);
         self.channel.close();
         self.connection.close();
     }
 }
 
 impl Peer {
-    /// Creates connection `link` and its channel, reporting their events to [`links`].
-    pub fn new(config: &RtcConfiguration, link: LinkId) -> Result<Self, JsValue> {
+    /// Creates connection `link` and its channel, reporting their events (and, if it `trickle`s,
+    /// its ICE candidates) to [`links`].
+    pub fn new(config: &RtcConfiguration, link: LinkId, trickle: bool) -> Result<Self, JsValue> {
         let connection = RtcPeerConnection::new_with_configuration(config)?;
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
@@ -93,6 +102,16 @@ impl Peer {
                 links::on_track(link, &track, &stream);
             }
         });
+        let on_candidate = Handler::new(move |event: JsValue| {
+            let candidate = event.unchecked_into::<RtcPeerConnectionIceEvent>().candidate();
+            let json = candidate.and_then(|c| js_sys::JSON::stringify(&c.to_json()).ok()?.as_string());
+            if let Some(json) = json {
+                links::on_candidate(link, json);
+            }
+        });
+        if trickle {
+            connection.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        }
         channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -100,8 +119,8 @@ impl Peer {
         connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         connection.set_onnegotiationneeded(Some(on_negotiation_needed.as_ref().unchecked_ref()));
         connection.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        let handlers = [on_open, on_close, on_message, on_low, on_state, on_negotiation_needed, on_track];
-        Ok(Self { connection, channel, _handlers: handlers })
+        let handlers = [on_open, on_close, on_message, on_low, on_state, on_negotiation_needed, on_track, on_candidate];
+        Ok(Self { connection, channel, trickle, _handlers: handlers })
     }
 
     /// The underlying connection, as handed to apps by `getPeers()`.
@@ -112,6 +131,19 @@ impl Peer {
     /// Sends one message on the data channel.
     pub fn send(&self, message: &Uint8Array) -> Result<(), JsValue> {
         self.channel.send_with_array_buffer_view(message)
+    }
+
+    /// Whether it trickles ICE candidates.
+    pub fn trickles(&self) -> bool {
+        self.trickle
+    }
+
+    /// Adds the peer's ICE candidate (`RTCIceCandidateInit` JSON); one it refuses is warned about.
+    pub fn add_candidate(&self, candidate: &str) {
+        let Ok(init) = js_sys::JSON::parse(candidate) else { return };
+        let added = self.connection.unchecked_ref::<Connection>().add_ice_candidate_init(&init);
+        let warn = Closure::once_into_js(|e: JsValue| warn(&format!("cannot add an ICE candidate: {}", describe(&e))));
+        drop(added.unchecked_ref::<Catchable>().catch_with(&warn));
     }
 
     /// Bytes the channel holds unsent.
@@ -135,14 +167,19 @@ pub fn describe(error: &JsValue) -> String {
     }
 }
 
-/// Runs one negotiation step on `connection`: the local SDP it made, or why it failed.
-pub async fn negotiate(connection: &RtcPeerConnection, step: NegotiationStep) -> Result<Option<String>, String> {
+/// Runs one negotiation step on `connection`: the local SDP it made, or why it failed. A
+/// `trickle` connection describes itself at once; others wait for ICE gathering.
+pub async fn negotiate(
+    connection: &RtcPeerConnection,
+    step: NegotiationStep,
+    trickle: bool,
+) -> Result<Option<String>, String> {
     let run = async {
         match step {
-            NegotiationStep::MakeOffer => describe_locally(connection).await.map(Some),
+            NegotiationStep::MakeOffer => describe_locally(connection, trickle).await.map(Some),
             NegotiationStep::ApplyOffer(sdp) => {
                 set_remote(connection, RtcSdpType::Offer, &sdp).await?;
-                describe_locally(connection).await.map(Some)
+                describe_locally(connection, trickle).await.map(Some)
             }
             NegotiationStep::ApplyAnswer(sdp) => set_remote(connection, RtcSdpType::Answer, &sdp).await.map(|()| None),
         }
@@ -158,10 +195,12 @@ async fn set_remote(connection: &RtcPeerConnection, kind: RtcSdpType, sdp: &str)
 }
 
 /// Makes the local description the signaling state calls for and returns its SDP once ICE
-/// gathering is done (or has taken [`ICE_GATHERING_TIMEOUT_MS`]).
-async fn describe_locally(connection: &RtcPeerConnection) -> Result<String, JsValue> {
+/// gathering is done (or has taken [`ICE_GATHERING_TIMEOUT_MS`]), or at once if it `trickle`s.
+async fn describe_locally(connection: &RtcPeerConnection, trickle: bool) -> Result<String, JsValue> {
     JsFuture::from(connection.unchecked_ref::<Connection>().set_local_description_implicitly()).await?;
-    ice_gathered(connection).await?;
+    if !trickle {
+        ice_gathered(connection).await?;
+    }
     let local = connection.local_description().ok_or_else(|| JsValue::from_str("no local description"))?;
     Ok(local.sdp())
 }

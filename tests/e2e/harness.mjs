@@ -216,7 +216,8 @@ export function launchBrowser () {
  * `log` (joins, leaves, echo arrivals, ms from joinRoom to each join, onJoinError events), `track(name)` to register an action whose arrivals and
  * progress are kept in `tracked[name]`, `channelOf(peerId)` giving the raw data channel to a
  * peer, `inject(peerId, bytes)` sending a room frame on it as the library does (after the room's
- * tag, learned from the library's own messages; see src/hub.rs), `remoteDescriptions` counting setRemoteDescription calls,
+ * tag, learned from the library's own messages; see src/hub.rs), `remoteDescriptions` counting setRemoteDescription calls, `candidatesAdded` counting
+ * addIceCandidate calls,
  * `connectionsMade` counting the library's peer connections;
  * `log.streams` and `log.tracks` record onPeerStream and onPeerTrack. Console warnings are
  * collected in `warnings`.
@@ -254,6 +255,12 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
       message.set(tags.get(channel))
       message.set(bytes, 8)
       channel.send(message)
+    }
+    window.candidatesAdded = 0
+    const addCandidate = RTCPeerConnection.prototype.addIceCandidate
+    RTCPeerConnection.prototype.addIceCandidate = function (...args) {
+      window.candidatesAdded++
+      return addCandidate.apply(this, args)
     }
     window.remoteDescriptions = 0
     const setRemote = RTCPeerConnection.prototype.setRemoteDescription

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { WebSocketServer } from 'ws'
 import { randomBytes } from 'node:crypto'
 import { openModern, openPeer, rendezWarnings, sealForRoom, startBroker, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, tricklesCandidates, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startBroker)
 
@@ -116,3 +116,5 @@ test('passive peers wait for an active one and never meet each other', () =>
 
 test('rooms of one app share one connection per peer', () =>
   sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'mqtt' }), 'mqtt'))
+
+test('trickleIce: candidates travel sealed through the relay', () => tricklesCandidates(join, 'mqtt'))

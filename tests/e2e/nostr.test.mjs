@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
 import { openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, met, survivesRelayRestart } from './scenarios.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, tricklesCandidates, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startNostrRelay)
 
@@ -94,3 +94,5 @@ test('passive peers wait for an active one and never meet each other', () =>
 
 test('rooms of one app share one connection per peer', () =>
   sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))
+
+test('trickleIce: candidates travel sealed through the relay', () => tricklesCandidates(join, 'nostr'))

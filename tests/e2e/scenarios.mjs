@@ -136,3 +136,20 @@ export async function sharesOneConnectionAcrossRooms (open, strategy) {
   assert.equal(await a.page.evaluate(() => sharedPc.connectionState), 'closed')
   await Promise.all([a, b].map(peer => peer.context.close()))
 }
+
+/**
+ * `trickleIce: true`: descriptions go out before ICE gathering and candidates follow through the
+ * relay, sealed; each side adds the other's and the peers meet. Without it, none travels.
+ * `join(roomId, config)` opens a page (`openPeer`) on the strategy.
+ */
+export async function tricklesCandidates (join, strategy) {
+  const [a, b] = await Promise.all([join(`trickle-${strategy}`, { trickleIce: true }), join(`trickle-${strategy}`, { trickleIce: true })])
+  await meet(a, b)
+  for (const peer of [a, b]) assert.ok(await peer.page.evaluate(() => candidatesAdded) > 0, 'candidates were added')
+  await a.page.evaluate(() => send('trickled'))
+  await waitFor(b.page, () => log.received.some(r => r.data === 'trickled'))
+  const [c, d] = await Promise.all([join(`bundled-${strategy}`), join(`bundled-${strategy}`)])
+  await meet(c, d)
+  for (const peer of [c, d]) assert.equal(await peer.page.evaluate(() => candidatesAdded), 0, 'candidates travel in the SDP')
+  await Promise.all([a, b, c, d].map(peer => peer.context.close()))
+}

@@ -59,7 +59,7 @@ export function ChatBox (): string[] {
 }
 
 // Trystero 0.25's shape.
-const modern = joinRoom({ appId: 'app', relayConfig: { urls: ['wss://tracker'], redundancy: 1, manualReconnection: false, warnOnRelayFailure: true } }, 'room', {
+const modern = joinRoom({ appId: 'app', trickleIce: true, relayConfig: { urls: ['wss://tracker'], redundancy: 1, manualReconnection: false, warnOnRelayFailure: true } }, 'room', {
   onJoinError: e => e.error,
   handshakeTimeoutMs: 5000,
   onPeerHandshake: async (peerId, send, receive, isInitiator) => {
