@@ -8,11 +8,15 @@ export function expose (wasm) {
   // back-forward cache joins afresh.
   globalThis.addEventListener?.('pagehide', () => { for (const room of [...joined.values()]) room.leave() })
   // Reconnecting while the browser is offline only fails: relays stop reconnecting on `offline`
-  // and reconnect at once on `online`, page-wide, while a room joined without
-  // `relayConfig.manualReconnection` is in.
+  // and reconnect at once on `online`, while a room joined without
+  // `relayConfig.manualReconnection` is in. The pause is page-wide, as the app's own is; the two
+  // are kept apart, so coming back online does not undo a pause the app asked for.
   const watching = new Set()
-  const offline = () => wasm.pauseRelayReconnection()
-  const online = () => wasm.resumeRelayReconnection()
+  let offlinePause = false
+  let appPause = false
+  const apply = () => offlinePause || appPause ? wasm.pauseRelayReconnection() : wasm.resumeRelayReconnection()
+  const offline = () => { offlinePause = true; apply() }
+  const online = () => { if (offlinePause) { offlinePause = false; apply() } }
   const watch = (room, on) => {
     const before = watching.size
     if (on) watching.add(room)
@@ -24,6 +28,7 @@ export function expose (wasm) {
     } else if (before > 0 && watching.size === 0) {
       globalThis.removeEventListener?.('offline', offline)
       globalThis.removeEventListener?.('online', online)
+      online()
     }
   }
   return {
@@ -52,9 +57,9 @@ export function expose (wasm) {
       return room
     },
     /** Stops reconnecting to relays that drop. */
-    pauseRelayReconnection: () => wasm.pauseRelayReconnection(),
-    /** Resumes reconnecting, at once for relays that dropped meanwhile. */
-    resumeRelayReconnection: () => wasm.resumeRelayReconnection(),
+    pauseRelayReconnection: () => { appPause = true; apply() },
+    /** Resumes reconnecting, at once for relays that dropped meanwhile (unless the browser is offline). */
+    resumeRelayReconnection: () => { appPause = false; apply() },
     /** Relay URL → WebSocket over every joined room. */
     getRelaySockets: () => wasm.getRelaySockets(),
     /** The strategy's public default relays. */

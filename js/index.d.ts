@@ -42,9 +42,9 @@ export interface RelayConfig {
   /** How many relays to connect to: the first ones of `urls`, or of the defaults. */
   redundancy?: number
   /**
-   * `true`: relays keep reconnecting while the browser is offline, and the app pauses and resumes
-   * them itself (`pauseRelayReconnection`, `resumeRelayReconnection`). By default reconnection
-   * pauses on `offline` and resumes at once on `online`.
+   * `true`: this room does not make relays pause while the browser is offline; the app pauses and
+   * resumes them itself (`pauseRelayReconnection`, `resumeRelayReconnection`). By default
+   * reconnection pauses (page-wide) on `offline` and resumes at once on `online`.
    */
   manualReconnection?: boolean
   /** `false`: no console warnings about relays that fail or misbehave. Default `true`. */

@@ -15,7 +15,8 @@
 //! connection of that room to the peer still being set up) or unbinds at once if it cannot; a
 //! room bound over a link proves that it holds the room key before its peer is admitted (see
 //! `Room::bind_link`); a link closes when no room uses it any more. Media on a link is
-//! negotiated by the room bound to it with the smallest tag, the same room on both sides.
+//! negotiated by the room bound to it with the smallest tag among those whose peer joined (the
+//! driver knows which joined), the same room on both sides once both admitted it.
 
 use crate::collections::Map;
 use crate::crypto::ROOM_TAG_LEN;
@@ -149,14 +150,16 @@ impl Hub {
     }
 
     /// The connection `conn` of `room` to `peer` opened on `link`, which the room's signaling
-    /// made: the link carries that room, and may carry others.
-    pub fn opened(&mut self, link: LinkId, peer: &str, room: RoomRef, conn: ConnId) {
-        let Some(&tag) = self.tags.get(&room) else { return };
+    /// made: the link carries that room, and may carry others. Returns `false` (nothing is
+    /// recorded) if the room is not the page's.
+    pub fn opened(&mut self, link: LinkId, peer: &str, room: RoomRef, conn: ConnId) -> bool {
+        let Some(&tag) = self.tags.get(&room) else { return false };
         let mut bindings = Map::default();
         bindings.insert(tag, Binding { room, conn });
         self.links.insert(link, Link { peer: peer.to_owned(), bindings });
         self.send(link, self.rooms_frame());
         self.bind_missing(peer);
+        true
     }
 
     /// `link` closed: every room on it loses its connection.
@@ -226,14 +229,10 @@ impl Hub {
         self.links.get(&link)?.bindings.get(&tag).map(|b| (b.room, b.conn))
     }
 
-    /// Every room connection over `link`.
+    /// Every room connection over `link`, in tag order (the first whose peer joined negotiates
+    /// its media).
     pub fn bindings(&self, link: LinkId) -> Vec<(RoomRef, ConnId)> {
         self.links.get(&link).map_or_else(Vec::new, |l| l.bindings.values().map(|b| (b.room, b.conn)).collect())
-    }
-
-    /// The room connection that negotiates media on `link`: the one with the smallest tag.
-    pub fn negotiator(&self, link: LinkId) -> Option<(RoomRef, ConnId)> {
-        self.links.get(&link)?.bindings.values().next().map(|b| (b.room, b.conn))
     }
 
     /// The peer asks us to bind room `tag` onto `link`.
@@ -414,8 +413,8 @@ mod tests {
         assert_eq!(pages.routes(S), [true, true]);
         assert_eq!(pages.routes(R), [true, true]);
         for hub in &pages.hubs {
-            assert_eq!(hub.negotiator(LINK).map(|(r, _)| r), Some(room(S)), "the smallest tag negotiates");
-            assert_eq!(hub.bindings(LINK).len(), 2);
+            let rooms: Vec<RoomRef> = hub.bindings(LINK).into_iter().map(|(r, _)| r).collect();
+            assert_eq!(rooms, vec![room(S), room(R)], "in tag order, whichever bound first");
         }
     }
 

@@ -160,7 +160,7 @@ impl Topics {
 /// and roomId, so the relay never sees the room name.
 pub fn room_topic(strategy: &str, app_id: &str, room_id: &str) -> String {
     let digest = Sha256::new()
-        .chain_update(b"rendez/topic/v1\0")
+        .chain_update(b"rendez/topic/v2\0")
         .chain_update(strategy.as_bytes())
         .chain_update([0])
         .chain_update(app_id.as_bytes())

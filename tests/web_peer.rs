@@ -26,7 +26,7 @@ fn connection() -> (RtcPeerConnection, Promise) {
 }
 
 async fn step(pc: &RtcPeerConnection, step: NegotiationStep) -> Option<String> {
-    negotiate(pc, step).await.unwrap_or_else(|e| panic!("step failed: {e}"))
+    negotiate(pc, step, false).await.unwrap_or_else(|e| panic!("step failed: {e}"))
 }
 
 #[wasm_bindgen_test]
@@ -60,6 +60,6 @@ async fn steps_connect_and_survive_both_sides_offering_at_once() {
     assert_eq!((a.signaling_state(), b.signaling_state()), (RtcSignalingState::Stable, RtcSignalingState::Stable));
 
     // A step the state does not allow fails with the browser's reason instead of throwing.
-    let stale = negotiate(&a, NegotiationStep::ApplyAnswer("v=0".into())).await;
+    let stale = negotiate(&a, NegotiationStep::ApplyAnswer("v=0".into()), false).await;
     assert!(stale.is_err(), "{stale:?}");
 }

@@ -46,6 +46,11 @@ impl<P: Payload> Room<P> {
         Some(conn)
     }
 
+    /// Whether the peer of connection `conn` is in the room (open, and admitted both ways).
+    pub fn is_joined(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.is_joined())
+    }
+
     /// The peer of connection `conn`, once known.
     pub fn peer_of(&self, conn: ConnId) -> Option<&str> {
         self.conns.get(&conn)?.remote.as_deref()

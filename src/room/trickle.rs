@@ -2,8 +2,10 @@
 //! descriptions go out as soon as they are made and ICE candidates follow one by one, sealed.
 //!
 //! Rules: a candidate is sealed and stamped under `candidate\0<sender>\0<recipient>\0<offer id>`
-//! and names the connection by its offer id; ours wait until the offer id is known (and go after
-//! the offer); the peer's wait until its description is set; candidates for a connection that
+//! and names the connection by its offer id; an offerer's wait until the offer id is known (and go
+//! after the offer), an answerer's go as they are found (the offerer holds them); the peer's are
+//! taken whether or not we trickle (trickling is the sender's choice) and wait until its
+//! description is set; candidates for a connection that
 //! does not exist yet (relays may reorder) are held per peer and offer; each hold is bounded and
 //! candidates seen before are ignored.
 
@@ -54,7 +56,7 @@ impl<P: Payload> Room<P> {
 
     /// Peer `from` sent a candidate for the connection of offer `offer_id`.
     pub(super) fn on_candidate(&mut self, from: &str, offer_id: &str, sealed: &str) {
-        if !self.trickles() || !self.accepts_signal_from(from) {
+        if !self.strategy.carries_candidates() || !self.accepts_signal_from(from) {
             return;
         }
         let candidate = match self.open_stamped(sealed, &candidate_context(from, &self.config.self_id, offer_id)) {

@@ -273,6 +273,11 @@ impl Driver {
         peers.into_iter().filter_map(|(id, conn)| Some((id, links::connection(*self.peers.get(&conn)?)?))).collect()
     }
 
+    /// The shared-connection names of `peers` (peer id and connection id), with this room's.
+    pub fn links(&self, peers: impl IntoIterator<Item = (String, ConnId)>) -> (RoomRef, Vec<LinkId>) {
+        (self.room, peers.into_iter().filter_map(|(_, conn)| self.peers.get(&conn).copied()).collect())
+    }
+
     /// The relay connections that exist now, by URL.
     pub fn relay_sockets(&self) -> Vec<(String, web_sys::WebSocket)> {
         let urls = self.core.relay_urls();

@@ -5,14 +5,14 @@
 use super::driver::{feed, now, read, with_driver, WeakDriver};
 use super::media;
 use super::payload::{allocate, JsBytes};
-use super::peer::Peer;
+use super::peer::{Connection, Peer};
 use crate::collections::Map;
 use crate::hub::{Hub, HubOutput, LinkId, RoomRef, RoomTag, MAX_HUB_FRAME_LEN, TAG_LEN};
 use crate::room::{ConnId, Input, OutFrame};
 use js_sys::{ArrayBuffer, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
-use web_sys::{MediaStream, MediaStreamTrack, RtcConfiguration, RtcPeerConnection};
+use web_sys::{MediaStream, MediaStreamTrack, RtcConfiguration, RtcPeerConnection, RtcRtpSender};
 
 thread_local! {
     static LINKS: RefCell<Links> = RefCell::new(Links::default());
@@ -37,6 +37,8 @@ struct Entry {
     open: bool,
     /// The SCTP limit for room frames (less the tag).
     max_message_size: Option<f64>,
+    /// The tracks each room sends on it, taken off when that room leaves it.
+    senders: Vec<(RoomRef, RtcRtpSender)>,
 }
 
 struct RoomEntry {
@@ -58,12 +60,11 @@ impl Links {
         self.rooms.get(&room).map(|r| r.driver.clone())
     }
 
-    /// The room connections an event of `link` concerns: those bound to it once open (or only its
-    /// media negotiator, when `negotiator`), its creator before.
-    fn targets(&self, link: LinkId, negotiator: bool) -> Vec<(WeakDriver, ConnId)> {
+    /// The room connections an event of `link` concerns: those bound to it once open, its creator
+    /// before.
+    fn targets(&self, link: LinkId) -> Vec<(WeakDriver, ConnId)> {
         let Some(entry) = self.connections.get(&link) else { return Vec::new() };
         let bound = match (entry.open, self.hubs.get(&entry.app)) {
-            (true, Some(hub)) if negotiator => hub.negotiator(link).into_iter().collect(),
             (true, Some(hub)) => hub.bindings(link),
             _ => vec![entry.creator],
         };
@@ -119,7 +120,9 @@ pub(crate) fn create(room: RoomRef, conn: ConnId, config: &RtcConfiguration, tri
         let link = LinkId(links.next_link);
         let peer = Peer::new(config, link, trickle)?;
         links.next_link += 1;
-        links.connections.insert(link, Entry { peer, app, creator: (room, conn), open: false, max_message_size: None });
+        let entry =
+            Entry { peer, app, creator: (room, conn), open: false, max_message_size: None, senders: Vec::new() };
+        links.connections.insert(link, entry);
         Ok(link)
     });
     made.unwrap_or_else(|| Err(JsValue::from_str("connections are busy")))
@@ -128,13 +131,22 @@ pub(crate) fn create(room: RoomRef, conn: ConnId, config: &RtcConfiguration, tri
 /// Room `room` closed its connection `conn` on `link`: the link stays while other rooms use it.
 pub(crate) fn close(room: RoomRef, conn: ConnId, link: LinkId) {
     let app = with_links(|links| {
-        let entry = links.connections.get(&link)?;
+        let entry = links.connections.get_mut(&link)?;
         let app = entry.app.clone();
-        if entry.open {
-            links.hubs.get_mut(&app)?.unbind(room, conn);
-        } else if entry.creator == (room, conn) {
-            links.connections.remove(&link);
+        if !entry.open {
+            if entry.creator == (room, conn) {
+                links.connections.remove(&link);
+            }
+            return Some(app);
         }
+        let (sent, kept) = std::mem::take(&mut entry.senders).into_iter().partition(|(r, _)| *r == room);
+        entry.senders = kept;
+        let connection = entry.peer.connection().clone();
+        for (_, sender) in sent {
+            // A closed connection refuses; it is going anyway.
+            drop(connection.unchecked_ref::<Connection>().remove_track(&sender));
+        }
+        links.hubs.get_mut(&app)?.unbind(room, conn);
         Some(app)
     });
     if let Some(app) = app.flatten() {
@@ -145,6 +157,11 @@ pub(crate) fn close(room: RoomRef, conn: ConnId, link: LinkId) {
 /// The browser connection of `link`.
 pub(crate) fn connection(link: LinkId) -> Option<RtcPeerConnection> {
     with_links(|links| Some(links.connections.get(&link)?.peer.connection().clone())).flatten()
+}
+
+/// `room` sends a track on `link` through `sender`.
+pub(crate) fn sent_by(link: LinkId, room: RoomRef, sender: RtcRtpSender) {
+    with_links(|links| links.connections.get_mut(&link).map(|e| e.senders.push((room, sender))));
 }
 
 /// Whether `link` trickles ICE candidates.
@@ -248,19 +265,26 @@ fn send_hub_frame(link: LinkId, frame: &[u8]) {
 
 /// The data channel of `link` opened: it becomes a link carrying its creator's room.
 pub(crate) fn on_open(link: LinkId, max_message_size: Option<f64>) {
-    let room_limit = max_message_size.map(|max| max - TAG_LEN as f64);
+    // 0 means no limit; otherwise room frames leave room for the tag.
+    let room_limit = max_message_size.map(|max| if max > TAG_LEN as f64 { max - TAG_LEN as f64 } else { max });
     let Some(Some((app, (room, conn), driver))) = with_links(|links| {
-        let entry = links.connections.get_mut(&link)?;
-        entry.open = true;
-        entry.max_message_size = room_limit;
+        let entry = links.connections.get(&link)?;
         let (app, creator) = (entry.app.clone(), entry.creator);
         Some((app, creator, links.driver(creator.0)?))
     }) else {
         return;
     };
     let peer = driver.upgrade().and_then(|shared| read(&shared, |d| d.core.peer_of(conn).map(str::to_owned)).flatten());
+    // Only a connection the hub knows is a link; one whose room forgot it stays the room's to close.
     if let Some(peer) = peer {
-        with_links(|links| links.hubs.get_mut(&app).map(|hub| hub.opened(link, &peer, room, conn)));
+        with_links(|links| {
+            if links.hubs.get_mut(&app).is_some_and(|hub| hub.opened(link, &peer, room, conn)) {
+                if let Some(entry) = links.connections.get_mut(&link) {
+                    entry.open = true;
+                    entry.max_message_size = room_limit;
+                }
+            }
+        });
     }
     feed(&driver, Input::ConnectionOpened { conn, max_message_size: room_limit });
     run_hub(&app);
@@ -287,7 +311,7 @@ pub(crate) fn on_close(link: LinkId) {
 /// A message arrived on `link`: to the hub or the room its tag names.
 pub(crate) fn on_message(link: LinkId, data: JsValue) {
     let Ok(buffer) = data.dyn_into::<ArrayBuffer>() else {
-        for (driver, conn) in with_links(|links| links.targets(link, false)).unwrap_or_default() {
+        for (driver, conn) in with_links(|links| links.targets(link)).unwrap_or_default() {
             feed(&driver, Input::NonBinaryFrame { conn });
         }
         return;
@@ -327,28 +351,40 @@ pub(crate) fn on_message(link: LinkId, data: JsValue) {
 
 /// The channel of `link` holds `amount` bytes unsent: every room on it may send more.
 pub(crate) fn on_buffered(link: LinkId, amount: u64) {
-    for (driver, conn) in with_links(|links| links.targets(link, false)).unwrap_or_default() {
+    for (driver, conn) in with_links(|links| links.targets(link)).unwrap_or_default() {
         feed(&driver, Input::Buffered { conn, amount });
     }
 }
 
 /// The browser wants to renegotiate `link`: its media negotiator does.
 pub(crate) fn on_negotiation_needed(link: LinkId) {
-    for (driver, conn) in with_links(|links| links.targets(link, true)).unwrap_or_default() {
+    if let Some((driver, conn)) = negotiator(link) {
         feed(&driver, Input::NegotiationNeeded { conn });
     }
+}
+
+/// The room connection that negotiates media on `link`: of those whose peer joined, the one with
+/// the smallest tag (the same on both sides; `Hub::bindings` is in tag order).
+fn negotiator(link: LinkId) -> Option<(WeakDriver, ConnId)> {
+    let rooms = with_links(|links| links.targets(link)).unwrap_or_default();
+    if rooms.len() == 1 {
+        return rooms.into_iter().next();
+    }
+    rooms.into_iter().find(|(driver, conn)| {
+        driver.upgrade().and_then(|shared| read(&shared, |d| d.core.is_joined(*conn))).unwrap_or(false)
+    })
 }
 
 /// A remote track arrived on `link`: to each room whose peer announced its stream, or to the
 /// media negotiator if none did.
 pub(crate) fn on_track(link: LinkId, track: &MediaStreamTrack, stream: &MediaStream) {
-    let rooms = with_links(|links| links.targets(link, false)).unwrap_or_default();
+    let rooms = with_links(|links| links.targets(link)).unwrap_or_default();
     let mut reported = false;
     for (driver, conn) in &rooms {
         reported |= media::report_track(driver, *conn, track, stream, rooms.len() == 1);
     }
     if !reported && rooms.len() > 1 {
-        for (driver, conn) in with_links(|links| links.targets(link, true)).unwrap_or_default() {
+        if let Some((driver, conn)) = negotiator(link) {
             media::report_track(&driver, conn, track, stream, true);
         }
     }

@@ -11,8 +11,10 @@ use super::callbacks::emit;
 use super::console::warn;
 use super::driver::{now, read, with_driver, Shared, WeakDriver};
 use super::errors::{busy, js_error};
+use super::links;
 use super::payload::{self};
 use super::peer::{describe, Connection};
+use crate::hub::{LinkId, RoomRef};
 use crate::room::ConnId;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
@@ -31,7 +33,7 @@ extern "C" {
 
     /// `removeTrack`, which throws when the connection is closed.
     #[wasm_bindgen(method, catch, js_class = "RTCPeerConnection", js_name = removeTrack)]
-    fn remove_track(this: &Connection, sender: &RtcRtpSender) -> Result<(), JsValue>;
+    pub(crate) fn remove_track(this: &Connection, sender: &RtcRtpSender) -> Result<(), JsValue>;
 }
 
 fn tracks(stream: &MediaStream) -> Vec<MediaStreamTrack> {
@@ -88,16 +90,21 @@ fn add_tracks(
         false => payload::to_json(metadata).map_err(|e| js_error(&e, "invalid"))?.map(String::from),
     };
     let stream_id = stream.id();
-    let announced = with_driver(shared, |driver, _| -> Result<Vec<RtcPeerConnection>, JsValue> {
+    let announced = with_driver(shared, |driver, _| -> Result<(RoomRef, Vec<LinkId>), JsValue> {
         let targets = driver.core.announce_stream(now(), targets.as_deref(), &stream_id, metadata.as_deref())?;
-        Ok(driver.connections(targets).into_iter().map(|(_, c)| c).collect())
+        Ok(driver.links(targets))
     });
-    let connections = announced.unwrap_or_else(|| Err(busy()))?;
-    Ok(connections
-        .iter()
-        .map(|connection| {
+    let (room, targets) = announced.unwrap_or_else(|| Err(busy()))?;
+    Ok(targets
+        .into_iter()
+        .filter_map(|link| Some((link, links::connection(link)?)))
+        .map(|(link, connection)| {
             let connection = connection.unchecked_ref::<Connection>();
-            added.iter().try_for_each(|track| connection.add_track(track, stream).map(drop))
+            added.iter().try_for_each(|track| {
+                let sender = connection.add_track(track, stream)?;
+                links::sent_by(link, room, sender);
+                Ok::<(), JsValue>(())
+            })
         })
         .map(|added| match added {
             Ok(()) => Promise::resolve(&JsValue::UNDEFINED),

@@ -103,7 +103,7 @@ export async function sharesOneConnectionAcrossRooms (open, strategy) {
       window.otherLog = { joins: [], leaves: [], streams: [] }
       window.firstStreams = []
       room.onPeerStream = (stream, id, metadata) => firstStreams.push(metadata)
-      other.onPeerStream = (stream, id, metadata) => otherLog.streams.push(metadata)
+      other.onPeerStream = (stream, id, metadata) => otherLog.streams.push({ stream, metadata })
       other.onPeerJoin = id => otherLog.joins.push(id)
       other.onPeerLeave = id => otherLog.leaves.push(id)
     }, `${first}-2`)
@@ -122,17 +122,19 @@ export async function sharesOneConnectionAcrossRooms (open, strategy) {
   await a.page.evaluate(async () => other.addStream(await navigator.mediaDevices.getUserMedia({ video: true }), null, { room: 2 }))
   await waitFor(b.page, () => otherLog.streams.length === 1)
   await new Promise(resolve => setTimeout(resolve, 500))
-  assert.deepEqual(await b.page.evaluate(() => [otherLog.streams, firstStreams]), [[{ room: 2 }], []])
-  // Leaving the first room keeps the second working over the same connection.
-  await a.page.evaluate(() => room.leave())
-  await waitFor(b.page, id => log.leaves.includes(id), a.selfId)
-  await a.page.evaluate(() => other.makeAction('chat').send('still here'))
-  await waitFor(b.page, () => got.second.includes('still here'))
-  assert.equal(await a.page.evaluate(id => other.getPeers()[id] === sharedPc && sharedPc.connectionState, b.selfId), 'connected')
-  assert.deepEqual(await b.page.evaluate(() => otherLog.leaves), [])
-  // Leaving the second room too: nothing uses the connection, and it closes.
+  assert.deepEqual(await b.page.evaluate(() => [otherLog.streams.map(s => s.metadata), firstStreams]), [[{ room: 2 }], []])
+  // Leaving the second room keeps the first working over the same connection, and takes the
+  // second room's stream off it.
   await a.page.evaluate(() => other.leave())
   await waitFor(b.page, id => otherLog.leaves.includes(id), a.selfId)
+  await waitFor(b.page, () => otherLog.streams[0].stream.getTracks().length === 0)
+  await a.page.evaluate(() => room.makeAction('chat').send('still here'))
+  await waitFor(b.page, () => got.first.includes('still here'))
+  assert.equal(await a.page.evaluate(id => room.getPeers()[id] === sharedPc && sharedPc.connectionState, b.selfId), 'connected')
+  assert.deepEqual(await b.page.evaluate(() => log.leaves), [])
+  // Leaving the first room too: nothing uses the connection, and it closes.
+  await a.page.evaluate(() => room.leave())
+  await waitFor(b.page, id => log.leaves.includes(id), a.selfId)
   assert.equal(await a.page.evaluate(() => sharedPc.connectionState), 'closed')
   await Promise.all([a, b].map(peer => peer.context.close()))
 }
