@@ -43,9 +43,7 @@ impl RelaySocket {
         let w = weak.clone();
         let on_close = Handler::new(move |event: JsValue| {
             let event: CloseEvent = event.unchecked_into();
-            let reason = Some(event.reason())
-                .filter(|r| !r.is_empty())
-                .map(|r| format!("closed the connection: {r} (code {})", event.code()));
+            let reason = close_reason(event.code(), &event.reason());
             feed(&w, Input::RelayClosed { relay, reason });
         });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -87,4 +85,21 @@ fn read(relay: RelayId, data: &JsValue) -> Option<Input<JsBytes>> {
         return Some(Input::RelayMessageTooLarge { relay, len });
     }
     Some(Input::RelayMessage { relay, data: RelayData::Binary(Uint8Array::new(buffer).to_vec()) })
+}
+
+/// Why a relay closed the connection, for the warning: its own words if it gave any, else what
+/// the close code says; `None` for an unexplained drop.
+fn close_reason(code: u16, reason: &str) -> Option<String> {
+    let likely = match code {
+        1008 => "it refused something we sent (policy violation)",
+        1009 => "a message was larger than it takes (public trackers close on messages over 16 KiB)",
+        1013 => "it is overloaded; try again later",
+        _ if reason.is_empty() => return None,
+        _ => "",
+    };
+    Some(match (reason.is_empty(), likely.is_empty()) {
+        (true, _) => format!("closed the connection (code {code}): {likely}"),
+        (false, true) => format!("closed the connection: {reason} (code {code})"),
+        (false, false) => format!("closed the connection: {reason} (code {code}): {likely}"),
+    })
 }

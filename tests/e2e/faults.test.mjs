@@ -205,3 +205,17 @@ test('relayConfig.warnOnRelayFailure: false keeps relay failures off the console
   assert.deepEqual(quiet.warnings.filter(w => w.includes('ws://127.0.0.1:9')), [])
   await Promise.all([loud.context.close(), quiet.context.close()])
 })
+
+test('a relay that closes on a message too large for it is warned about once, naming the cause', async () => {
+  const strict = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 })
+  strict.on('connection', socket => socket.on('error', () => {})) // ws closes with 1009 and reports it here
+  await new Promise(resolve => strict.once('listening', resolve))
+  const peer = await join('too-large', { relayUrls: [`ws://127.0.0.1:${strict.address().port}`] })
+  await rendezWarnings(peer, 1)
+  await sleep(4000) // reconnects twice meanwhile, closed the same way each time
+  const about = peer.warnings.filter(w => w.includes('code 1009'))
+  assert.equal(about.length, 1, peer.warnings.join('\n'))
+  assert.match(about[0], /larger than it takes/)
+  await peer.context.close()
+  await new Promise(resolve => strict.close(resolve))
+})

@@ -48,16 +48,23 @@ export async function startFileServer (port = 0, dir = root) {
 
 /** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
 export async function startTracker (port = 0) {
-  const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true }, stats: false })
+  // As strict as aquatic_ws, which public trackers run: a WebSocket message over 16 KiB closes
+  // the connection (code 1009). `largest()` is the largest message a client sent.
+  const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true, maxPayload: MAX_TRACKER_MESSAGE }, stats: false })
   tracker.on('warning', () => {})
+  let largest = 0
+  tracker.ws.on('connection', socket => socket.on('message', data => { largest = Math.max(largest, data.length) }))
   await new Promise(resolve => tracker.listen(port, '127.0.0.1', resolve))
   const { port: bound } = tracker.ws.address()
   const close = () => {
     for (const client of tracker.ws.clients) client.terminate()
     return new Promise(resolve => tracker.close(resolve))
   }
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, largest: () => largest }
 }
+
+/** aquatic_ws's default limit on a WebSocket message. */
+export const MAX_TRACKER_MESSAGE = 16 * 1024
 
 /**
  * Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL,

@@ -1,7 +1,8 @@
 // Two browsers meet through a real WebTorrent tracker, talk, and part; a third in another room stays alone.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { openPeer, suite, waitFor } from './harness.mjs'
+import { execFileSync } from 'node:child_process'
+import { MAX_TRACKER_MESSAGE, openPeer, suite, waitFor } from './harness.mjs'
 
 const env = suite()
 
@@ -104,4 +105,28 @@ test('as in Trystero, joinRoom and makeAction are idempotent while the room is j
   }, env.relay.url)
   assert.deepEqual(checks, { sameRoom: true, otherRoom: true, otherApp: true, sameAction: true, otherAction: true, freshAfterLeave: true })
   await peer.context.close()
+})
+
+test('announces stay within 16 KiB with many ICE candidates per offer, and a strict tracker connects the peers', async t => {
+  if (process.env.RENDEZ_ISOLATED !== '1') return t.skip('adding addresses needs the private network namespace (scripts/isolated.sh as root)')
+  // A host with many interfaces: each offer carries a host candidate for every one.
+  const interfaces = Array.from({ length: 8 }, (_, i) => [`rdzx${i}`, `198.18.${10 + i}.1/24`])
+  for (const [name, address] of interfaces) {
+    execFileSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+    execFileSync('ip', ['addr', 'add', address, 'dev', name])
+    execFileSync('ip', ['link', 'set', name, 'up'])
+    execFileSync('ip', ['link', 'set', `${name}p`, 'up'])
+  }
+  try {
+    const [a, b] = await Promise.all([openPeer(env.browser, env.files.url, env.relay.url, 'many-candidates'), openPeer(env.browser, env.files.url, env.relay.url, 'many-candidates')])
+    await waitFor(a.page, id => log.joins.includes(id), b.selfId)
+    await waitFor(b.page, id => log.joins.includes(id), a.selfId)
+    const largest = env.relay.largest()
+    console.log(`largest tracker message with ${interfaces.length + 1} interfaces: ${largest} bytes`)
+    assert.ok(largest <= MAX_TRACKER_MESSAGE, `${largest} bytes`)
+    assert.ok(largest > MAX_TRACKER_MESSAGE / 2, `offers carry the candidates: ${largest} bytes`)
+    await Promise.all([a.context.close(), b.context.close()])
+  } finally {
+    for (const [name] of interfaces) execFileSync('ip', ['link', 'del', name])
+  }
 })

@@ -15,6 +15,9 @@ use rendez_core::strategy::{Context, Discovery, RelayData, RelayFault, RelayId, 
 
 /// Offers published per announce, spread over the trackers announced to.
 pub const OFFER_POOL_SIZE: usize = 10;
+/// Largest message sent to a tracker: aquatic_ws, which many public trackers run, closes the
+/// connection on a WebSocket message over 16 KiB.
+pub const MAX_TRACKER_MESSAGE_LEN: usize = 16 * 1024;
 /// Offer routes remembered for answering; older ones are forgotten past this many.
 const MAX_ROUTES: usize = 256;
 
@@ -45,6 +48,43 @@ impl TrackerSession {
             trackers: vec![Tracker::Closed; config.relay_count],
             routes: Map::default(),
         }
+    }
+
+    /// Update announces carrying `offers`, in order, as few as fit within
+    /// [`MAX_TRACKER_MESSAGE_LEN`] each; an offer too large for an announce of its own is left
+    /// out, with a warning.
+    fn announces(&self, offers: &[SealedOffer], cx: &mut Context<'_>) -> Vec<String> {
+        let encode =
+            |offers: &[SealedOffer]| encode_announce(&self.info_hash, &self.self_id, offers, AnnounceEvent::Update);
+        let mut messages = Vec::new();
+        let mut start = 0;
+        while start < offers.len() {
+            let mut fitting = None;
+            let mut end = start;
+            while end < offers.len() {
+                let message = encode(&offers[start..=end]);
+                if message.len() > MAX_TRACKER_MESSAGE_LEN {
+                    break;
+                }
+                fitting = Some(message);
+                end += 1;
+            }
+            match fitting {
+                Some(message) => messages.push(message),
+                None => {
+                    let len = encode(&offers[start..=start]).len();
+                    cx.warn(format!(
+                        "an offer makes a tracker message of {len} bytes, over the {MAX_TRACKER_MESSAGE_LEN} trackers take; it was left out"
+                    ));
+                    end = start + 1;
+                }
+            }
+            start = end;
+        }
+        if messages.is_empty() {
+            messages.push(encode(&[]));
+        }
+        messages
     }
 
     fn open(&self) -> impl Iterator<Item = RelayId> + '_ {
@@ -110,9 +150,9 @@ impl Strategy for TrackerSession {
         let per_tracker = offers.len().div_ceil(relays.len()).max(1);
         let mut batches = offers.chunks(per_tracker);
         for &relay in relays {
-            let batch = batches.next().unwrap_or(&[]);
-            let message = encode_announce(&self.info_hash, &self.self_id, batch, AnnounceEvent::Update);
-            cx.send(relay, RelayData::Text(message));
+            for message in self.announces(batches.next().unwrap_or(&[]), cx) {
+                cx.send(relay, RelayData::Text(message));
+            }
         }
     }
 
@@ -227,5 +267,34 @@ mod tests {
             Ok(())
         });
         assert_eq!(sent_json(&out).iter().map(|(r, _)| *r).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn announces_stay_within_what_trackers_take() {
+        let mut s = session();
+        let offer = |i: usize, len: usize| SealedOffer { offer_id: format!("o{i}"), sealed_sdp: "S".repeat(len) };
+        // Ten offers of 3,000 bytes (many ICE candidates) to one tracker, and one no announce holds.
+        let mut offers: Vec<SealedOffer> = (0..10).map(|i| offer(i, 3000)).collect();
+        offers.insert(4, offer(99, MAX_TRACKER_MESSAGE_LEN));
+        let (_, out) = run(|cx| {
+            s.announce(&[RelayId(0)], offers, "", cx);
+            Ok(())
+        });
+        let lens: Vec<usize> = out
+            .iter()
+            .filter_map(|o| match o {
+                StrategyOutput::Send { data: RelayData::Text(t), .. } => Some(t.len()),
+                _ => None,
+            })
+            .collect();
+        assert!(lens.len() > 1 && lens.iter().all(|&len| len <= MAX_TRACKER_MESSAGE_LEN), "{lens:?}");
+        let ids: Vec<String> = sent_json(&out)
+            .iter()
+            .flat_map(|(_, v)| {
+                v["offers"].as_array().unwrap().iter().map(|o| o["offer_id"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(ids, (0..10).map(|i| format!("o{i}")).collect::<Vec<_>>(), "every offer that fits, in order");
+        assert!(out.iter().any(|o| matches!(o, StrategyOutput::Warning(w) if w.contains("left out"))));
     }
 }
