@@ -357,7 +357,6 @@ impl<P: Payload> Room<P> {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
                 let sealed = self.seal_stamped(&self.mark(&sdp), &context);
                 self.with_strategy(|strategy, cx| strategy.send_answer(&remote, &offer_id, &sealed, cx));
-                self.send_held_candidates(conn);
                 self.on_remote_described(conn);
             }
         }

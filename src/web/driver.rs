@@ -297,9 +297,8 @@ pub(crate) fn leave(shared: &Shared) {
         driver.core.leave(now());
         driver.room
     });
-    let held = read(shared, |d| d.peers.iter().map(|(&conn, &link)| (conn, link)).collect()).unwrap_or_default();
     if let Some(room) = left {
-        links::leave(room, held);
+        links::leave(room);
     }
     with_callbacks(shared, |c| c.on_event = None);
 }

@@ -97,12 +97,9 @@ pub(crate) fn share(room: RoomRef, self_id: &str) {
     }
 }
 
-/// Forgets a room that left: closes what it still holds (`conns`, by connection) and tells the
-/// hub. Idempotent.
-pub(crate) fn leave(room: RoomRef, conns: Vec<(ConnId, LinkId)>) {
-    for (conn, link) in conns {
-        close(room, conn, link);
-    }
+/// Forgets a room that left (its connections were closed as it left) and tells the hub.
+/// Idempotent.
+pub(crate) fn leave(room: RoomRef) {
     let app = with_links(|links| {
         let entry = links.rooms.remove(&room)?;
         links.hubs.get_mut(&entry.app)?.leave(room);
@@ -189,19 +186,26 @@ pub(crate) fn on_candidate(link: LinkId, candidate: String) {
 pub(crate) fn send(room: RoomRef, link: LinkId, frame: &OutFrame<JsBytes>) -> Result<u64, JsValue> {
     let sent = with_links(|links| -> Result<u64, JsValue> {
         let (Some(entry), Some(room)) = (links.connections.get(&link), links.rooms.get(&room)) else { return Ok(0) };
-        let tag = room.tag;
-        let message = allocate((TAG_LEN as u64 + frame.len()) as u32)?;
-        message.subarray(0, TAG_LEN as u32).copy_from(&tag.0);
-        let header_end = (TAG_LEN + frame.header.len()) as u32;
-        message.subarray(TAG_LEN as u32, header_end).copy_from(&frame.header);
-        if let Some(body) = &frame.body {
-            message.set(&body.0, header_end);
-        }
-        // A channel that is closing refuses; its close event follows.
-        drop(entry.peer.send(&message));
+        send_tagged(entry, room.tag, &frame.header, frame.body.as_ref())?;
         Ok(entry.peer.buffered())
     });
     sent.unwrap_or(Ok(0))
+}
+
+/// Sends `[tag][header][body]` on the connection of `entry`: the tag and header copied out of
+/// Wasm memory, the body set from its view.
+fn send_tagged(entry: &Entry, tag: RoomTag, header: &[u8], body: Option<&JsBytes>) -> Result<(), JsValue> {
+    let body_len = body.map_or(0, |b| u64::from(b.0.length()));
+    let message = allocate((TAG_LEN as u64 + header.len() as u64 + body_len) as u32)?;
+    message.subarray(0, TAG_LEN as u32).copy_from(&tag.0);
+    let header_end = (TAG_LEN + header.len()) as u32;
+    message.subarray(TAG_LEN as u32, header_end).copy_from(header);
+    if let Some(body) = body {
+        message.set(&body.0, header_end);
+    }
+    // A channel that is closing refuses; its close event follows.
+    drop(entry.peer.send(&message));
+    Ok(())
 }
 
 /// Carries out what the hub of `app` asks, one output at a time, holding nothing borrowed while
@@ -255,12 +259,7 @@ fn bind(app: &str, link: LinkId, room: RoomRef, peer: &str, forced: bool) {
 }
 
 fn send_hub_frame(link: LinkId, frame: &[u8]) {
-    with_links(|links| {
-        let entry = links.connections.get(&link)?;
-        let message = Uint8Array::new_with_length((TAG_LEN + frame.len()) as u32);
-        message.subarray(TAG_LEN as u32, (TAG_LEN + frame.len()) as u32).copy_from(frame);
-        entry.peer.send(&message).ok()
-    });
+    with_links(|links| links.connections.get(&link).map(|entry| send_tagged(entry, RoomTag::HUB, frame, None)));
 }
 
 /// The data channel of `link` opened: it becomes a link carrying its creator's room.
