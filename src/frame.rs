@@ -38,6 +38,8 @@ const KIND_MEDIA: u8 = 7;
 const KIND_ABORT: u8 = 8;
 const KIND_READY: u8 = 9;
 const KIND_LINK_PROOF: u8 = 10;
+const KIND_PEERS: u8 = 11;
+const KIND_RELAYED: u8 = 12;
 const PURPOSE_REQUEST: u8 = 1;
 const PURPOSE_REPLY: u8 = 2;
 const PURPOSE_REFUSAL: u8 = 3;
@@ -121,6 +123,10 @@ pub enum Header {
     Ready,
     /// The sender's proof that it holds the room key; sealed text payload.
     LinkProof,
+    /// The peers the sender has in the room; JSON payload.
+    Peers,
+    /// Signaling between two peers carried by the sender; JSON payload.
+    Relayed,
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -243,11 +249,22 @@ pub fn encode_renegotiation(json: &str) -> Vec<u8> {
     text_frame(KIND_RENEGOTIATION, json)
 }
 
-/// A whole media-metadata frame carrying `json`.
+/// A whole link-proof frame carrying `sealed`.
 pub fn encode_link_proof(sealed: &str) -> Vec<u8> {
     text_frame(KIND_LINK_PROOF, sealed)
 }
 
+/// A whole peer-list frame carrying `json`.
+pub fn encode_peers(json: &str) -> Vec<u8> {
+    text_frame(KIND_PEERS, json)
+}
+
+/// A whole relayed-signaling frame carrying `json`.
+pub fn encode_relayed(json: &str) -> Vec<u8> {
+    text_frame(KIND_RELAYED, json)
+}
+
+/// A whole media-metadata frame carrying `json`.
 pub fn encode_media(json: &str) -> Vec<u8> {
     text_frame(KIND_MEDIA, json)
 }
@@ -318,6 +335,8 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_ABORT => Ok(Header::Abort(r.u32()?)),
         KIND_READY => Ok(Header::Ready),
         KIND_LINK_PROOF => Ok(Header::LinkProof),
+        KIND_PEERS => Ok(Header::Peers),
+        KIND_RELAYED => Ok(Header::Relayed),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -437,6 +456,8 @@ mod tests {
         assert_eq!(decode_header(&encode_abort(9)[2..]), Ok(Header::Abort(9)));
         assert_eq!(decode_header(split(&encode_ready()).unwrap().0), Ok(Header::Ready));
         assert_eq!(decode_header(split(&encode_link_proof("x")).unwrap().0), Ok(Header::LinkProof));
+        assert_eq!(decode_header(split(&encode_peers("[]")).unwrap().0), Ok(Header::Peers));
+        assert_eq!(decode_header(split(&encode_relayed("{}")).unwrap().0), Ok(Header::Relayed));
         let media = encode_media("{}");
         assert_eq!(split(&media).unwrap(), (&[7u8][..], &b"{}"[..]));
         assert_eq!(decode_header(split(&encode_renegotiation("x")).unwrap().0), Ok(Header::Renegotiation));

@@ -7,6 +7,7 @@ use crate::signaling::{SealedOffer, SignalEvent};
 use crate::time::{Instant, WallClock};
 use std::collections::VecDeque;
 use std::fmt;
+use std::time::Duration;
 
 /// A relay of the room: its index in the room's relay list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,6 +51,17 @@ impl fmt::Display for RelayFault {
     }
 }
 
+/// What a relay said about announcing through it (trackers answer every announce with these).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnnounceHints {
+    /// The period between announcements the relay asks for.
+    pub interval: Option<Duration>,
+    /// The shortest period between announcements the relay allows.
+    pub min_interval: Option<Duration>,
+    /// How many peers the relay has in the room, us included.
+    pub swarm_size: Option<u64>,
+}
+
 /// What a strategy asks the room to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StrategyOutput {
@@ -62,6 +74,8 @@ pub enum StrategyOutput {
     Signal(SignalEvent),
     /// Something worth a console warning that does not end the session.
     Warning(String),
+    /// What relay `relay` said about announcing through it.
+    Hints(RelayId, AnnounceHints),
 }
 
 /// The strategy's view of the moment: the time, the wall clock, randomness and where its
@@ -92,6 +106,11 @@ impl<'a> Context<'a> {
     /// Hands a signaling message to the room.
     pub fn signal(&mut self, event: SignalEvent) {
         self.out.push_back(StrategyOutput::Signal(event));
+    }
+
+    /// Passes on what `relay` said about announcing through it.
+    pub fn hints(&mut self, relay: RelayId, hints: AnnounceHints) {
+        self.out.push_back(StrategyOutput::Hints(relay, hints));
     }
 
     /// Reports something worth a warning.

@@ -3,9 +3,10 @@
 
 use rendez_core::crypto::RoomKey;
 use rendez_core::random::Random;
-use rendez_core::room::{MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
+use rendez_core::room::MAX_UNOPENED_CONNECTIONS;
 use rendez_core::signaling::{presence_context, room_topic, stamp, PeerMessage, STAMP_TOLERANCE_SECS};
 use rendez_core::strategy::RelayData;
+use rendez_sim::relays::{ClientId, RelayServer, ServerAction};
 use rendez_sim::{Options, StrategyKind, World};
 use std::time::Duration;
 
@@ -28,23 +29,54 @@ fn concurrent_attempts_between_two_peers_settle_on_one_connection() {
     }
 }
 
+/// A tracker that counts `swarm` peers in every swarm but hands offers to nobody: a room that
+/// never stops looking, with nobody answering.
+struct PhantomSwarmTracker {
+    swarm: u64,
+}
+
+impl RelayServer for PhantomSwarmTracker {
+    fn receive(&mut self, client: ClientId, data: RelayData, out: &mut Vec<ServerAction>) {
+        let RelayData::Text(text) = data else { return };
+        let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else { return };
+        let response = serde_json::json!({"action": "announce", "info_hash": m["info_hash"], "interval": 120,
+            "complete": 0, "incomplete": self.swarm});
+        out.push(ServerAction::Send(client, RelayData::Text(response.to_string())));
+    }
+
+    fn disconnect(&mut self, _: ClientId) {}
+}
+
 #[test]
-fn unanswered_pool_offers_expire_and_a_lone_peer_keeps_a_bounded_pool() {
+fn a_peer_alone_in_the_swarm_makes_no_offers_and_announces_ever_more_rarely() {
     let mut world = World::new(StrategyKind::Torrent, 4);
     let alone = world.join_default();
+    world.run_for(Duration::from_secs(20 * 60));
+    assert_eq!(world.stats(alone).connections_created, 0, "nobody to offer to");
+    // Rounds at 2, 4, 8, … s, then every settled period: about 2 + 20 / 5 of them in 20 min, each an
+    // announce and its response.
+    let sent = world.stats(alone).relay_messages_sent;
+    assert!((8..=16).contains(&sent), "{sent} announces in 20 min");
+}
+
+#[test]
+fn a_looking_peer_offers_only_for_missing_peers_and_unanswered_offers_expire() {
+    let mut world = World::new(StrategyKind::Torrent, 4);
+    let phantom = world.add_custom_server(Box::new(PhantomSwarmTracker { swarm: 5 }));
+    let peer = world.join(Options { relays: vec![phantom], ..Default::default() });
     world.run_for(Duration::from_secs(1));
-    let first_pool = world.connection_count(alone);
-    assert_eq!(first_pool, rendez_torrent::session::OFFER_POOL_SIZE);
+    assert_eq!(world.connection_count(peer), 4, "one offer per missing peer");
     let mut most = 0;
-    for _ in 0..40 {
+    for _ in 0..120 {
         world.run_for(Duration::from_secs(5));
-        most = most.max(world.connection_count(alone));
+        most = most.max(world.connection_count(peer));
     }
-    // A pool is made every announce interval and lives for OFFER_TTL: at most
-    // OFFER_TTL / interval + 1 pools at once.
-    let pools = (OFFER_TTL.as_secs() / rendez_core::room::ANNOUNCE_INTERVAL.as_secs() + 1) as usize;
-    assert!(most <= pools * first_pool, "{most} connections");
-    assert!(world.stats(alone).connections_created >= 6 * first_pool as u64, "pools keep being renewed");
+    // Rounds at least BRISK_FIRST apart and doubling, offers living OFFER_TTL: rounds at 0, 2, 6
+    // and 14 s are the most pools alive at once.
+    assert!(most <= 4 * 4, "{most} connections");
+    assert!(world.connection_count(peer) <= 4, "old pools expired");
+    let created = world.stats(peer).connections_created;
+    assert!((4 * 8..=4 * 14).contains(&created), "pools keep being renewed, ever more rarely: {created}");
 }
 
 /// Seals presence announcements with the room key of the default options, as a peer holding

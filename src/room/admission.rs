@@ -114,5 +114,7 @@ impl<P: Payload> Room<P> {
             self.emit(Event::HandshakeEnded { peer: peer.clone(), conn });
         }
         self.emit(Event::PeerJoined { peer });
+        self.introduce(conn);
+        self.reschedule();
     }
 }

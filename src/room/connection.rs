@@ -31,7 +31,7 @@ pub(super) enum Phase {
 pub(super) enum Role {
     /// An offer in a tracker announce, for whoever answers it.
     PoolOffer,
-    /// Our offer to a known peer (presence strategies).
+    /// Our offer to a known peer (presence strategies, or a peer introduced to us).
     DirectOffer,
     /// Our answer to the peer's offer `offer_id`.
     Answer { offer_id: String },
@@ -72,6 +72,10 @@ pub(super) struct Connection<P> {
     /// before its description was set.
     pub local_candidates: Vec<String>,
     pub remote_candidates: Vec<String>,
+    /// The peer that introduced this one, whose connection carries this one's signaling.
+    pub via: Option<String>,
+    /// Whether the peer sent its list of peers (read once).
+    pub introduced: bool,
 }
 
 impl<P> Connection<P> {
@@ -96,6 +100,8 @@ impl<P> Connection<P> {
             remote_described: false,
             local_candidates: Vec::new(),
             remote_candidates: Vec::new(),
+            via: None,
+            introduced: false,
         }
     }
 

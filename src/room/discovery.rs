@@ -1,9 +1,9 @@
 //! Finding peers: announcing on ready relays, and reacting to presence, offers and answers.
 //!
-//! Rules: a round of announcements goes out every [`ANNOUNCE_INTERVAL`] and when a relay becomes
-//! ready, only to ready relays; a round makes a fresh offer pool only if the last one is at least
-//! [`ANNOUNCE_INTERVAL`] old (so a relay that keeps dropping and coming back cannot make us pile up
-//! connections), else it announces without offers; unanswered pool offers close after
+//! Rules: a round of announcements goes out when the cadence (see `cadence`) says and when a relay
+//! becomes ready, only to ready relays; a round makes a fresh offer pool only if the last one is
+//! at least [`BRISK_FIRST`] old (so a relay that keeps dropping and coming back cannot make us
+//! pile up connections), else it announces without offers; unanswered pool offers close after
 //! [`OFFER_TTL`]; at most [`MAX_UNOPENED_CONNECTIONS`] connections are being set up at once;
 //! every sealed message is stamped with the sender's time and bound to its sender (and, for
 //! direct offers and answers, to its recipient); a copy of a presence proof or offer seen before
@@ -12,13 +12,15 @@
 //! connection over a shared link wins over signaling.
 
 use super::admission::Admission;
+use super::cadence::BRISK_FIRST;
 use super::connection::{Connection, Role};
 use super::negotiation::StepKind;
-use super::{ConnId, Event, NegotiationStep, Output, Room, ANNOUNCE_INTERVAL, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
+use super::{ConnId, Event, NegotiationStep, Output, Room, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
 use crate::payload::Payload;
 use crate::random::is_peer_id;
 use crate::signaling::{
-    answer_context, direct_offer_context, offer_context, presence_context, stamp, unstamp, SealedOffer, SignalEvent,
+    answer_context, direct_offer_context, offer_context, presence_context, stamp, unstamp, PeerMessage, SealedOffer,
+    SignalEvent,
 };
 use crate::strategy::{Discovery, RelayId};
 use crate::time::Instant;
@@ -30,7 +32,14 @@ const OFFER_ID_LEN: usize = 20;
 pub(super) struct Announcer {
     /// Ready relays owed an announcement.
     due: Vec<RelayId>,
-    next_round: Instant,
+    /// When the next round goes (none: the room is settled and we are not its keeper).
+    pub next_round: Option<Instant>,
+    /// When the last round went (or the room started).
+    pub last_round: Instant,
+    /// Whether the room was looking for peers when last scheduled.
+    pub looking: bool,
+    /// Rounds since the room last started looking.
+    pub brisk_rounds: u32,
     /// When the last offer pool was made.
     last_pool: Option<Instant>,
     /// A round whose offers are still being made.
@@ -46,7 +55,15 @@ struct Round {
 
 impl Announcer {
     pub fn new(now: Instant) -> Self {
-        Self { due: Vec::new(), next_round: now + ANNOUNCE_INTERVAL, last_pool: None, round: None }
+        Self {
+            due: Vec::new(),
+            next_round: Some(now + BRISK_FIRST),
+            last_round: now,
+            looking: true,
+            brisk_rounds: 0,
+            last_pool: None,
+            round: None,
+        }
     }
 
     /// `relay` is owed an announcement.
@@ -57,7 +74,7 @@ impl Announcer {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        Some(self.next_round)
+        self.next_round
     }
 }
 
@@ -67,8 +84,12 @@ impl<P: Payload> Room<P> {
         if self.left {
             return;
         }
-        if self.now >= self.announcer.next_round {
-            self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
+        if self.announcer.next_round.is_some_and(|at| self.now >= at) {
+            self.announcer.last_round = self.now;
+            if self.announcer.looking {
+                self.announcer.brisk_rounds = self.announcer.brisk_rounds.saturating_add(1);
+            }
+            self.reschedule();
             let ready: Vec<RelayId> = self.relays.ready().collect();
             for relay in ready {
                 self.announcer.due(relay);
@@ -78,28 +99,27 @@ impl<P: Payload> Room<P> {
             return;
         }
         let mut relays = std::mem::take(&mut self.announcer.due);
-        relays.retain(|&r| self.relays.is_ready(r));
+        relays.retain(|&r| self.relays.is_ready(r) && self.relays.may_announce(r, self.now));
         if relays.is_empty() {
             return;
         }
         match self.discovery {
             Discovery::Presence if self.is_dormant() => {}
-            Discovery::OfferPool { .. } if self.is_dormant() => {
-                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), "", cx));
-            }
+            Discovery::OfferPool { .. } if self.is_dormant() => self.announce_on(&relays, Vec::new(), ""),
             Discovery::Presence => {
                 let proof = self.seal_stamped(&self.mark(""), &presence_context(&self.config.self_id));
-                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), &proof, cx));
+                self.announce_on(&relays, Vec::new(), &proof);
             }
-            Discovery::OfferPool { .. }
-                if self.announcer.last_pool.is_some_and(|at| self.now - at < ANNOUNCE_INTERVAL) =>
+            Discovery::OfferPool { size }
+                if self.pool_size(size) == 0
+                    || self.announcer.last_pool.is_some_and(|at| self.now - at < BRISK_FIRST) =>
             {
-                self.with_strategy(|strategy, cx| strategy.announce(&relays, Vec::new(), "", cx));
+                self.announce_on(&relays, Vec::new(), "");
             }
             Discovery::OfferPool { size } => {
                 self.announcer.last_pool = Some(self.now);
-                self.announcer.next_round = self.now + ANNOUNCE_INTERVAL;
-                let pool: Vec<ConnId> = (0..size).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
+                let wanted = self.pool_size(size);
+                let pool: Vec<ConnId> = (0..wanted).map_while(|_| self.new_conn(Role::PoolOffer)).collect();
                 let expiry = self.now + OFFER_TTL;
                 self.note_deadline(expiry);
                 let mut pending = Vec::new();
@@ -132,8 +152,16 @@ impl<P: Payload> Room<P> {
         }
         let Some(Round { relays, offers, .. }) = self.announcer.round.take() else { return };
         let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
-        self.with_strategy(|strategy, cx| strategy.announce(&relays, offers, "", cx));
+        self.announce_on(&relays, offers, "");
         self.announce_if_due();
+    }
+
+    /// Announces on `relays` with `offers` or `proof`, noting when.
+    fn announce_on(&mut self, relays: &[RelayId], offers: Vec<SealedOffer>, proof: &str) {
+        for &relay in relays {
+            self.relays.announced(relay, self.now);
+        }
+        self.with_strategy(|strategy, cx| strategy.announce(relays, offers, proof, cx));
     }
 
     /// Connection `conn` left the round it was being made for (made, failed or closed).
@@ -212,6 +240,8 @@ impl<P: Payload> Room<P> {
     pub(super) fn drop_peer(&mut self, conn: ConnId) {
         if let Some((peer, true)) = self.remove_conn(conn) {
             self.emit(Event::PeerLeft { peer });
+            self.reschedule();
+            self.announce_if_due();
         }
     }
 
@@ -237,9 +267,9 @@ impl<P: Payload> Room<P> {
     pub(super) fn on_signal(&mut self, event: SignalEvent) {
         match event {
             SignalEvent::Presence { from, proof } => self.on_presence(&from, &proof),
-            SignalEvent::Offer { from, offer_id, sealed_sdp } => self.on_offer(&from, offer_id, &sealed_sdp),
+            SignalEvent::Offer { from, offer_id, sealed_sdp } => self.on_offer(&from, offer_id, &sealed_sdp, None),
             SignalEvent::Answer { from, offer_id, sealed_sdp } => self.on_answer(&from, &offer_id, &sealed_sdp),
-            SignalEvent::Candidate { from, offer_id, sealed } => self.on_candidate(&from, &offer_id, &sealed),
+            SignalEvent::Candidate { from, offer_id, sealed } => self.on_candidate(&from, &offer_id, &sealed, false),
         }
     }
 
@@ -261,13 +291,15 @@ impl<P: Payload> Room<P> {
         self.negotiate(conn, NegotiationStep::MakeOffer);
     }
 
-    fn on_offer(&mut self, from: &str, offer_id: String, sealed_sdp: &str) {
+    /// Peer `from` offers a connection, through the relays or carried by peer `via` (then the
+    /// answer goes back the same way).
+    pub(super) fn on_offer(&mut self, from: &str, offer_id: String, sealed_sdp: &str, via: Option<String>) {
         if !self.accepts_signal_from(from) {
             return;
         }
         let context = match self.discovery {
-            Discovery::OfferPool { .. } => offer_context(from),
-            Discovery::Presence => direct_offer_context(from, &self.config.self_id),
+            Discovery::OfferPool { .. } if via.is_none() => offer_context(from),
+            _ => direct_offer_context(from, &self.config.self_id),
         };
         let marked = match self.open_stamped(sealed_sdp, &context) {
             Ok(marked) => marked,
@@ -283,10 +315,13 @@ impl<P: Payload> Room<P> {
         }
         let Some(conn) = self.new_conn(Role::Answer { offer_id }) else { return };
         self.assign(conn, from, passive);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.via = via;
+        }
         self.negotiate(conn, NegotiationStep::ApplyOffer(sdp));
     }
 
-    fn on_answer(&mut self, from: &str, offer_id: &str, sealed_sdp: &str) {
+    pub(super) fn on_answer(&mut self, from: &str, offer_id: &str, sealed_sdp: &str) {
         let Some(&conn) = self.offers.get(offer_id) else { return };
         let addressed_elsewhere = self.conns.get(&conn).and_then(|c| c.remote.as_deref()).is_some_and(|r| r != from);
         if !self.accepts_signal_from(from) || addressed_elsewhere {
@@ -309,15 +344,24 @@ impl<P: Payload> Room<P> {
     /// If peer `from` already has a connection other than `candidate`, decides whether the
     /// candidate, where `from` is the offerer (`their_offer`) or we are, should replace it. Of two
     /// concurrent attempts the one offered by the smaller peer id wins, so both sides keep the
-    /// same one.
+    /// same one; of two offers of ours, the one the peer answered wins (it ignores the other).
     fn should_replace(&mut self, from: &str, candidate: Option<ConnId>, their_offer: bool) -> bool {
         let Some(&existing) = self.by_peer.get(from) else { return true };
         if Some(existing) == candidate {
             return true;
         }
         let Some(c) = self.conns.get(&existing) else { return true };
-        if c.is_open() || matches!(c.role, Role::Linked { .. }) || c.offered_by_self() != their_offer {
+        if c.is_open() || matches!(c.role, Role::Linked { .. }) {
             return false;
+        }
+        if c.offered_by_self() != their_offer {
+            // An offer still being made has no id yet, and is unanswered too.
+            let unanswered = c.offer_id.as_ref().is_none_or(|id| self.offers.contains_key(id));
+            let answered_wins = !their_offer && unanswered;
+            if answered_wins {
+                self.remove_conn(existing);
+            }
+            return answered_wins;
         }
         let self_id = self.config.self_id.as_str();
         let new_offerer_wins = if their_offer { from < self_id } else { self_id < from };
@@ -348,15 +392,18 @@ impl<P: Payload> Room<P> {
                 self.leave_round(conn, Some(offer));
             }
             Role::DirectOffer => {
-                let offer = self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
-                self.with_strategy(|strategy, cx| strategy.send_offer(&remote, offer, cx));
+                let SealedOffer { offer_id, sealed_sdp } =
+                    self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
+                let from = self.config.self_id.clone();
+                self.send_signaling(conn, &remote, PeerMessage::Offer { from, offer_id, sealed_sdp });
                 self.send_held_candidates(conn);
             }
             Role::Linked { .. } => {}
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
-                let sealed = self.seal_stamped(&self.mark(&sdp), &context);
-                self.with_strategy(|strategy, cx| strategy.send_answer(&remote, &offer_id, &sealed, cx));
+                let sealed_sdp = self.seal_stamped(&self.mark(&sdp), &context);
+                let from = self.config.self_id.clone();
+                self.send_signaling(conn, &remote, PeerMessage::Answer { from, offer_id, sealed_sdp });
                 self.on_remote_described(conn);
             }
         }
@@ -393,6 +440,7 @@ impl<P: Payload> Room<P> {
         c.open(now, max_message_size, &self_id, deadline);
         self.note_deadline(deadline);
         self.start_admission(conn, remote);
+        self.follow_introductions();
     }
 
     pub(super) fn on_connection_closed(&mut self, conn: ConnId) {
@@ -409,6 +457,14 @@ impl<P: Payload> Room<P> {
         let handshake_ms = self.config.handshake_timeout.as_millis() as u64;
         for conn in expired {
             let admitting = self.conns.get(&conn).is_some_and(|c| c.is_admitting());
+            let introduced = self
+                .conns
+                .get(&conn)
+                .filter(|c| !admitting && c.offered_by_self())
+                .and_then(|c| Some((c.remote.clone()?, c.remote_passive, c.via.clone()?)));
+            if let Some((peer, passive, via)) = introduced {
+                self.retry_introduction(&peer, passive, &via);
+            }
             if let Some((peer, _)) = self.remove_conn(conn) {
                 let error = match (admitting, self.config.admission) {
                     (true, Admission::Handshake) => format!("handshake timed out after {handshake_ms}ms"),
@@ -418,5 +474,6 @@ impl<P: Payload> Room<P> {
                 self.join_error(&peer, error);
             }
         }
+        self.follow_introductions();
     }
 }

@@ -43,6 +43,15 @@ impl<P: Payload> Room<P> {
             }
             Header::Ready => self.on_ready(conn),
             Header::LinkProof => {}
+            Header::Peers | Header::Relayed if !c.is_joined() => {}
+            Header::Peers | Header::Relayed => {
+                let Some(text) = self.read_text(conn, &frame, offset) else { return };
+                if header == Header::Peers {
+                    self.on_peer_list(conn, &text);
+                } else {
+                    self.on_relayed(conn, &text);
+                }
+            }
             // Media waits for admission.
             Header::Renegotiation | Header::Media if !c.is_joined() => {}
             Header::Renegotiation | Header::Media => {

@@ -22,11 +22,13 @@
 //! `pings`; media metadata in `media`.
 
 mod admission;
+mod cadence;
 mod connection;
 mod discovery;
 mod dormancy;
 pub mod error;
 mod inbox;
+mod introductions;
 pub mod io;
 mod links;
 mod liveness;
@@ -41,8 +43,10 @@ mod requests;
 mod trickle;
 
 pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
+pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
 pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
+pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
@@ -65,10 +69,9 @@ use requests::Requests;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// How often the room announces itself while it has relays (fresh offers or a fresh presence proof).
-pub const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(30);
-/// How long an unanswered pool offer stays open.
-pub const OFFER_TTL: Duration = Duration::from_secs(60);
+/// How long an unanswered pool offer stays open (trackers hand offers on at once, so answers
+/// come within seconds).
+pub const OFFER_TTL: Duration = Duration::from_secs(20);
 /// Connections being set up (not yet open) at most, ours to offer included.
 pub const MAX_UNOPENED_CONNECTIONS: usize = 64;
 /// Default time from SDP exchange to an open data channel before a connection is given up.
@@ -171,6 +174,10 @@ pub struct Room<P> {
     next_conn_deadline: Option<Instant>,
     /// Trickle ICE: candidates of peers' connections we do not have yet, by peer and offer id.
     early_candidates: Map<(String, String), Vec<String>>,
+    /// Peers introduced to us that we will offer a connection to once set-up capacity allows.
+    introductions: VecDeque<introductions::Introduction>,
+    /// Introduced peers whose first offer failed and that were introduced once more.
+    reintroduced: Set<String>,
     /// Peers already reported by [`Event::JoinError`].
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
@@ -210,6 +217,8 @@ impl<P: Payload> Room<P> {
             join_errors: rate_limit::RateLimit::new(JOIN_ERROR_BURST, Duration::from_secs(1), now),
             next_conn_deadline: None,
             early_candidates: Map::default(),
+            introductions: VecDeque::new(),
+            reintroduced: Set::default(),
             reported: Set::default(),
             setup_full: false,
             active_heard: None,
@@ -418,6 +427,10 @@ impl<P: Payload> Room<P> {
                 StrategyOutput::Ready(relay) => self.on_relay_ready(relay),
                 StrategyOutput::Signal(event) => self.on_signal(event),
                 StrategyOutput::Warning(message) => self.warn_about_relays(message),
+                StrategyOutput::Hints(relay, hints) => {
+                    self.relays.set_hints(relay, hints);
+                    self.reschedule();
+                }
             }
         }
     }

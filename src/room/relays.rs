@@ -6,7 +6,7 @@
 use super::{Output, Room};
 use crate::backoff::{backoff_delay, BACKOFF_MAX_MS};
 use crate::payload::Payload;
-use crate::strategy::{RelayData, RelayId};
+use crate::strategy::{AnnounceHints, RelayData, RelayId};
 use crate::time::Instant;
 use std::time::Duration;
 
@@ -38,6 +38,10 @@ struct Relay {
     failures: u32,
     /// Whether this spell of failures has been warned about.
     warned: bool,
+    /// What the relay last said about announcing (this session).
+    hints: AnnounceHints,
+    /// When we last announced on it (this session).
+    last_announced: Option<Instant>,
 }
 
 /// The room's relays.
@@ -50,7 +54,14 @@ impl Relays {
     pub fn new(urls: &[String]) -> Self {
         let relays = urls
             .iter()
-            .map(|url| Relay { url: url.clone(), state: State::Closed, failures: 0, warned: false })
+            .map(|url| Relay {
+                url: url.clone(),
+                state: State::Closed,
+                failures: 0,
+                warned: false,
+                hints: AnnounceHints::default(),
+                last_announced: None,
+            })
             .collect();
         Self { relays, paused: false }
     }
@@ -66,6 +77,37 @@ impl Relays {
 
     fn is_connected(&self, relay: RelayId) -> bool {
         self.relays.get(relay.0).is_some_and(|r| matches!(r.state, State::Open | State::Ready(_)))
+    }
+
+    /// Whether `relay` allows an announcement at `now` (its `min interval` passed).
+    pub fn may_announce(&self, relay: RelayId, now: Instant) -> bool {
+        self.relays.get(relay.0).is_some_and(|r| match (r.last_announced, r.hints.min_interval) {
+            (Some(at), Some(min)) => now - at >= min,
+            _ => true,
+        })
+    }
+
+    /// We announced on `relay` at `now`.
+    pub fn announced(&mut self, relay: RelayId, now: Instant) {
+        if let Some(r) = self.relays.get_mut(relay.0) {
+            r.last_announced = Some(now);
+        }
+    }
+
+    pub fn set_hints(&mut self, relay: RelayId, hints: AnnounceHints) {
+        if let Some(r) = self.relays.get_mut(relay.0) {
+            r.hints = hints;
+        }
+    }
+
+    /// The largest swarm a ready relay reported (us included), if any did.
+    pub fn swarm_size(&self) -> Option<u64> {
+        self.ready().filter_map(|relay| self.relays[relay.0].hints.swarm_size).max()
+    }
+
+    /// The longest announce period a ready relay asked for, if any did.
+    pub fn longest_interval(&self) -> Option<Duration> {
+        self.ready().filter_map(|relay| self.relays[relay.0].hints.interval).max()
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -161,6 +203,8 @@ impl<P: Payload> Room<P> {
             r.warned = false;
         }
         r.failures = r.failures.saturating_add(1);
+        r.hints = AnnounceHints::default();
+        r.last_announced = None;
         r.state = if paused {
             State::Paused
         } else {

@@ -11,7 +11,7 @@
 
 use super::{ConnId, Output, Room};
 use crate::payload::Payload;
-use crate::signaling::candidate_context;
+use crate::signaling::{candidate_context, PeerMessage};
 
 /// Longest candidate (JSON) sent or taken.
 pub const MAX_CANDIDATE_LEN: usize = 1024;
@@ -33,7 +33,7 @@ impl<P: Payload> Room<P> {
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
         match (c.remote.clone(), c.offer_id.clone()) {
-            (Some(remote), Some(offer_id)) => self.send_candidate(&remote, &offer_id, &candidate),
+            (Some(remote), Some(offer_id)) => self.send_candidate(conn, &remote, &offer_id, &candidate),
             _ if c.local_candidates.len() < MAX_HELD_CANDIDATES => c.local_candidates.push(candidate),
             _ => {}
         }
@@ -45,18 +45,20 @@ impl<P: Payload> Room<P> {
         let held = std::mem::take(&mut c.local_candidates);
         let (Some(remote), Some(offer_id)) = (c.remote.clone(), c.offer_id.clone()) else { return };
         for candidate in held {
-            self.send_candidate(&remote, &offer_id, &candidate);
+            self.send_candidate(conn, &remote, &offer_id, &candidate);
         }
     }
 
-    fn send_candidate(&mut self, remote: &str, offer_id: &str, candidate: &str) {
+    fn send_candidate(&mut self, conn: ConnId, remote: &str, offer_id: &str, candidate: &str) {
         let sealed = self.seal_stamped(candidate, &candidate_context(&self.config.self_id, remote, offer_id));
-        self.with_strategy(|strategy, cx| strategy.send_candidate(remote, offer_id, &sealed, cx));
+        let (from, offer_id) = (self.config.self_id.clone(), offer_id.to_owned());
+        self.send_signaling(conn, remote, PeerMessage::Candidate { from, offer_id, sealed });
     }
 
-    /// Peer `from` sent a candidate for the connection of offer `offer_id`.
-    pub(super) fn on_candidate(&mut self, from: &str, offer_id: &str, sealed: &str) {
-        if !self.strategy.carries_candidates() || !self.accepts_signal_from(from) {
+    /// Peer `from` sent a candidate for the connection of offer `offer_id`, through the relays or
+    /// carried by a peer (`relayed`).
+    pub(super) fn on_candidate(&mut self, from: &str, offer_id: &str, sealed: &str, relayed: bool) {
+        if !(relayed || self.strategy.carries_candidates()) || !self.accepts_signal_from(from) {
             return;
         }
         let candidate = match self.open_stamped(sealed, &candidate_context(from, &self.config.self_id, offer_id)) {

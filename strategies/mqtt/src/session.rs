@@ -11,8 +11,9 @@ use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
 use rendez_core::time::Instant;
 use std::time::Duration;
 
-/// Keep-alive announced in CONNECT; PINGREQ goes out at half of it.
-pub const KEEP_ALIVE_SECS: u16 = 60;
+/// Keep-alive announced in CONNECT (long, to spare brokers in settled rooms); PINGREQ goes out at
+/// half of it.
+pub const KEEP_ALIVE_SECS: u16 = 240;
 const PING_PERIOD: Duration = Duration::from_secs(KEEP_ALIVE_SECS as u64 / 2);
 const SUBSCRIBE_PACKET_ID: u16 = 1;
 

@@ -11,13 +11,18 @@ use crate::tracker_message::{
 };
 use rendez_core::collections::Map;
 use rendez_core::signaling::{SealedOffer, SignalEvent};
-use rendez_core::strategy::{Context, Discovery, RelayData, RelayFault, RelayId, Strategy, StrategyConfig};
+use rendez_core::strategy::{
+    AnnounceHints, Context, Discovery, RelayData, RelayFault, RelayId, Strategy, StrategyConfig,
+};
+use std::time::Duration;
 
 /// Offers published per announce, spread over the trackers announced to.
 pub const OFFER_POOL_SIZE: usize = 10;
 /// Largest message sent to a tracker: aquatic_ws, which many public trackers run, closes the
 /// connection on a WebSocket message over 16 KiB.
 pub const MAX_TRACKER_MESSAGE_LEN: usize = 16 * 1024;
+/// Longest announce period taken from a tracker (an hour); longer ones are read as this.
+const MAX_INTERVAL_SECS: u64 = 3600;
 /// Offer routes remembered for answering; older ones are forgotten past this many.
 const MAX_ROUTES: usize = 256;
 
@@ -127,7 +132,12 @@ impl Strategy for TrackerSession {
             Ok(Incoming::Answer { from, offer_id, sealed_sdp }) => {
                 cx.signal(SignalEvent::Answer { from, offer_id, sealed_sdp });
             }
-            Ok(Incoming::Announced { .. }) => {
+            Ok(Incoming::Announced { interval, min_interval, swarm_size }) => {
+                let secs = |s: Option<u64>| s.map(|s| Duration::from_secs(s.min(MAX_INTERVAL_SECS)));
+                cx.hints(
+                    relay,
+                    AnnounceHints { interval: secs(interval), min_interval: secs(min_interval), swarm_size },
+                );
                 if std::mem::replace(&mut self.trackers[relay.0], Tracker::Ready) == Tracker::Starting {
                     cx.ready(relay);
                 }
@@ -224,11 +234,17 @@ mod tests {
         });
         let sent = sent_json(&out);
         assert_eq!((sent[0].0, &sent[0].1["event"], &sent[0].1["numwant"]), (1, &json!("started"), &json!(0)));
-        let response = json!({"action": "announce", "info_hash": hash, "interval": 120}).to_string();
+        let response =
+            json!({"action": "announce", "info_hash": hash, "interval": 120, "complete": 1, "incomplete": 2})
+                .to_string();
+        let hints = StrategyOutput::Hints(
+            RelayId(1),
+            AnnounceHints { interval: Some(Duration::from_secs(120)), min_interval: None, swarm_size: Some(3) },
+        );
         let (_, out) = run(|cx| s.on_message(RelayId(1), RelayData::Text(response.clone()), cx));
-        assert_eq!(out, vec![StrategyOutput::Ready(RelayId(1))]);
+        assert_eq!(out, vec![hints.clone(), StrategyOutput::Ready(RelayId(1))]);
         let (_, out) = run(|cx| s.on_message(RelayId(1), RelayData::Text(response), cx));
-        assert!(out.is_empty(), "ready once per connection");
+        assert_eq!(out, vec![hints], "ready once per connection; the hints with every response");
     }
 
     #[test]

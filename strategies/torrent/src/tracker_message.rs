@@ -32,9 +32,12 @@ pub enum Incoming {
         offer_id: String,
         sealed_sdp: String,
     },
-    /// The tracker acknowledged an announce; `interval` is its suggested re-announce period (s).
+    /// The tracker acknowledged an announce, with its re-announce periods (s) and the swarm's
+    /// size (`complete` + `incomplete`) when given.
     Announced {
         interval: Option<u64>,
+        min_interval: Option<u64>,
+        swarm_size: Option<u64>,
     },
     Failure(String),
     Warning(String),
@@ -111,6 +114,10 @@ struct Raw {
     offer: Option<Description>,
     answer: Option<Description>,
     interval: Option<u64>,
+    #[serde(rename = "min interval")]
+    min_interval: Option<u64>,
+    complete: Option<u64>,
+    incomplete: Option<u64>,
     #[serde(rename = "failure reason")]
     failure: Option<String>,
     #[serde(rename = "warning message")]
@@ -154,7 +161,11 @@ pub fn decode(text: &str, info_hash: &str) -> Result<Incoming, TrackerError> {
         let (from, offer_id, sealed_sdp) = relayed(answer)?;
         return Ok(Incoming::Answer { from, offer_id, sealed_sdp });
     }
-    Ok(Incoming::Announced { interval: raw.interval })
+    let swarm_size = match (raw.complete, raw.incomplete) {
+        (None, None) => None,
+        (complete, incomplete) => Some(complete.unwrap_or(0).saturating_add(incomplete.unwrap_or(0))),
+    };
+    Ok(Incoming::Announced { interval: raw.interval, min_interval: raw.min_interval, swarm_size })
 }
 
 #[cfg(test)]
@@ -199,7 +210,11 @@ mod tests {
             Ok(Incoming::Answer { from: "B".into(), offer_id: "o".into(), sealed_sdp: "T".into() })
         );
         let response = json!({"action":"announce","info_hash":HASH,"interval":120,"complete":0,"incomplete":2});
-        assert_eq!(decode(&response.to_string(), HASH), Ok(Incoming::Announced { interval: Some(120) }));
+        let announced = Incoming::Announced { interval: Some(120), min_interval: None, swarm_size: Some(2) };
+        assert_eq!(decode(&response.to_string(), HASH), Ok(announced));
+        let bare = json!({"action":"announce","info_hash":HASH,"min interval":30});
+        let announced = Incoming::Announced { interval: None, min_interval: Some(30), swarm_size: None };
+        assert_eq!(decode(&bare.to_string(), HASH), Ok(announced));
     }
 
     #[test]
