@@ -3,7 +3,10 @@
 //! Per connection: REQ for our event kind tagged with the room topic or our peer topic; EOSE
 //! makes the connection ready. Events we publish are ephemeral (kind 20000–29999), signed with
 //! the session key, so relays forward them without storing them. Incoming events are verified
-//! (id and signature) before use. A relay that closes our subscription ends the connection.
+//! (id and signature) before use. A relay that closes our subscription ends the connection. A
+//! relay that refuses an event (`OK false`, e.g. `rate-limited:`) or sends a `NOTICE` gets
+//! nothing from us for [`FIRST_QUIET`], doubling with each further refusal up to [`MAX_QUIET`],
+//! until it accepts one again (warned once per spell; the pause outlives reconnections).
 
 use crate::event::Keys;
 use crate::relay_message::{decode, encode_close, encode_event, encode_req, RelayMessage};
@@ -12,6 +15,13 @@ use rendez_core::pubsub::PubSubTransport;
 use rendez_core::random::Random;
 use rendez_core::signaling::{Topic, Topics};
 use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
+use rendez_core::time::Instant;
+use std::time::Duration;
+
+/// How long a relay that refused us first gets no events.
+pub const FIRST_QUIET: Duration = Duration::from_secs(2);
+/// The longest pause after refusals.
+pub const MAX_QUIET: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum State {
@@ -27,6 +37,8 @@ pub struct NostrSession {
     topics: Topics,
     subscription: String,
     relays: Vec<State>,
+    /// Per relay: refusals in a row, and until when it gets nothing.
+    quiet: Vec<(u32, Option<Instant>)>,
 }
 
 impl NostrSession {
@@ -37,7 +49,26 @@ impl NostrSession {
             topics,
             subscription: random.id(16),
             relays: vec![State::Closed; relay_count],
+            quiet: vec![(0, None); relay_count],
         }
+    }
+
+    /// `relay` refused what we sent (`why`): it gets nothing for a while, longer each time.
+    fn refused(&mut self, relay: RelayId, why: &str, cx: &mut Context<'_>) {
+        let Some((refusals, until)) = self.quiet.get_mut(relay.0) else { return };
+        *refusals = refusals.saturating_add(1);
+        let pause = FIRST_QUIET.saturating_mul(1 << (*refusals - 1).min(16)).min(MAX_QUIET);
+        *until = Some(cx.now + pause);
+        if *refusals == 1 {
+            cx.warn(format!(
+                "a Nostr relay refused us ({why}); it gets no events for {} s, doubling while it refuses",
+                pause.as_secs()
+            ));
+        }
+    }
+
+    fn is_quiet(&self, relay: RelayId, now: Instant) -> bool {
+        self.quiet.get(relay.0).is_some_and(|(_, until)| until.is_some_and(|until| now < until))
     }
 }
 
@@ -86,10 +117,13 @@ impl PubSubTransport for NostrSession {
             Ok(RelayMessage::Closed { subscription, message }) if subscription == self.subscription => {
                 return Err(RelayFault(format!("relay closed our subscription ({message})")));
             }
-            Ok(RelayMessage::Ok { accepted: false, message, .. }) => {
-                cx.warn(format!("relay rejected our event: {message}"))
+            Ok(RelayMessage::Ok { accepted: false, message, .. }) => self.refused(relay, &message, cx),
+            Ok(RelayMessage::Ok { accepted: true, .. }) => {
+                if let Some(quiet) = self.quiet.get_mut(relay.0) {
+                    quiet.0 = 0;
+                }
             }
-            Ok(RelayMessage::Notice(message)) => cx.warn(format!("relay notice: {message}")),
+            Ok(RelayMessage::Notice(message)) => self.refused(relay, &format!("notice: {message}"), cx),
             Ok(_) => {}
         }
         Ok(Vec::new())
@@ -102,7 +136,7 @@ impl PubSubTransport for NostrSession {
         let text = encode_event(&event);
         for (index, state) in self.relays.iter().enumerate() {
             let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
-            if chosen && *state == State::Subscribed {
+            if chosen && *state == State::Subscribed && !self.is_quiet(RelayId(index), cx.now) {
                 cx.send(RelayId(index), RelayData::Text(text.clone()));
             }
         }
@@ -167,5 +201,42 @@ mod tests {
         s.relays = vec![State::Subscribed, State::Subscribing];
         let (_, out) = run(|cx| s.publish(None, "room", "{}", cx));
         assert!(matches!(&out[..], [StrategyOutput::Send { relay: RelayId(0), .. }]));
+    }
+
+    #[test]
+    fn a_relay_that_refuses_gets_nothing_for_ever_longer_until_it_accepts_again() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 2, &mut Random::seeded(2));
+        s.relays = vec![State::Subscribed, State::Subscribed];
+        let refusal = || text(json!(["OK", "e", false, "rate-limited: slow down"]));
+        let at = |secs: u64, s: &mut NostrSession, f: &mut dyn FnMut(&mut NostrSession, &mut Context<'_>)| {
+            let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
+            f(
+                s,
+                &mut Context::new(
+                    Instant::ZERO + Duration::from_secs(secs),
+                    WallClock::default(),
+                    &mut random,
+                    &mut out,
+                ),
+            );
+            Vec::from(out)
+        };
+        let to = |out: &[StrategyOutput]| -> Vec<usize> {
+            out.iter()
+                .filter_map(|o| if let StrategyOutput::Send { relay, .. } = o { Some(relay.0) } else { None })
+                .collect()
+        };
+        let mut publish = |s: &mut NostrSession, cx: &mut Context<'_>| s.publish(None, "room", "{}", cx);
+        let out = at(0, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
+        assert!(matches!(&out[..], [StrategyOutput::Warning(w)] if w.contains("rate-limited") && w.contains("2 s")));
+        assert_eq!(to(&at(1, &mut s, &mut publish)), [1], "quiet for 2 s");
+        assert_eq!(to(&at(2, &mut s, &mut publish)), [0, 1]);
+        let out = at(2, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), text(json!(["NOTICE", "too fast"])), cx)));
+        assert!(out.is_empty(), "warned once per spell");
+        assert_eq!(to(&at(5, &mut s, &mut publish)), [1], "quiet for 4 s after the second refusal");
+        assert_eq!(to(&at(6, &mut s, &mut publish)), [0, 1]);
+        at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), text(json!(["OK", "e", true, ""])), cx)));
+        at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
+        assert_eq!(to(&at(8, &mut s, &mut publish)), [0, 1], "an accepted event starts the doubling over");
     }
 }
