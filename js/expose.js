@@ -1,6 +1,9 @@
 // What every strategy entry point exports, given its initialised wasm-bindgen module.
 import { makeRoom } from './room.js'
 
+/** How long a page must have been hidden for its return to wake the relays. */
+const WAKE_AFTER_HIDDEN_MS = 30_000
+
 export function expose (wasm) {
   const joined = new Map()
   // A closing page leaves its rooms explicitly, so peers see the channels close at once instead of
@@ -11,6 +14,14 @@ export function expose (wasm) {
   // and reconnect at once on `online`, while a room joined without
   // `relayConfig.manualReconnection` is in. The pause is page-wide, as the app's own is; the two
   // are kept apart, so coming back online does not undo a pause the app asked for.
+  // A page that comes back after a while hidden, or from being frozen (a phone that slept),
+  // reconnects its relays at once, and rooms still looking for peers announce.
+  let hiddenAt = Date.now()
+  globalThis.document?.addEventListener?.('visibilitychange', () => {
+    if (globalThis.document.visibilityState === 'hidden') hiddenAt = Date.now()
+    else if (Date.now() - hiddenAt >= WAKE_AFTER_HIDDEN_MS) wasm.wakeRelays()
+  })
+  globalThis.document?.addEventListener?.('resume', () => wasm.wakeRelays())
   const watching = new Set()
   let offlinePause = false
   let appPause = false

@@ -900,6 +900,11 @@ impl World {
         self.app(p, |room, now| room.set_reconnection_paused(now, paused));
     }
 
+    /// `p`'s page resumed after it may have slept ([`Room::wake`]).
+    pub fn wake(&mut self, p: PeerIndex) {
+        self.app(p, |room, now| room.wake(now));
+    }
+
     /// `peer` adds a media stream for `target` (announcing `metadata`), as `addStream` does.
     pub fn add_stream(&mut self, p: PeerIndex, target: &str, metadata: Option<&str>) -> Result<(), RoomError> {
         let (_, conn) = self.peers[p].room.targets(Some(&[target.to_owned()]))?.remove(0);

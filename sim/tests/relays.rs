@@ -176,3 +176,24 @@ fn a_tracker_that_keeps_dropping_us_cannot_make_us_pile_up_offer_pools() {
     assert!(world.stats(peer).connections_created <= 10 * pool, "{}", world.stats(peer).connections_created);
     assert!(world.connection_count(peer) <= 2 * pool as usize);
 }
+
+#[test]
+fn a_page_that_wakes_reconnects_its_relay_and_announces_at_once() {
+    let mut world = World::new(StrategyKind::Mqtt, 40);
+    let peer = world.join_default();
+    world.run_for(Duration::from_secs(2));
+    world.stop_server(0);
+    world.run_for(Duration::from_secs(60));
+    world.start_server(0);
+    let opened = world.stats(peer).relay_connections_opened;
+    world.wake(peer);
+    world.run_for(Duration::from_millis(500));
+    assert_eq!(world.stats(peer).relay_connections_opened, opened + 1, "reconnected at once, not after the backoff");
+    world.run_for(Duration::from_secs(5 * 60));
+    let other = world.join_default();
+    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[peer, other])));
+    let before = world.stats(peer).relay_messages_sent;
+    world.wake(peer);
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.stats(peer).relay_messages_sent, before, "a settled room does not announce on waking");
+}

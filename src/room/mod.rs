@@ -395,6 +395,21 @@ impl<P: Payload> Room<P> {
         self.pause_relays(paused);
     }
 
+    /// The page resumed after it may have slept (a phone): relays waiting to reconnect reconnect
+    /// at once (unless reconnection is paused), and a room still looking for peers announces now.
+    pub fn wake(&mut self, now: Instant) {
+        self.now = now;
+        if self.left {
+            return;
+        }
+        self.reconnect_waiting_relays();
+        if self.is_looking() {
+            self.announcer.brisk_rounds = 0;
+            self.announce_now();
+            self.reschedule();
+        }
+    }
+
     /// Leaves: says goodbye to the relays, closes every connection and relay, and fails what is
     /// pending. Idempotent.
     pub fn leave(&mut self, now: Instant) {

@@ -255,6 +255,13 @@ impl<P: Payload> Room<P> {
         }
     }
 
+    /// Reconnects at once the relays waiting to, unless reconnection is paused.
+    pub(super) fn reconnect_waiting_relays(&mut self) {
+        if !self.relays.paused {
+            self.pause_relays(false);
+        }
+    }
+
     pub(super) fn close_all_relays(&mut self) {
         for index in 0..self.relays.relays.len() {
             let relay = &mut self.relays.relays[index];

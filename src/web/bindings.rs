@@ -36,6 +36,13 @@ pub fn resume_relay_reconnection() {
     page::set_reconnection_paused(false);
 }
 
+/// The page came back after it may have slept: relays reconnect at once, and rooms still looking
+/// for peers announce.
+#[wasm_bindgen(js_name = wakeRelays)]
+pub fn wake_relays() {
+    page::wake();
+}
+
 /// The relay connections of every joined room: an object mapping relay URL to its `WebSocket`.
 #[wasm_bindgen(js_name = getRelaySockets)]
 pub fn get_all_relay_sockets() -> Object {

@@ -34,6 +34,13 @@ pub(crate) fn rooms() -> Vec<Shared> {
     ROOMS.with(|rooms| rooms.borrow().iter().filter_map(|room| room.upgrade()).collect())
 }
 
+/// Wakes every room of the page after it may have slept (see `Room::wake`).
+pub(crate) fn wake() {
+    for room in rooms() {
+        with_driver(&room, |driver, _| driver.core.wake(now()));
+    }
+}
+
 /// Stops (`true`) or resumes reconnecting relays in every room of the page.
 pub(crate) fn set_reconnection_paused(paused: bool) {
     PAUSED.with(|p| p.set(paused));

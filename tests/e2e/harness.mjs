@@ -49,18 +49,24 @@ export async function startFileServer (port = 0, dir = root) {
 /** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
 export async function startTracker (port = 0) {
   // As strict as aquatic_ws, which public trackers run: a WebSocket message over 16 KiB closes
-  // the connection (code 1009). `largest()` is the largest message a client sent.
+  // the connection (code 1009). `largest()` is the largest message a client sent; `messages()`
+  // counts the WebSocket messages received and sent.
   const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true, maxPayload: MAX_TRACKER_MESSAGE }, stats: false })
   tracker.on('warning', () => {})
   let largest = 0
-  tracker.ws.on('connection', socket => socket.on('message', data => { largest = Math.max(largest, data.length) }))
+  let messages = 0
+  tracker.ws.on('connection', socket => {
+    socket.on('message', data => { largest = Math.max(largest, data.length); messages++ })
+    const send = socket.send
+    socket.send = function (...args) { messages++; return send.apply(this, args) }
+  })
   await new Promise(resolve => tracker.listen(port, '127.0.0.1', resolve))
   const { port: bound } = tracker.ws.address()
   const close = () => {
     for (const client of tracker.ws.clients) client.terminate()
     return new Promise(resolve => tracker.close(resolve))
   }
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, largest: () => largest }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, largest: () => largest, messages: () => messages }
 }
 
 /** aquatic_ws's default limit on a WebSocket message. */
