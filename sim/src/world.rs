@@ -529,7 +529,8 @@ impl World {
         while let Some(output) = self.peers[p].room.poll_output() {
             self.perform(p, output);
         }
-        let next = self.peers[p].room.poll_timeout();
+        // A deadline already past fires at once.
+        let next = self.peers[p].room.poll_timeout().map(|at| at.max(self.now));
         if let Some(at) = next.filter(|_| next != self.peers[p].timer) {
             self.peers[p].timer = next;
             self.schedule(at - self.now, Action::Timer(p));

@@ -5,11 +5,13 @@
 //! room's swarm than we have; while looking, rounds follow [`BRISK_FIRST`] apart, doubling up to
 //! the settled period, and start over whenever the room starts looking again; once settled only
 //! the keeper announces (the non-passive peer with the smallest id among us and our peers: the
-//! one newcomers reach, to be introduced to everyone else), every [`SETTLED_INTERVAL`] or the
-//! tracker's `interval` if longer; a peer that becomes keeper (the keeper left) or starts looking
+//! one newcomers reach, to be introduced to everyone else), at the tracker's `interval` (trackers
+//! forget peers that miss it: aquatic_ws after 180 s) or, without one, every [`SETTLED_INTERVAL`];
+//! a relay that becomes ready again is announced to only by a looking room or the keeper; a peer that becomes keeper (the keeper left) or starts looking
 //! announces at once; no relay gets announcements more often than its `min interval`; offers go
 //! to trackers only while looking, one per peer still missing (up to the pool size), none while
-//! the swarm holds only us.
+//! the swarm holds only us. A passive room looks only while it has no peer (passive peers never
+//! meet each other, so the swarm's size says nothing to it).
 
 use super::Room;
 use crate::payload::Payload;
@@ -17,8 +19,7 @@ use std::time::Duration;
 
 /// The first gap between rounds while the room looks for peers; each next gap doubles.
 pub const BRISK_FIRST: Duration = Duration::from_secs(2);
-/// The keeper's period between rounds once the room is settled (unless a tracker asks for a
-/// longer one). WebTorrent trackers (`bittorrent-tracker`, aquatic_ws) keep a peer 20 minutes.
+/// The keeper's period between rounds once the room is settled, on relays that ask for none.
 pub const SETTLED_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 impl<P: Payload> Room<P> {
@@ -30,7 +31,7 @@ impl<P: Payload> Room<P> {
     /// Whether the room is still looking for peers.
     pub(super) fn is_looking(&self) -> bool {
         let joined = self.joined_count() as u64;
-        joined == 0 || self.relays.swarm_size().is_some_and(|size| size > joined + 1)
+        joined == 0 || (!self.config.passive && self.relays.swarm_size().is_some_and(|size| size > joined + 1))
     }
 
     /// Whether we keep the settled room findable: we are not passive and no peer of ours that
@@ -66,7 +67,7 @@ impl<P: Payload> Room<P> {
             self.announcer.brisk_rounds = 0;
         }
         self.announcer.looking = looking;
-        let settled = self.relays.longest_interval().map_or(SETTLED_INTERVAL, |i| i.max(SETTLED_INTERVAL));
+        let settled = self.relays.shortest_interval().unwrap_or(SETTLED_INTERVAL);
         let delay = if looking {
             Some(BRISK_FIRST.saturating_mul(1 << self.announcer.brisk_rounds.min(16)).min(settled))
         } else if self.is_keeper() {

@@ -241,7 +241,6 @@ impl<P: Payload> Room<P> {
         if let Some((peer, true)) = self.remove_conn(conn) {
             self.emit(Event::PeerLeft { peer });
             self.reschedule();
-            self.announce_if_due();
         }
     }
 

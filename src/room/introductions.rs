@@ -76,6 +76,10 @@ impl<P: Payload> Room<P> {
             Err(e) => return self.warn_about(conn, format!("dropped a malformed peer list: {e}")),
         };
         for (peer, passive) in peers.into_iter().take(MAX_INTRODUCED) {
+            let queued = self.introductions.iter().any(|i| i.peer == peer);
+            if queued || self.by_peer.contains_key(&peer) || !self.accepts_signal_from(&peer) {
+                continue;
+            }
             if self.introductions.len() >= MAX_INTRODUCED {
                 self.introductions.pop_front();
             }

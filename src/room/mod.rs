@@ -405,6 +405,7 @@ impl<P: Payload> Room<P> {
         self.reconnect_waiting_relays();
         if self.is_looking() {
             self.announcer.brisk_rounds = 0;
+            self.announcer.last_round = now;
             self.announce_now();
             self.reschedule();
         }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// How long a relay's session must last for the relay to count as usable again.
 pub const STABLE_AFTER: Duration = Duration::from_millis(BACKOFF_MAX_MS as u64);
+/// The shortest announce period taken from a relay.
+const MIN_INTERVAL: Duration = Duration::from_secs(10);
 /// Failures in a row after which a relay that gave no reason is warned about.
 const QUIET_FAILURES_WARNED: u32 = 3;
 
@@ -105,9 +107,9 @@ impl Relays {
         self.ready().filter_map(|relay| self.relays[relay.0].hints.swarm_size).max()
     }
 
-    /// The longest announce period a ready relay asked for, if any did.
-    pub fn longest_interval(&self) -> Option<Duration> {
-        self.ready().filter_map(|relay| self.relays[relay.0].hints.interval).max()
+    /// The shortest announce period a ready relay asked for (at least 10 s), if any did.
+    pub fn shortest_interval(&self) -> Option<Duration> {
+        self.ready().filter_map(|relay| self.relays[relay.0].hints.interval).min().map(|i| i.max(MIN_INTERVAL))
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -151,8 +153,10 @@ impl<P: Payload> Room<P> {
             return;
         }
         r.state = State::Ready(now);
-        self.announcer.due(relay);
-        self.announce_if_due();
+        if self.is_looking() || self.is_keeper() {
+            self.announcer.due(relay);
+            self.announce_if_due();
+        }
     }
 
     pub(super) fn on_relay_message(&mut self, relay: RelayId, data: RelayData) {
