@@ -1,6 +1,6 @@
 //! Frames from peers: decoding, reassembly of payloads with acks and rejects, handing whole
 //! payloads on by their purpose, and the control frames (pings, verdicts, aborts, ready,
-//! renegotiation, media metadata).
+//! renegotiation, media metadata, peer lists and relayed signaling).
 //!
 //! Rules: a frame that cannot be decoded, a chunk that breaks its transfer's rules and a text
 //! message are dropped with a warning, within the peer's warning budget; until a peer joins, only
@@ -43,23 +43,15 @@ impl<P: Payload> Room<P> {
             }
             Header::Ready => self.on_ready(conn),
             Header::LinkProof => {}
-            Header::Peers | Header::Relayed if !c.is_joined() => {}
-            Header::Peers | Header::Relayed => {
+            // Media and introductions wait for admission.
+            Header::Renegotiation | Header::Media | Header::Peers | Header::Relayed if !c.is_joined() => {}
+            Header::Renegotiation | Header::Media | Header::Peers | Header::Relayed => {
                 let Some(text) = self.read_text(conn, &frame, offset) else { return };
-                if header == Header::Peers {
-                    self.on_peer_list(conn, &text);
-                } else {
-                    self.on_relayed(conn, &text);
-                }
-            }
-            // Media waits for admission.
-            Header::Renegotiation | Header::Media if !c.is_joined() => {}
-            Header::Renegotiation | Header::Media => {
-                let Some(text) = self.read_text(conn, &frame, offset) else { return };
-                if header == Header::Renegotiation {
-                    self.on_remote_description(conn, &text);
-                } else {
-                    self.on_stream_metadata(conn, &text);
+                match header {
+                    Header::Renegotiation => self.on_remote_description(conn, &text),
+                    Header::Media => self.on_stream_metadata(conn, &text),
+                    Header::Peers => self.on_peer_list(conn, &text),
+                    _ => self.on_relayed(conn, &text),
                 }
             }
             Header::Unknown(_) => {}

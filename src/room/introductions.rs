@@ -124,9 +124,7 @@ impl<P: Payload> Room<P> {
         if !self.reintroduced.insert(peer.to_owned()) {
             return;
         }
-        let joined =
-            |room: &Self, id: &str| room.by_peer.get(id).and_then(|c| room.conns.get(c)).is_some_and(|c| c.is_joined());
-        let introducer = if joined(self, via) {
+        let introducer = if self.open_conn(via).is_some() {
             Some(via.to_owned())
         } else {
             self.conns.values().filter(|c| c.is_joined()).find_map(|c| c.remote.clone())
@@ -138,12 +136,7 @@ impl<P: Payload> Room<P> {
     /// Signaling `message` for the peer `to` of connection `conn`: through the peer that
     /// introduced them while it is joined, else through the relays.
     pub(super) fn send_signaling(&mut self, conn: ConnId, to: &str, message: PeerMessage) {
-        let carrier = self
-            .conns
-            .get(&conn)
-            .and_then(|c| c.via.as_ref())
-            .and_then(|via| self.by_peer.get(via).copied())
-            .filter(|carrier| self.conns.get(carrier).is_some_and(|c| c.is_joined()));
+        let carrier = self.conns.get(&conn).and_then(|c| c.via.as_deref()).and_then(|via| self.open_conn(via));
         if let Some(carrier) = carrier {
             let relayed = Relayed { to: to.to_owned(), message };
             if let Ok(json) = serde_json::to_string(&relayed) {
@@ -172,8 +165,7 @@ impl<P: Payload> Room<P> {
             Err(e) => return self.warn_about(conn, format!("dropped malformed relayed signaling: {e}")),
         };
         if to != self.config.self_id {
-            let target = self.by_peer.get(&to).copied().filter(|&t| t != conn);
-            if let Some(target) = target.filter(|t| self.conns.get(t).is_some_and(|c| c.is_joined())) {
+            if let Some(target) = self.open_conn(&to).filter(|&t| t != conn) {
                 self.send_control(target, encode_relayed(text));
             }
             return;
