@@ -64,7 +64,7 @@ try {
   console.log('| --- | --- | --- | --- | --- | --- |')
   console.log(`| 64 MiB ArrayBuffer (MiB/s) | ${f(mibps(ours))} | ${f(mibps(rawMs))} (${ceiling.connections} connection${ceiling.connections > 1 ? 's' : ''} × ${ceiling.channels} channel${ceiling.channels > 1 ? 's' : ''}, chunk ${ceiling.chunk / 1024} KiB, high ${ceiling.high >> 10} KiB, low ${ceiling.low >> 10} KiB) | ${f(mibps(theirs))} | ${f(rawMs / ours, 2)} | ${f(theirs / ours, 2)} |`)
   console.log(`| ${SMALL} small JSON actions (msg/s) | ${f(rate(oursSmall), 0)} | | ${f(rate(theirsSmall), 0)} | | ${f(theirsSmall / oursSmall, 2)} |`)
-  console.log(`| ping RTT, median of 50 (ms; Trystero times with Date.now) | ${f(oursPing, 2)} | | ${f(theirsPing, 2)} | | ${f(theirsPing / oursPing, 2)} |`)
+  console.log(`| ping RTT, median of 50 (ms, performance.now around each call) | ${f(oursPing, 2)} | | ${f(theirsPing, 2)} | | ${f(theirsPing / oursPing, 2)} |`)
   console.log(`\nThe bare connections' own best is ${f(theirs / rawMs, 2)}× Trystero in this run; a library over the same connections cannot exceed that ratio.`)
 } finally {
   await browser.close()

@@ -9,6 +9,11 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
+/// The largest WebSocket message sent to any relay: 16 KiB, the strictest limit public relays
+/// apply (aquatic_ws, which many public WebTorrent trackers run, closes the connection past it;
+/// Nostr relays commonly cap events at 16–64 KiB, MQTT brokers packets at 128 KiB or more).
+pub const MAX_SENT_RELAY_MESSAGE_LEN: usize = 16 * 1024;
+
 /// A relay of the room: its index in the room's relay list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelayId(pub usize);

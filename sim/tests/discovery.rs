@@ -3,8 +3,10 @@
 
 use rendez_core::crypto::RoomKey;
 use rendez_core::random::Random;
-use rendez_core::room::MAX_UNOPENED_CONNECTIONS;
-use rendez_core::signaling::{presence_context, room_topic, stamp, PeerMessage, STAMP_TOLERANCE_SECS};
+use rendez_core::room::{MAX_RELAY_OFFERS, MAX_UNOPENED_CONNECTIONS};
+use rendez_core::signaling::{
+    direct_offer_context, peer_topic, presence_context, room_topic, stamp, PeerMessage, STAMP_TOLERANCE_SECS,
+};
 use rendez_core::strategy::RelayData;
 use rendez_sim::relays::{ClientId, RelayServer, ServerAction};
 use rendez_sim::{Options, StrategyKind, World};
@@ -95,8 +97,25 @@ impl Announcer {
     /// An MQTT publication announcing `from` at `unix_secs`.
     fn presence(&mut self, from: &str, unix_secs: u64) -> Vec<u8> {
         let proof = self.key.seal(&mut self.random, &stamp(unix_secs, ""), &presence_context(from));
-        let topic = format!("rendez/{}", room_topic("mqtt", "sim-app", "sim-room"));
-        rendez_mqtt::packet::publish(&topic, PeerMessage::Presence { from: from.into(), proof }.encode().as_bytes())
+        rendez_mqtt::packet::publish(
+            &Self::room_topic(),
+            PeerMessage::Presence { from: from.into(), proof }.encode().as_bytes(),
+        )
+    }
+
+    /// An MQTT publication carrying `from`'s direct offer to `to` (a description no peer answers).
+    fn offer(&mut self, from: &str, to: &str, unix_secs: u64) -> Vec<u8> {
+        let sealed_sdp = self.key.seal(
+            &mut self.random,
+            &stamp(unix_secs, "sim peer=999 conn=0 media=0"),
+            &direct_offer_context(from, to),
+        );
+        let message = PeerMessage::Offer { from: from.into(), offer_id: format!("offer-{from}"), sealed_sdp };
+        rendez_mqtt::packet::publish(&peer_topic(&Self::room_topic(), to), message.encode().as_bytes())
+    }
+
+    fn room_topic() -> String {
+        format!("rendez/{}", room_topic("mqtt", "sim-app", "sim-room"))
     }
 }
 
@@ -105,7 +124,7 @@ fn made_up_id(i: usize) -> String {
 }
 
 #[test]
-fn a_flood_of_validly_sealed_announcements_stops_at_the_set_up_cap() {
+fn a_flood_of_validly_sealed_announcements_is_offered_a_few_at_a_time() {
     let mut world = World::new(StrategyKind::Mqtt, 5);
     let (a, b) = (world.join_default(), world.join_default());
     assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
@@ -113,15 +132,39 @@ fn a_flood_of_validly_sealed_announcements_stops_at_the_set_up_cap() {
     for i in 0..200 {
         world.relay_sends(0, a, RelayData::Binary(announcer.presence(&made_up_id(i), EPOCH_SECS)));
     }
+    for _ in 0..10 {
+        world.run_for(Duration::from_secs(1));
+        assert!(world.connection_count(a) <= MAX_RELAY_OFFERS + 1, "{}", world.connection_count(a));
+    }
+    assert!(world.stats(a).connections_created <= MAX_RELAY_OFFERS as u64 + 1);
+    let send = world.send(b, "still", b"here", None).unwrap();
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(a).received.len(), 1);
+    assert_eq!(world.log(b).sends.get(&send), Some(&Ok(1)));
+    // The made-up peers never answer: their connections time out, the waiting ones expire.
+    world.run_for(Duration::from_secs(35));
+    assert_eq!(world.connection_count(a), 1);
+}
+
+#[test]
+fn a_flood_of_validly_sealed_offers_stops_at_the_set_up_cap() {
+    let mut world = World::new(StrategyKind::Mqtt, 5);
+    let (a, b) = (world.join_default(), world.join_default());
+    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
+    let mut announcer = Announcer::new();
+    let to = world.peer_id(a).to_owned();
+    for i in 0..200 {
+        world.relay_sends(0, a, RelayData::Binary(announcer.offer(&made_up_id(i), &to, EPOCH_SECS)));
+    }
     world.run_for(Duration::from_secs(1));
     assert!(world.connection_count(a) <= MAX_UNOPENED_CONNECTIONS + 1, "{}", world.connection_count(a));
+    assert_eq!(world.stats(a).connections_created, MAX_UNOPENED_CONNECTIONS as u64 + 1);
     let warned = world.log(a).warnings.iter().filter(|w| w.contains("connections are being set up")).count();
     assert_eq!(warned, 1, "warned once per spell");
     let send = world.send(b, "still", b"here", None).unwrap();
     world.run_for(Duration::from_millis(100));
     assert_eq!(world.log(a).received.len(), 1);
     assert_eq!(world.log(b).sends.get(&send), Some(&Ok(1)));
-    // The made-up peers never answer: their connections time out and the cap frees up.
     world.run_for(Duration::from_secs(31));
     assert_eq!(world.connection_count(a), 1);
 }

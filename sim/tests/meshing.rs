@@ -117,3 +117,29 @@ fn forged_or_malformed_introductions_are_bounded_and_harmless() {
     assert!(world.full_mesh(&[a, b]), "the room keeps working");
     assert!(world.violations.is_empty(), "{:?}", world.violations);
 }
+
+#[test]
+fn a_newcomer_to_a_settled_presence_room_costs_the_relays_one_offer_and_one_answer() {
+    for kind in [StrategyKind::Mqtt, StrategyKind::Nostr] {
+        let mut world = World::new(kind, 11);
+        let mut peers: Vec<usize> = (0..8).map(|_| world.join_default()).collect();
+        assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&peers)));
+        world.run_for(Duration::from_secs(30));
+        let keeper = *peers.iter().min_by_key(|&&p| world.peer_id(p).to_owned()).unwrap();
+        let before: Vec<u64> = peers.iter().map(|&p| world.stats(p).relay_messages_sent).collect();
+        let newcomer = world.join_default();
+        let joined_at = world.now();
+        peers.push(newcomer);
+        assert!(world.run_until(Duration::from_secs(2), |w| w.full_mesh(&peers)), "{kind:?}: meshed within 2 s");
+        println!("{kind:?}: newcomer fully meshed {:?} after joining", world.now() - joined_at);
+        world.run_for(Duration::from_secs(5));
+        for (i, &p) in peers[..8].iter().enumerate() {
+            let sent = world.stats(p).relay_messages_sent - before[i];
+            let allowed = u64::from(p == keeper);
+            assert!(
+                sent <= allowed,
+                "{kind:?}: peer {p} (keeper {keeper}) sent {sent} relay messages for the newcomer"
+            );
+        }
+    }
+}

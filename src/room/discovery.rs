@@ -7,7 +7,8 @@
 //! [`OFFER_TTL`]; at most [`MAX_UNOPENED_CONNECTIONS`] connections are being set up at once;
 //! every sealed message is stamped with the sender's time and bound to its sender (and, for
 //! direct offers and answers, to its recipient); a copy of a presence proof or offer seen before
-//! is ignored, and an answer is used once (its offer is then settled); of two
+//! is ignored, and an answer is used once (its offer is then settled); descriptions are fitted
+//! within [`MAX_SIGNALED_SDP_LEN`] (candidates left out, lowest priority first); of two
 //! concurrent attempts between the same peers, the one offered by the smaller peer id wins; a
 //! connection over a shared link wins over signaling.
 
@@ -18,6 +19,7 @@ use super::negotiation::StepKind;
 use super::{ConnId, Event, NegotiationStep, Output, Room, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
 use crate::payload::Payload;
 use crate::random::is_peer_id;
+use crate::sdp::{self, MAX_SIGNALED_SDP_LEN};
 use crate::signaling::{
     answer_context, direct_offer_context, offer_context, presence_context, stamp, unstamp, PeerMessage, SealedOffer,
     SignalEvent,
@@ -242,6 +244,7 @@ impl<P: Payload> Room<P> {
             self.emit(Event::PeerLeft { peer });
             self.reschedule();
         }
+        self.follow_heard();
     }
 
     /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id
@@ -272,7 +275,8 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Offers a connection to a peer that announced itself, unless one exists or is under way.
+    /// A peer announced itself: unless a connection to it exists or is under way, it is offered
+    /// one (see `presences`).
     fn on_presence(&mut self, from: &str, proof: &str) {
         if self.discovery != Discovery::Presence || !self.accepts_signal_from(from) || self.by_peer.contains_key(from) {
             return;
@@ -285,9 +289,7 @@ impl<P: Payload> Room<P> {
             return;
         }
         let Some((_, passive)) = self.read_mark(&body) else { return };
-        let Some(conn) = self.new_conn(Role::DirectOffer) else { return };
-        self.assign(conn, from, passive);
-        self.negotiate(conn, NegotiationStep::MakeOffer);
+        self.on_heard(from, passive);
     }
 
     /// Peer `from` offers a connection, through the relays or carried by peer `via` (then the
@@ -385,6 +387,14 @@ impl<P: Payload> Room<P> {
                 return self.give_up(conn, format!("cannot accept the answer of peer {remote}: {e}"))
             }
         };
+        let (fitted, dropped) = sdp::fit(&sdp, MAX_SIGNALED_SDP_LEN);
+        if dropped > 0 {
+            self.warn(format!(
+                "a description of {} bytes was too large for relays: {dropped} ICE candidates (lowest priority first) were left out",
+                sdp.len()
+            ));
+        }
+        let sdp = if dropped > 0 { fitted.into_owned() } else { sdp };
         match role {
             Role::PoolOffer => {
                 let offer = self.register_offer(conn, &sdp, &offer_context(&self.config.self_id));
@@ -440,6 +450,7 @@ impl<P: Payload> Room<P> {
         self.note_deadline(deadline);
         self.start_admission(conn, remote);
         self.follow_introductions();
+        self.follow_heard();
     }
 
     pub(super) fn on_connection_closed(&mut self, conn: ConnId) {
@@ -474,5 +485,6 @@ impl<P: Payload> Room<P> {
             }
         }
         self.follow_introductions();
+        self.follow_heard();
     }
 }

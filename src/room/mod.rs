@@ -18,7 +18,8 @@
 //! answers, the tie-break, the set-up cap and replay protection in `discovery`; negotiation
 //! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
 //! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
-//! handshakes in `admission`; passive peers in `dormancy`; liveness in `liveness`; pings in
+//! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
+//! through joined peers in `introductions`; passive peers in `dormancy`; liveness in `liveness`; pings in
 //! `pings`; media metadata in `media`.
 
 mod admission;
@@ -36,6 +37,7 @@ mod media;
 mod negotiation;
 mod outbox;
 mod pings;
+mod presences;
 mod rate_limit;
 mod relays;
 mod replay;
@@ -49,6 +51,7 @@ pub use error::{PingError, RequestError, RoomError, SendError};
 pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
+pub use presences::{MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE};
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
 
 use crate::collections::{Map, Set};
@@ -178,6 +181,10 @@ pub struct Room<P> {
     introductions: VecDeque<introductions::Introduction>,
     /// Introduced peers whose first offer failed and that were introduced once more.
     reintroduced: Set<String>,
+    /// Announcers waiting to be offered a connection through the relays.
+    heard: VecDeque<presences::Heard>,
+    /// When the next announcer's wait ends.
+    next_heard: Option<Instant>,
     /// Peers already reported by [`Event::JoinError`].
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
@@ -219,6 +226,8 @@ impl<P: Payload> Room<P> {
             early_candidates: Map::default(),
             introductions: VecDeque::new(),
             reintroduced: Set::default(),
+            heard: VecDeque::new(),
+            next_heard: None,
             reported: Set::default(),
             setup_full: false,
             active_heard: None,
@@ -296,6 +305,9 @@ impl<P: Payload> Room<P> {
             self.overdue_acks();
             self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).min();
         }
+        if self.next_heard.is_some_and(|at| at <= now) {
+            self.follow_heard();
+        }
         self.ping_timeouts();
         if self.requests.next_deadline().is_some_and(|at| at <= now) {
             self.request_timeouts();
@@ -328,6 +340,7 @@ impl<P: Payload> Room<P> {
             self.next_conn_deadline,
             self.announcer.next_deadline(),
             self.relays.next_deadline(),
+            self.next_heard,
             self.pings.next_deadline(),
             self.requests.next_deadline(),
             self.strategy.poll_timeout(),

@@ -46,39 +46,63 @@ export async function startFileServer (port = 0, dir = root) {
   return { url: `http://127.0.0.1:${server.address().port}`, setHome: url => { home = url }, close: () => server.close() }
 }
 
-/** Starts a bittorrent-tracker WebSocket server on 127.0.0.1; resolves to its ws:// URL and a closer. */
-export async function startTracker (port = 0) {
-  // As strict as aquatic_ws, which public trackers run: a WebSocket message over 16 KiB closes
-  // the connection (code 1009). `largest()` is the largest message a client sent; `messages()`
-  // counts the WebSocket messages received and sent.
-  const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true, maxPayload: MAX_TRACKER_MESSAGE }, stats: false })
-  tracker.on('warning', () => {})
+/**
+ * Counts a WebSocket server's traffic: `largest()` is the largest message a client sent,
+ * `messages()` the WebSocket messages received and sent (what a settled room costs a relay).
+ */
+function countTraffic (wss) {
   let largest = 0
   let messages = 0
-  tracker.ws.on('connection', socket => {
+  wss.on('connection', socket => {
     socket.on('message', data => { largest = Math.max(largest, data.length); messages++ })
     const send = socket.send
     socket.send = function (...args) { messages++; return send.apply(this, args) }
   })
+  return { largest: () => largest, messages: () => messages }
+}
+
+/**
+ * The strictest limit public relays put on a WebSocket message: aquatic_ws (run by many public
+ * WebTorrent trackers) closes the connection past 16 KiB (code 1009); the tests' Nostr relay
+ * refuses events and the tests' broker packets past it too.
+ */
+export const MAX_RELAY_MESSAGE = 16 * 1024
+
+/**
+ * Starts a bittorrent-tracker WebSocket server on 127.0.0.1, as strict as aquatic_ws about
+ * message size; resolves to its ws:// URL, a closer, and the traffic counters of `countTraffic`.
+ */
+export async function startTracker (port = 0) {
+  const tracker = new TrackerServer({ udp: false, http: false, ws: { clientTracking: true, maxPayload: MAX_RELAY_MESSAGE }, stats: false })
+  tracker.on('warning', () => {})
+  const traffic = countTraffic(tracker.ws)
   await new Promise(resolve => tracker.listen(port, '127.0.0.1', resolve))
   const { port: bound } = tracker.ws.address()
   const close = () => {
     for (const client of tracker.ws.clients) client.terminate()
     return new Promise(resolve => tracker.close(resolve))
   }
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, largest: () => largest, messages: () => messages }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, ...traffic }
 }
 
-/** aquatic_ws's default limit on a WebSocket message. */
-export const MAX_TRACKER_MESSAGE = 16 * 1024
-
 /**
- * Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1; resolves to its ws:// URL,
- * the Aedes `broker` (to publish or watch messages from a test) and a closer.
+ * Starts an Aedes MQTT broker with a WebSocket listener on 127.0.0.1, strict as brokers are: a
+ * packet over MAX_RELAY_MESSAGE closes the connection (as brokers with a `max_packet_size` do),
+ * client ids over 23 characters are refused (MQTT 3.1.1's guarantee, Aedes's default), and with
+ * `refuse` every CONNECT is answered "server unavailable" (CONNACK code 3), as a full broker does.
+ * Resolves to its ws:// URL, the Aedes `broker` (to publish or watch messages from a test), the
+ * traffic counters of `countTraffic`, `connects()` (CONNECT packets seen) and a closer.
  */
-export async function startBroker (port = 0) {
-  const broker = await Aedes.createBroker()
-  const wss = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: protocols => protocols.has('mqtt') && 'mqtt' })
+export async function startBroker (port = 0, { refuse = false } = {}) {
+  let connects = 0
+  const authenticate = (client, username, password, callback) => {
+    connects++
+    if (!refuse) return callback(null, true)
+    callback(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
+  }
+  const broker = await Aedes.createBroker({ authenticate })
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: MAX_RELAY_MESSAGE, handleProtocols: protocols => protocols.has('mqtt') && 'mqtt' })
+  const traffic = countTraffic(wss)
   wss.on('connection', socket => broker.handle(createWebSocketStream(socket)))
   await new Promise(resolve => wss.on('listening', resolve))
   const bound = wss.address().port
@@ -87,7 +111,7 @@ export async function startBroker (port = 0) {
     await new Promise(resolve => wss.close(resolve))
     await new Promise(resolve => broker.close(resolve))
   }
-  return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, broker, close }
+  return { url: `ws://127.0.0.1:${bound}/mqtt`, port: bound, broker, close, connects: () => connects, ...traffic }
 }
 
 /** Keeps a Nostr relay's stored (non-ephemeral) events in memory. */
@@ -106,20 +130,55 @@ class MemoryEventRepository extends EventRepository {
 }
 
 /**
- * Starts a Nostr relay (@nostr-relay/core: NIP-01 with id and signature verification, schema
- * validation by @nostr-relay/validator) on 127.0.0.1; resolves to its ws:// URL and a closer.
+ * The rate limit of the tests' Nostr relay, per connection, as public relays apply one (e.g.
+ * nostr-rs-relay's `messages_per_sec`, a GCRA limiter): a burst, then so many events per second.
  */
-export async function startNostrRelay (port = 0) {
+export const NOSTR_RATE_LIMIT = { burst: 10, perSecond: 5 }
+
+/**
+ * Starts a Nostr relay (@nostr-relay/core: NIP-01 with id and signature verification, schema
+ * validation by @nostr-relay/validator, at most 20 subscriptions per connection) on 127.0.0.1,
+ * as strict as public relays: WebSocket messages over 128 KiB close the connection (strfry's and
+ * nostr-rs-relay's default), events over MAX_RELAY_MESSAGE are refused (`OK false`, "invalid:"),
+ * and each connection is rate-limited (`NOSTR_RATE_LIMIT`; `OK false`, "rate-limited:").
+ * `refuseEvents: true` refuses every event as rate-limited. Resolves to its ws:// URL, a closer,
+ * the traffic counters of `countTraffic`, `refused()` (events refused) and `accepted()`.
+ */
+export async function startNostrRelay (port = 0, { refuseEvents = false, rateLimit = NOSTR_RATE_LIMIT } = {}) {
   const relay = new NostrRelay(new MemoryEventRepository(), { logLevel: 4 })
   const validator = new Validator()
-  const wss = new WebSocketServer({ host: '127.0.0.1', port })
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 128 * 1024 })
+  const traffic = countTraffic(wss)
+  let refused = 0
+  let accepted = 0
+  const interval = 1000 / rateLimit.perSecond
   wss.on('connection', (socket, req) => {
     relay.handleConnection(socket, req.socket.remoteAddress)
     socket.on('error', () => {})
     socket.on('close', () => relay.handleDisconnect(socket))
-    socket.on('message', async data => {
+    let nextArrival = 0
+    const refusal = data => {
+      if (!data.startsWith('["EVENT"')) return null
+      if (refuseEvents) return 'rate-limited: refusing every event'
+      if (data.length > MAX_RELAY_MESSAGE) return `invalid: event over ${MAX_RELAY_MESSAGE} bytes`
+      const now = Date.now()
+      const arrival = Math.max(nextArrival, now)
+      if (arrival - now > interval * (rateLimit.burst - 1)) return 'rate-limited: slow down'
+      nextArrival = arrival + interval
+      return null
+    }
+    socket.on('message', async raw => {
+      const data = raw.toString()
+      const why = refusal(data)
+      if (why) {
+        refused++
+        let id = ''
+        try { id = JSON.parse(data)[1]?.id ?? '' } catch {}
+        return socket.send(JSON.stringify(['OK', id, false, why]))
+      }
+      if (data.startsWith('["EVENT"')) accepted++
       try {
-        await relay.handleMessage(socket, await validator.validateIncomingMessage(data))
+        await relay.handleMessage(socket, await validator.validateIncomingMessage(raw))
       } catch (e) {
         socket.send(JSON.stringify(['NOTICE', e.message]))
       }
@@ -132,7 +191,7 @@ export async function startNostrRelay (port = 0) {
     await new Promise(resolve => wss.close(resolve))
     await relay.destroy()
   }
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, close }
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, close, refused: () => refused, accepted: () => accepted, ...traffic }
 }
 
 /**

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { WebSocket, WebSocketServer } from 'ws'
 import { schnorr } from '@noble/curves/secp256k1'
-import { openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
-import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, tricklesCandidates, met, survivesRelayRestart } from './scenarios.mjs'
+import { NOSTR_RATE_LIMIT, openModern, openPeer, rendezWarnings, startNostrRelay, suite, waitFor } from './harness.mjs'
+import { admitsOnlyAfterHandshake, passivePeersWaitForAnActiveOne, sharesOneConnectionAcrossRooms, sixteenPagesMesh, tricklesCandidates, met, survivesRelayRestart } from './scenarios.mjs'
 
 const env = suite(startNostrRelay)
 
@@ -96,3 +96,33 @@ test('rooms of one app share one connection per peer', () =>
   sharesOneConnectionAcrossRooms((roomId, options) => openModern(env.browser, env.files.url, env.relay.url, roomId, { ...options, strategy: 'nostr' }), 'nostr'))
 
 test('trickleIce: candidates travel sealed through the relay', () => tricklesCandidates(join, 'nostr'))
+
+test('sixteen pages joining at once reach full mesh through a rate-limited relay, which never refuses them', async () => {
+  const refused = env.relay.refused()
+  await sixteenPagesMesh(join, 'nostr-sixteen', `a Nostr relay limited to ${NOSTR_RATE_LIMIT.burst} events, then ${NOSTR_RATE_LIMIT.perSecond}/s, per connection`)
+  assert.equal(env.relay.refused() - refused, 0, 'no event refused')
+})
+
+test('a relay that refuses our events gets ever fewer, is warned about once, and another carries the room', async () => {
+  const refusing = await startNostrRelay(0, { refuseEvents: true })
+  try {
+    const accepted = env.relay.accepted()
+    const pages = await Promise.all(Array.from({ length: 6 }, () => join('nostr-refusing', { relayUrls: [refusing.url, env.relay.url] })))
+    const joined = Date.now()
+    await Promise.all(pages.map(p => p.page.waitForFunction(() => log.joins.length >= 5, null, { timeout: 30_000 })))
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, joined + 8000 - Date.now())))
+    const [toRefusing, toAccepting] = [refusing.refused(), env.relay.accepted() - accepted]
+    console.log(`8 s after 6 pages joined: ${toRefusing} events to the refusing relay, ${toAccepting} to the accepting one`)
+    // Each page's first event is refused: quiet 2 s, then 4 s after the next refusal, so within
+    // 8 s a page sends it at most 3 events, whatever it sends the other relay.
+    assert.ok(toRefusing <= 3 * pages.length, `${toRefusing} events to the refusing relay`)
+    assert.ok(toAccepting > toRefusing, `${toAccepting} events to the accepting relay`)
+    for (const p of pages) {
+      const warned = (await rendezWarnings(p, 1)).filter(w => /a Nostr relay refused us \(rate-limited: refusing every event\)/.test(w))
+      assert.equal(warned.length, 1, p.warnings.join('\n'))
+    }
+    await Promise.all(pages.map(p => p.context.close()))
+  } finally {
+    await refusing.close()
+  }
+})

@@ -28,6 +28,25 @@ export async function survivesRelayRestart (join, roomId, relay) {
   await Promise.all([a.context.close(), b.context.close(), c.context.close()])
 }
 
+/**
+ * Sixteen pages join `roomId` at once: each meets every other exactly once, with no rendez
+ * warning. Logs and returns the ms from the last page's joinRoom to full mesh.
+ */
+export async function sixteenPagesMesh (join, roomId, label) {
+  const pages = await Promise.all(Array.from({ length: 16 }, () => join(roomId)))
+  const opened = Date.now()
+  await Promise.all(pages.map(p => p.page.waitForFunction(() => log.joins.length >= 15, null, { timeout: 60_000 })))
+  const ms = Date.now() - opened
+  console.log(`16 pages through ${label}: full mesh ${ms} ms after the last page joined`)
+  for (const p of pages) {
+    const joins = await p.page.evaluate(() => log.joins)
+    assert.equal(new Set(joins).size, 15, 'each page joined every other once')
+    assert.deepEqual(p.warnings.filter(w => w.startsWith('rendez:')), [])
+  }
+  await Promise.all(pages.map(p => p.context.close()))
+  return ms
+}
+
 /** Waits until `a` and `b` have seen each other join. */
 export const meet = (a, b) => Promise.all([met(a, b), met(b, a)])
 

@@ -2,7 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { MAX_TRACKER_MESSAGE, openPeer, suite, waitFor } from './harness.mjs'
+import { MAX_RELAY_MESSAGE, openPeer, suite, waitFor } from './harness.mjs'
+import { sixteenPagesMesh } from './scenarios.mjs'
 
 const env = suite()
 
@@ -123,7 +124,7 @@ test('announces stay within 16 KiB with many ICE candidates per offer, and a str
     await waitFor(b.page, id => log.joins.includes(id), a.selfId)
     const largest = env.relay.largest()
     console.log(`largest tracker message with ${interfaces.length + 1} interfaces: ${largest} bytes`)
-    assert.ok(largest <= MAX_TRACKER_MESSAGE, `${largest} bytes`)
+    assert.ok(largest <= MAX_RELAY_MESSAGE, `${largest} bytes`)
     assert.ok(largest > 3000, `an offer carries every candidate: ${largest} bytes`)
     await Promise.all([a.context.close(), b.context.close()])
   } finally {
@@ -132,14 +133,5 @@ test('announces stay within 16 KiB with many ICE candidates per offer, and a str
 })
 
 test('sixteen pages joining at once reach full mesh through a strict tracker', async () => {
-  const pages = await Promise.all(Array.from({ length: 16 }, () => openPeer(env.browser, env.files.url, env.relay.url, 'sixteen')))
-  const opened = Date.now()
-  await Promise.all(pages.map(p => p.page.waitForFunction(() => log.joins.length >= 15, null, { timeout: 60_000 })))
-  console.log(`16 pages: full mesh ${Date.now() - opened} ms after the last page joined`)
-  for (const p of pages) {
-    const joins = await p.page.evaluate(() => log.joins)
-    assert.equal(new Set(joins).size, 15, 'each page joined every other once')
-    assert.deepEqual(p.warnings.filter(w => w.startsWith('rendez:')), [])
-  }
-  await Promise.all(pages.map(p => p.context.close()))
+  await sixteenPagesMesh(room => openPeer(env.browser, env.files.url, env.relay.url, room), 'sixteen', 'a strict tracker')
 })

@@ -1,10 +1,12 @@
 //! The MQTT session: one MQTT 3.1.1 connection per broker, as a sans-IO state machine.
 //!
 //! Per connection: CONNECT, then on CONNACK SUBSCRIBE to the room topic and our peer topic; the
-//! SUBACK makes the connection ready. PINGREQ every half keep-alive; DISCONNECT on leave. A
-//! refused CONNACK or SUBACK, or an unreadable stream, ends the connection.
+//! SUBACK makes the connection ready. PUBLISHes go out paced ([`PACE`] per broker). PINGREQ
+//! every half keep-alive; DISCONNECT on leave. A refused CONNACK or SUBACK, or an unreadable
+//! stream, ends the connection.
 
 use crate::packet::{self, Decoder, Packet};
+use rendez_core::pacer::{Pace, Pacer, Queued};
 use rendez_core::pubsub::PubSubTransport;
 use rendez_core::signaling::{Topic, Topics};
 use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
@@ -16,6 +18,8 @@ use std::time::Duration;
 pub const KEEP_ALIVE_SECS: u16 = 240;
 const PING_PERIOD: Duration = Duration::from_secs(KEEP_ALIVE_SECS as u64 / 2);
 const SUBSCRIBE_PACKET_ID: u16 = 1;
+/// How fast PUBLISHes go to one broker.
+pub const PACE: Pace = Pace { burst: 16, per_second: 8 };
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum State {
@@ -37,12 +41,14 @@ pub struct MqttSession {
     topics: Topics,
     brokers: Vec<Broker>,
     next_ping: Option<Instant>,
+    pacer: Pacer,
 }
 
 impl MqttSession {
     /// A session subscribing to `topics` on `relay_count` brokers.
     pub fn new(topics: Topics, relay_count: usize) -> Self {
-        Self { topics, brokers: (0..relay_count).map(|_| Broker::default()).collect(), next_ping: None }
+        let brokers = (0..relay_count).map(|_| Broker::default()).collect();
+        Self { topics, brokers, next_ping: None, pacer: Pacer::new(relay_count, PACE) }
     }
 
     fn connected(&self) -> impl Iterator<Item = RelayId> + '_ {
@@ -71,6 +77,7 @@ impl PubSubTransport for MqttSession {
 
     fn on_close(&mut self, relay: RelayId) {
         self.brokers[relay.0] = Broker::default();
+        self.pacer.clear(relay);
         if self.connected().next().is_none() {
             self.next_ping = None;
         }
@@ -121,10 +128,20 @@ impl PubSubTransport for MqttSession {
         let bytes = packet::publish(topic, payload.as_bytes());
         for (index, broker) in self.brokers.iter().enumerate() {
             let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
-            if chosen && broker.state == State::Subscribed {
-                cx.send(RelayId(index), RelayData::Binary(bytes.clone()));
+            if !chosen || broker.state != State::Subscribed {
+                continue;
+            }
+            match self.pacer.push(RelayId(index), RelayData::Binary(bytes.clone()), cx.now) {
+                Queued::Yes => {}
+                Queued::DroppedOldest => {
+                    cx.warn("a broker's queue of messages was full; the oldest was dropped".into())
+                }
+                Queued::TooLarge(len) => {
+                    return cx.warn(format!("a packet of {len} bytes is over what brokers take; it was not sent"))
+                }
             }
         }
+        self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {
@@ -135,10 +152,11 @@ impl PubSubTransport for MqttSession {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.next_ping
+        [self.next_ping, self.pacer.next_deadline()].into_iter().flatten().min()
     }
 
     fn handle_timeout(&mut self, cx: &mut Context<'_>) {
+        self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
         if self.next_ping.is_none_or(|at| at > cx.now) {
             return;
         }

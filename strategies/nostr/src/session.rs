@@ -3,14 +3,18 @@
 //! Per connection: REQ for our event kind tagged with the room topic or our peer topic; EOSE
 //! makes the connection ready. Events we publish are ephemeral (kind 20000–29999), signed with
 //! the session key, so relays forward them without storing them. Incoming events are verified
-//! (id and signature) before use. A relay that closes our subscription ends the connection. A
-//! relay that refuses an event (`OK false`, e.g. `rate-limited:`) or sends a `NOTICE` gets
-//! nothing from us for [`FIRST_QUIET`], doubling with each further refusal up to [`MAX_QUIET`],
-//! until it accepts one again (warned once per spell; the pause outlives reconnections).
+//! (id and signature) before use. A relay that closes our subscription ends the connection.
+//! Events go out paced ([`PACE`]: a burst, then a few per second per relay, under the rate limits
+//! public relays apply). A relay that refuses an event (`OK false`, e.g. `rate-limited:`) or
+//! sends a `NOTICE` gets nothing from us for [`FIRST_QUIET`], doubling with each further refusal
+//! up to [`MAX_QUIET`], until it accepts one again (warned once per spell; refusals of events sent
+//! before the pause began do not lengthen it; the pause outlives reconnections): the other relays
+//! carry the room meanwhile.
 
 use crate::event::Keys;
 use crate::relay_message::{decode, encode_close, encode_event, encode_req, RelayMessage};
 use crate::{EVENT_KIND, TOPIC_TAG};
+use rendez_core::pacer::{Pace, Pacer, Queued};
 use rendez_core::pubsub::PubSubTransport;
 use rendez_core::random::Random;
 use rendez_core::signaling::{Topic, Topics};
@@ -22,6 +26,8 @@ use std::time::Duration;
 pub const FIRST_QUIET: Duration = Duration::from_secs(2);
 /// The longest pause after refusals.
 pub const MAX_QUIET: Duration = Duration::from_secs(5 * 60);
+/// How fast events go to one relay.
+pub const PACE: Pace = Pace { burst: 8, per_second: 4 };
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum State {
@@ -37,8 +43,9 @@ pub struct NostrSession {
     topics: Topics,
     subscription: String,
     relays: Vec<State>,
-    /// Per relay: refusals in a row, and until when it gets nothing.
-    quiet: Vec<(u32, Option<Instant>)>,
+    /// Per relay: refusals in a row.
+    refusals: Vec<u32>,
+    pacer: Pacer,
 }
 
 impl NostrSession {
@@ -49,16 +56,20 @@ impl NostrSession {
             topics,
             subscription: random.id(16),
             relays: vec![State::Closed; relay_count],
-            quiet: vec![(0, None); relay_count],
+            refusals: vec![0; relay_count],
+            pacer: Pacer::new(relay_count, PACE),
         }
     }
 
     /// `relay` refused what we sent (`why`): it gets nothing for a while, longer each time.
     fn refused(&mut self, relay: RelayId, why: &str, cx: &mut Context<'_>) {
-        let Some((refusals, until)) = self.quiet.get_mut(relay.0) else { return };
+        if self.pacer.is_held(relay, cx.now) {
+            return;
+        }
+        let Some(refusals) = self.refusals.get_mut(relay.0) else { return };
         *refusals = refusals.saturating_add(1);
         let pause = FIRST_QUIET.saturating_mul(1 << (*refusals - 1).min(16)).min(MAX_QUIET);
-        *until = Some(cx.now + pause);
+        self.pacer.hold(relay, cx.now + pause);
         if *refusals == 1 {
             cx.warn(format!(
                 "a Nostr relay refused us ({why}); it gets no events for {} s, doubling while it refuses",
@@ -67,8 +78,12 @@ impl NostrSession {
         }
     }
 
-    fn is_quiet(&self, relay: RelayId, now: Instant) -> bool {
-        self.quiet.get(relay.0).is_some_and(|(_, until)| until.is_some_and(|until| now < until))
+    /// Sends the events whose turn has come.
+    fn release(&mut self, cx: &mut Context<'_>) {
+        let stale = self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
+        if stale > 0 {
+            cx.warn(format!("{stale} events waited too long for their turn at a relay and were dropped"));
+        }
     }
 }
 
@@ -86,6 +101,7 @@ impl PubSubTransport for NostrSession {
 
     fn on_close(&mut self, relay: RelayId) {
         self.relays[relay.0] = State::Closed;
+        self.pacer.clear(relay);
     }
 
     fn on_message(
@@ -119,8 +135,8 @@ impl PubSubTransport for NostrSession {
             }
             Ok(RelayMessage::Ok { accepted: false, message, .. }) => self.refused(relay, &message, cx),
             Ok(RelayMessage::Ok { accepted: true, .. }) => {
-                if let Some(quiet) = self.quiet.get_mut(relay.0) {
-                    quiet.0 = 0;
+                if let Some(refusals) = self.refusals.get_mut(relay.0) {
+                    *refusals = 0;
                 }
             }
             Ok(RelayMessage::Notice(message)) => self.refused(relay, &format!("notice: {message}"), cx),
@@ -136,10 +152,28 @@ impl PubSubTransport for NostrSession {
         let text = encode_event(&event);
         for (index, state) in self.relays.iter().enumerate() {
             let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
-            if chosen && *state == State::Subscribed && !self.is_quiet(RelayId(index), cx.now) {
-                cx.send(RelayId(index), RelayData::Text(text.clone()));
+            if !chosen || *state != State::Subscribed || self.pacer.is_held(RelayId(index), cx.now) {
+                continue;
+            }
+            match self.pacer.push(RelayId(index), RelayData::Text(text.clone()), cx.now) {
+                Queued::Yes => {}
+                Queued::DroppedOldest => {
+                    cx.warn("a Nostr relay's queue of events was full; the oldest was dropped".into())
+                }
+                Queued::TooLarge(len) => {
+                    return cx.warn(format!("an event of {len} bytes is over what relays take; it was not sent"))
+                }
             }
         }
+        self.release(cx);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.pacer.next_deadline()
+    }
+
+    fn handle_timeout(&mut self, cx: &mut Context<'_>) {
+        self.release(cx);
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {
@@ -210,15 +244,8 @@ mod tests {
         let refusal = || text(json!(["OK", "e", false, "rate-limited: slow down"]));
         let at = |secs: u64, s: &mut NostrSession, f: &mut dyn FnMut(&mut NostrSession, &mut Context<'_>)| {
             let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
-            f(
-                s,
-                &mut Context::new(
-                    Instant::ZERO + Duration::from_secs(secs),
-                    WallClock::default(),
-                    &mut random,
-                    &mut out,
-                ),
-            );
+            let now = Instant::ZERO + Duration::from_secs(secs);
+            f(s, &mut Context::new(now, WallClock::default(), &mut random, &mut out));
             Vec::from(out)
         };
         let to = |out: &[StrategyOutput]| -> Vec<usize> {
@@ -230,13 +257,24 @@ mod tests {
         let out = at(0, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
         assert!(matches!(&out[..], [StrategyOutput::Warning(w)] if w.contains("rate-limited") && w.contains("2 s")));
         assert_eq!(to(&at(1, &mut s, &mut publish)), [1], "quiet for 2 s");
+        assert_eq!(s.poll_timeout(), None, "nothing waits for the quiet relay");
         assert_eq!(to(&at(2, &mut s, &mut publish)), [0, 1]);
         let out = at(2, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), text(json!(["NOTICE", "too fast"])), cx)));
         assert!(out.is_empty(), "warned once per spell");
-        assert_eq!(to(&at(5, &mut s, &mut publish)), [1], "quiet for 4 s after the second refusal");
+        at(3, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
+        assert_eq!(to(&at(5, &mut s, &mut publish)), [1], "quiet for 4 s after the second refusal, not longer");
         assert_eq!(to(&at(6, &mut s, &mut publish)), [0, 1]);
         at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), text(json!(["OK", "e", true, ""])), cx)));
         at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
         assert_eq!(to(&at(8, &mut s, &mut publish)), [0, 1], "an accepted event starts the doubling over");
+    }
+
+    #[test]
+    fn events_go_out_paced() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
+        s.relays = vec![State::Subscribed];
+        let (_, out) = run(|cx| (0..PACE.burst + 2).for_each(|_| s.publish(None, "room", "{}", cx)));
+        assert_eq!(out.len(), PACE.burst as usize, "a burst, then the rest waits");
+        assert_eq!(s.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(1) / PACE.per_second));
     }
 }

@@ -13,14 +13,12 @@ use rendez_core::collections::Map;
 use rendez_core::signaling::{SealedOffer, SignalEvent};
 use rendez_core::strategy::{
     AnnounceHints, Context, Discovery, RelayData, RelayFault, RelayId, Strategy, StrategyConfig,
+    MAX_SENT_RELAY_MESSAGE_LEN,
 };
 use std::time::Duration;
 
 /// Offers published per announce, spread over the trackers announced to.
 pub const OFFER_POOL_SIZE: usize = 10;
-/// Largest message sent to a tracker: aquatic_ws, which many public trackers run, closes the
-/// connection on a WebSocket message over 16 KiB.
-pub const MAX_TRACKER_MESSAGE_LEN: usize = 16 * 1024;
 /// Longest announce period taken from a tracker (an hour); longer ones are read as this.
 const MAX_INTERVAL_SECS: u64 = 3600;
 /// Offer routes remembered for answering; older ones are forgotten past this many.
@@ -56,7 +54,7 @@ impl TrackerSession {
     }
 
     /// Update announces carrying `offers`, in order, as few as fit within
-    /// [`MAX_TRACKER_MESSAGE_LEN`] each; an offer too large for an announce of its own is left
+    /// [`MAX_SENT_RELAY_MESSAGE_LEN`] each; an offer too large for an announce of its own is left
     /// out, with a warning.
     fn announces(&self, offers: &[SealedOffer], cx: &mut Context<'_>) -> Vec<String> {
         let encode =
@@ -68,7 +66,7 @@ impl TrackerSession {
             let mut end = start;
             while end < offers.len() {
                 let message = encode(&offers[start..=end]);
-                if message.len() > MAX_TRACKER_MESSAGE_LEN {
+                if message.len() > MAX_SENT_RELAY_MESSAGE_LEN {
                     break;
                 }
                 fitting = Some(message);
@@ -79,7 +77,7 @@ impl TrackerSession {
                 None => {
                     let len = encode(&offers[start..=start]).len();
                     cx.warn(format!(
-                        "an offer makes a tracker message of {len} bytes, over the {MAX_TRACKER_MESSAGE_LEN} trackers take; it was left out"
+                        "an offer makes a tracker message of {len} bytes, over the {MAX_SENT_RELAY_MESSAGE_LEN} trackers take; it was left out"
                     ));
                     end = start + 1;
                 }
@@ -291,7 +289,7 @@ mod tests {
         let offer = |i: usize, len: usize| SealedOffer { offer_id: format!("o{i}"), sealed_sdp: "S".repeat(len) };
         // Ten offers of 3,000 bytes (many ICE candidates) to one tracker, and one no announce holds.
         let mut offers: Vec<SealedOffer> = (0..10).map(|i| offer(i, 3000)).collect();
-        offers.insert(4, offer(99, MAX_TRACKER_MESSAGE_LEN));
+        offers.insert(4, offer(99, MAX_SENT_RELAY_MESSAGE_LEN));
         let (_, out) = run(|cx| {
             s.announce(&[RelayId(0)], offers, "", cx);
             Ok(())
@@ -303,7 +301,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!(lens.len() > 1 && lens.iter().all(|&len| len <= MAX_TRACKER_MESSAGE_LEN), "{lens:?}");
+        assert!(lens.len() > 1 && lens.iter().all(|&len| len <= MAX_SENT_RELAY_MESSAGE_LEN), "{lens:?}");
         let ids: Vec<String> = sent_json(&out)
             .iter()
             .flat_map(|(_, v)| {
