@@ -47,14 +47,14 @@ impl<P: Payload> Room<P> {
     }
 
     /// Offers a tracker round should carry: while looking, one per peer the swarm holds that we
-    /// lack (all `size` when the swarm's size is unknown).
+    /// neither have nor are connecting to (all `size` when the swarm's size is unknown).
     pub(super) fn pool_size(&self, size: usize) -> usize {
         if !self.is_looking() {
             return 0;
         }
-        let joined = self.joined_count() as u64;
+        let known = self.by_peer.len() as u64;
         match self.relays.swarm_size() {
-            Some(swarm) => swarm.saturating_sub(joined + 1).min(size as u64) as usize,
+            Some(swarm) => swarm.saturating_sub(known + 1).min(size as u64) as usize,
             None => size,
         }
     }
