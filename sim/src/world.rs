@@ -412,6 +412,11 @@ impl World {
         self.peers[peer].pcs.len()
     }
 
+    /// `peer`'s connections other than an offer made ahead for the next announcer.
+    pub fn peer_connections(&self, peer: PeerIndex) -> usize {
+        self.connection_count(peer) - usize::from(self.peers[peer].room.has_warm_offer())
+    }
+
     /// Runs the world for `duration` of simulated time.
     pub fn run_for(&mut self, duration: Duration) {
         let until = self.now + duration;

@@ -54,7 +54,7 @@ fn a_failed_handshake_drops_the_peer_with_a_join_error() {
     assert_eq!(world.log(a).join_errors, vec![(b_id.clone(), "handshake failed: wrong answer".to_owned())]);
     assert!(world.log(a).joined.is_empty() && world.log(b).joined.is_empty());
     assert_eq!(world.log(b).handshakes_ended, vec![a_id], "b sees the connection close");
-    assert_eq!(world.connection_count(a), 0);
+    assert_eq!(world.peer_connections(a), 0);
 }
 
 #[test]

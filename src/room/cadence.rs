@@ -76,5 +76,6 @@ impl<P: Payload> Room<P> {
             None
         };
         self.announcer.next_round = delay.map(|delay| self.announcer.last_round + delay);
+        self.keep_warm_offer();
     }
 }

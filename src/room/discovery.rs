@@ -400,13 +400,8 @@ impl<P: Payload> Room<P> {
                 let offer = self.register_offer(conn, &sdp, &offer_context(&self.config.self_id));
                 self.leave_round(conn, Some(offer));
             }
-            Role::DirectOffer => {
-                let SealedOffer { offer_id, sealed_sdp } =
-                    self.register_offer(conn, &sdp, &direct_offer_context(&self.config.self_id, &remote));
-                let from = self.config.self_id.clone();
-                self.send_signaling(conn, &remote, PeerMessage::Offer { from, offer_id, sealed_sdp });
-                self.send_held_candidates(conn);
-            }
+            Role::DirectOffer if self.warm_offer_made(conn, &sdp) => {}
+            Role::DirectOffer => self.send_direct_offer(conn, &remote, &sdp),
             Role::Linked { .. } => {}
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
@@ -419,7 +414,7 @@ impl<P: Payload> Room<P> {
     }
 
     /// Seals our offer `sdp` of connection `conn` under a fresh offer id and remembers it for the answer.
-    fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> SealedOffer {
+    pub(super) fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> SealedOffer {
         let offer_id = self.random.id(OFFER_ID_LEN);
         let sealed_sdp = self.seal_stamped(&self.mark(sdp), context);
         self.offers.insert(offer_id.clone(), conn);

@@ -51,7 +51,7 @@ pub use error::{PingError, RequestError, RoomError, SendError};
 pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
-pub use presences::{MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE};
+pub use presences::{MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_RETRY};
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
 
 use crate::collections::{Map, Set};
@@ -182,9 +182,7 @@ pub struct Room<P> {
     /// Introduced peers whose first offer failed and that were introduced once more.
     reintroduced: Set<String>,
     /// Announcers waiting to be offered a connection through the relays.
-    heard: VecDeque<presences::Heard>,
-    /// When the next announcer's wait ends.
-    next_heard: Option<Instant>,
+    presences: presences::Presences,
     /// Peers already reported by [`Event::JoinError`].
     reported: Set<String>,
     /// Whether new connections are being refused for [`MAX_UNOPENED_CONNECTIONS`] (warned once).
@@ -226,8 +224,7 @@ impl<P: Payload> Room<P> {
             early_candidates: Map::default(),
             introductions: VecDeque::new(),
             reintroduced: Set::default(),
-            heard: VecDeque::new(),
-            next_heard: None,
+            presences: presences::Presences::default(),
             reported: Set::default(),
             setup_full: false,
             active_heard: None,
@@ -305,9 +302,10 @@ impl<P: Payload> Room<P> {
             self.overdue_acks();
             self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).min();
         }
-        if self.next_heard.is_some_and(|at| at <= now) {
+        if self.presences.next_deadline.is_some_and(|at| at <= now) {
             self.follow_heard();
         }
+        self.keep_warm_offer();
         self.ping_timeouts();
         if self.requests.next_deadline().is_some_and(|at| at <= now) {
             self.request_timeouts();
@@ -340,7 +338,7 @@ impl<P: Payload> Room<P> {
             self.next_conn_deadline,
             self.announcer.next_deadline(),
             self.relays.next_deadline(),
-            self.next_heard,
+            self.presences.next_deadline,
             self.pings.next_deadline(),
             self.requests.next_deadline(),
             self.strategy.poll_timeout(),
@@ -391,6 +389,11 @@ impl<P: Payload> Room<P> {
             }
         }
         Ok(found)
+    }
+
+    /// Whether the room holds an offer made ahead for the next announcer (see `presences`).
+    pub fn has_warm_offer(&self) -> bool {
+        self.presences.warm_conn().is_some_and(|conn| self.conns.contains_key(&conn))
     }
 
     /// The open peers and their connections.

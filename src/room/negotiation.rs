@@ -7,6 +7,7 @@
 //! ignores the other's offer and the polite peer rolls its own back (roles by peer id, see
 //! [`crate::renegotiation::is_polite`]). Renegotiation travels over the data channel.
 
+use super::connection::Role;
 use super::{ConnId, NegotiationStep, Output, Room};
 use crate::frame::encode_renegotiation;
 use crate::payload::Payload;
@@ -57,10 +58,13 @@ impl<P: Payload> Room<P> {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let Some(step) = c.negotiation.step.take() else { return };
         c.negotiation.stable = stable;
-        if c.is_open() {
-            self.on_renegotiated(conn, step, outcome);
-        } else {
+        // The first exchange of descriptions ends when the peer's is set, which may come after
+        // the channel opened (the answer's step reports back after the open event).
+        let first = !c.remote_described && !matches!(c.role, Role::Linked { .. });
+        if first {
             self.on_described(conn, step, outcome);
+        } else {
+            self.on_renegotiated(conn, step, outcome);
         }
     }
 

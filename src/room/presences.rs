@@ -3,20 +3,31 @@
 //! announcers only and lets introductions (see `introductions`) bring it the others, so relays
 //! carry a handful of messages per peer instead of an offer and an answer for every pair.
 //!
-//! Rules: announcers we have no connection to wait; while we have no joined peer, or are the
-//! room's keeper (the peer newcomers are meant to reach), those heard [`PRESENCE_GATHER`] ago or
-//! earlier are offered a connection through the relays, the ones whose ids follow ours first (in
-//! the ring of ids), while fewer than [`MAX_RELAY_OFFERS`] of our offers through relays are
-//! being set up; so peers that join together offer to their successors in the ring, each
-//! receives a few offers, and introductions close the ring into a full mesh. Otherwise an
+//! Rules: while we have no joined peer, or are the room's keeper (the peer newcomers are meant to
+//! reach), an announcer heard alone (no other announcement within [`PRESENCE_GATHER`]) is offered
+//! a connection through the relays at once, and announcers heard together wait
+//! [`PRESENCE_GATHER`] and are then offered one, those whose ids follow ours first (in the ring
+//! of ids); either way while fewer than [`MAX_RELAY_OFFERS`] of our offers through relays are
+//! being set up. So a newcomer meets the room without delay, peers that join together offer to
+//! their successors in the ring (each receives a few offers), and introductions close the ring
+//! into a full mesh. Otherwise an
 //! announcer waits [`PRESENCE_GRACE`] (time for a peer of ours to introduce it to us) and is
 //! then offered one if still unknown, within the same cap. At most [`MAX_HEARD`] wait (the
 //! oldest dropped), none longer than [`HEARD_TTL`] (an announcer still looking announces again).
+//!
+//! While a room would answer announcers at once (it has a ready relay, is not dormant, and has
+//! no joined peer or is the keeper) it keeps one offer made ahead (a *warm* offer: a connection
+//! whose description is made, addressed to nobody yet), so a newcomer's announcement is answered
+//! without waiting for ICE gathering; a warm offer that failed is made again only after
+//! [`WARM_RETRY`].
 
 use super::connection::Role;
-use super::{NegotiationStep, Room};
+use super::{ConnId, NegotiationStep, Room};
 use crate::payload::Payload;
+use crate::signaling::{direct_offer_context, PeerMessage, SealedOffer};
+use crate::strategy::Discovery;
 use crate::time::Instant;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Our offers through relays being set up at once, at most, before announcers wait.
@@ -30,24 +41,54 @@ pub const PRESENCE_GRACE: Duration = Duration::from_secs(2);
 pub const MAX_HEARD: usize = 64;
 /// How long an announcer waits at most.
 const HEARD_TTL: Duration = Duration::from_secs(30);
+/// How long after a warm offer failed another is made.
+pub const WARM_RETRY: Duration = Duration::from_secs(5);
 
 /// An announcer waiting for an offer.
-pub(super) struct Heard {
+struct Heard {
     peer: String,
     passive: bool,
     at: Instant,
 }
 
+/// The announcers a room heard and has not offered a connection yet.
+#[derive(Default)]
+pub(super) struct Presences {
+    waiting: VecDeque<Heard>,
+    /// When the next announcer's wait ends.
+    pub next_deadline: Option<Instant>,
+    /// When an announcement was last heard.
+    last_heard: Option<Instant>,
+    /// The offer made ahead, and its description once made.
+    warm: Option<(ConnId, Option<String>)>,
+    /// When a warm offer last failed.
+    warm_failed: Option<Instant>,
+}
+
+impl Presences {
+    /// The connection of the warm offer, if any.
+    pub fn warm_conn(&self) -> Option<ConnId> {
+        self.warm.as_ref().map(|(conn, _)| *conn)
+    }
+}
+
 impl<P: Payload> Room<P> {
     /// Peer `peer` (passive or not) announced itself, and we have no connection to it.
     pub(super) fn on_heard(&mut self, peer: &str, passive: bool) {
-        if self.heard.iter().any(|h| h.peer == peer) {
+        let now = self.now;
+        let alone = self.presences.last_heard.is_none_or(|at| now - at >= PRESENCE_GATHER);
+        self.presences.last_heard = Some(now);
+        if self.presences.waiting.iter().any(|h| h.peer == peer) {
             return;
         }
-        if self.heard.len() >= MAX_HEARD {
-            self.heard.pop_front();
+        if alone && self.presence_wait() == PRESENCE_GATHER && self.relay_offers_under_way() < MAX_RELAY_OFFERS {
+            return self.offer_through_relays(peer, passive);
         }
-        self.heard.push_back(Heard { peer: peer.to_owned(), passive, at: self.now });
+        let waiting = &mut self.presences.waiting;
+        if waiting.len() >= MAX_HEARD {
+            waiting.pop_front();
+        }
+        waiting.push_back(Heard { peer: peer.to_owned(), passive, at: now });
         self.schedule_heard();
     }
 
@@ -55,28 +96,26 @@ impl<P: Payload> Room<P> {
     /// successors in the ring first, within the cap; forgets the known and the expired.
     pub(super) fn follow_heard(&mut self) {
         if self.left {
-            self.heard.clear();
-            self.next_heard = None;
+            self.presences = Presences::default();
             return;
         }
         let now = self.now;
         let by_peer = &self.by_peer;
-        self.heard.retain(|h| !by_peer.contains_key(&h.peer) && now - h.at < HEARD_TTL);
+        self.presences.waiting.retain(|h| !by_peer.contains_key(&h.peer) && now - h.at < HEARD_TTL);
         let wait = self.presence_wait();
         loop {
             let free = self.relay_offers_under_way() < MAX_RELAY_OFFERS;
             let self_id = self.config.self_id.as_str();
             let next = self
-                .heard
+                .presences
+                .waiting
                 .iter()
                 .enumerate()
                 .filter(|(_, h)| now - h.at >= wait)
                 .min_by_key(|(_, h)| (h.peer.as_str() < self_id, h.peer.as_str()))
                 .map(|(index, _)| index);
-            let Some(Heard { peer, passive, .. }) = next.filter(|_| free).and_then(|index| self.heard.remove(index))
-            else {
-                break;
-            };
+            let taken = next.filter(|_| free).and_then(|index| self.presences.waiting.remove(index));
+            let Some(Heard { peer, passive, .. }) = taken else { break };
             self.offer_through_relays(&peer, passive);
         }
         self.schedule_heard();
@@ -96,16 +135,83 @@ impl<P: Payload> Room<P> {
     /// the cap to free is ended by the connection that frees it).
     fn schedule_heard(&mut self) {
         let (now, wait) = (self.now, self.presence_wait());
-        self.next_heard = self.heard.iter().map(|h| h.at + wait).find(|&at| at > now);
+        self.presences.next_deadline = self.presences.waiting.iter().map(|h| h.at + wait).find(|&at| at > now);
     }
 
     fn relay_offers_under_way(&self) -> usize {
-        self.conns.values().filter(|c| !c.is_joined() && c.via.is_none() && matches!(c.role, Role::DirectOffer)).count()
+        self.conns
+            .values()
+            .filter(|c| !c.is_joined() && c.via.is_none() && c.remote.is_some() && matches!(c.role, Role::DirectOffer))
+            .count()
     }
 
+    /// Offers `peer` a connection through the relays: the warm offer if there is one (sent at once
+    /// if its description is made, else once it is), else a new one.
     fn offer_through_relays(&mut self, peer: &str, passive: bool) {
-        let Some(conn) = self.new_conn(Role::DirectOffer) else { return };
+        // A warm offer's description is made, or being made (then it goes out once made).
+        let warm = self.presences.warm.take().filter(|(conn, _)| self.conns.contains_key(conn));
+        let (conn, warm_sdp) = match warm {
+            Some((conn, made)) => (conn, Some(made)),
+            None => match self.new_conn(Role::DirectOffer) {
+                Some(conn) => (conn, None),
+                None => return,
+            },
+        };
         self.assign(conn, peer, passive);
-        self.negotiate(conn, NegotiationStep::MakeOffer);
+        match warm_sdp {
+            Some(Some(sdp)) => self.send_direct_offer(conn, peer, &sdp),
+            Some(None) => {}
+            None => self.negotiate(conn, NegotiationStep::MakeOffer),
+        }
+        self.keep_warm_offer();
+    }
+
+    /// Seals our description `sdp` of `conn` for `peer` and sends it.
+    pub(super) fn send_direct_offer(&mut self, conn: ConnId, peer: &str, sdp: &str) {
+        let context = direct_offer_context(&self.config.self_id, peer);
+        let SealedOffer { offer_id, sealed_sdp } = self.register_offer(conn, sdp, &context);
+        let from = self.config.self_id.clone();
+        self.send_signaling(conn, peer, PeerMessage::Offer { from, offer_id, sealed_sdp });
+        self.send_held_candidates(conn);
+    }
+
+    /// Makes or drops the warm offer as the room's state says.
+    pub(super) fn keep_warm_offer(&mut self) {
+        if let Some((conn, _)) = self.presences.warm {
+            if !self.conns.contains_key(&conn) {
+                self.presences.warm = None;
+                self.presences.warm_failed = Some(self.now);
+            }
+        }
+        let wanted = self.discovery == Discovery::Presence
+            && !self.left
+            && !self.is_dormant()
+            && self.presence_wait() == PRESENCE_GATHER
+            && self.relays.ready().next().is_some()
+            && self.presences.warm_failed.is_none_or(|at| self.now - at >= WARM_RETRY);
+        match self.presences.warm {
+            None if wanted => {
+                if let Some(conn) = self.new_conn(Role::DirectOffer) {
+                    self.presences.warm = Some((conn, None));
+                    self.negotiate(conn, NegotiationStep::MakeOffer);
+                }
+            }
+            Some((conn, _)) if !wanted => {
+                self.presences.warm = None;
+                self.remove_conn(conn);
+            }
+            _ => {}
+        }
+    }
+
+    /// Connection `conn`'s offer `sdp` is made: if it is the warm offer, it waits for an announcer.
+    pub(super) fn warm_offer_made(&mut self, conn: ConnId, sdp: &str) -> bool {
+        match &mut self.presences.warm {
+            Some((warm, made)) if *warm == conn => {
+                *made = Some(sdp.to_owned());
+                true
+            }
+            _ => false,
+        }
     }
 }

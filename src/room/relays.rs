@@ -157,6 +157,7 @@ impl<P: Payload> Room<P> {
             self.announcer.due(relay);
             self.announce_if_due();
         }
+        self.keep_warm_offer();
     }
 
     pub(super) fn on_relay_message(&mut self, relay: RelayId, data: RelayData) {
@@ -228,6 +229,7 @@ impl<P: Payload> Room<P> {
             r.warned = true;
             self.warn(warning);
         }
+        self.keep_warm_offer();
     }
 
     /// Reconnects the relays whose wait is over.

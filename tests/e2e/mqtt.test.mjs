@@ -85,7 +85,8 @@ test('presence needs the room key, and announcements of made-up peers are offere
 
   // With the key (a passwordless room's key follows from appId and roomId): 200 valid
   // announcements of made-up peers, and no more than 3 offers through the broker set up at once
-  // (src/room/presences.rs: MAX_RELAY_OFFERS; the rest wait, bounded, and expire).
+  // (src/room/presences.rs: MAX_RELAY_OFFERS; the rest wait, bounded, and expire), besides the
+  // offer the room's keeper makes ahead for the next newcomer.
   const valid = Array.from({ length: 200 }, madeUpId)
   for (const from of valid) {
     await publish({ type: 'presence', from, proof: sealForRoom({ appId: 'rendez-e2e', roomId: room }, `${Math.floor(Date.now() / 1000)}\n`, `presence\0${from}`) })
@@ -93,7 +94,7 @@ test('presence needs the room key, and announcements of made-up peers are offere
   await new Promise(resolve => setTimeout(resolve, 4000))
   const after = await made()
   for (let i = 0; i < 2; i++) {
-    assert.ok(after[i] - before[i] <= 3, `page ${i} set up ${after[i] - before[i]} connections`)
+    assert.ok(after[i] - before[i] <= 4, `page ${i} set up ${after[i] - before[i]} connections`)
   }
   assert.ok(after.some((n, i) => n > before[i]), 'the announcers are offered connections')
 
