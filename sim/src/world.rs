@@ -414,7 +414,7 @@ impl World {
 
     /// `peer`'s connections other than an offer made ahead for the next announcer.
     pub fn peer_connections(&self, peer: PeerIndex) -> usize {
-        self.connection_count(peer) - usize::from(self.peers[peer].room.has_warm_offer())
+        self.connection_count(peer).saturating_sub(usize::from(self.peers[peer].room.has_warm_offer()))
     }
 
     /// Runs the world for `duration` of simulated time.

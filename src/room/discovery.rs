@@ -245,6 +245,7 @@ impl<P: Payload> Room<P> {
             self.reschedule();
         }
         self.follow_heard();
+        self.keep_warm_offer();
     }
 
     /// Whether signaling from `from` is worth reading: the room is live, and `from` is a peer id

@@ -37,6 +37,7 @@ impl<P: Payload> Room<P> {
             if settled && !forced {
                 return None;
             }
+            self.forget_heard(peer);
             self.drop_peer(existing);
         }
         let conn = self.new_conn(Role::Linked { max_message_size })?;

@@ -61,10 +61,12 @@ impl<P: Payload> Room<P> {
         // The first exchange of descriptions ends when the peer's is set, which may come after
         // the channel opened (the answer's step reports back after the open event).
         let first = !c.remote_described && !matches!(c.role, Role::Linked { .. });
-        if first {
-            self.on_described(conn, step, outcome);
-        } else {
-            self.on_renegotiated(conn, step, outcome);
+        if !first {
+            return self.on_renegotiated(conn, step, outcome);
+        }
+        self.on_described(conn, step, outcome);
+        if self.conns.get(&conn).is_some_and(|c| c.is_open()) {
+            self.follow_up(conn);
         }
     }
 
@@ -115,6 +117,12 @@ impl<P: Payload> Room<P> {
             (_, Ok(_)) => {}
             (_, Err(e)) => self.warn_about(conn, format!("renegotiation failed: {e}")),
         }
+        self.follow_up(conn);
+    }
+
+    /// A step of open connection `conn` ended: a description the peer sent meanwhile is applied,
+    /// or a renegotiation asked for meanwhile starts.
+    fn follow_up(&mut self, conn: ConnId) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if let Some(description) = c.negotiation.pending_remote.take() {
             self.apply_remote(conn, description);

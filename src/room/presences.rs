@@ -8,7 +8,7 @@
 //! a connection through the relays at once, and announcers heard together wait
 //! [`PRESENCE_GATHER`] and are then offered one, those whose ids follow ours first (in the ring
 //! of ids); either way while fewer than [`MAX_RELAY_OFFERS`] of our offers through relays are
-//! being set up. So a newcomer meets the room without delay, peers that join together offer to
+//! unopened. So a newcomer meets the room without delay, peers that join together offer to
 //! their successors in the ring (each receives a few offers), and introductions close the ring
 //! into a full mesh. Otherwise an
 //! announcer waits [`PRESENCE_GRACE`] (time for a peer of ours to introduce it to us) and is
@@ -18,8 +18,9 @@
 //! While a room would answer announcers at once (it has a ready relay, is not dormant, and has
 //! no joined peer or is the keeper) it keeps one offer made ahead (a *warm* offer: a connection
 //! whose description is made, addressed to nobody yet), so a newcomer's announcement is answered
-//! without waiting for ICE gathering; a warm offer that failed is made again only after
-//! [`WARM_RETRY`].
+//! without waiting for the keeper's ICE gathering; one older than [`WARM_MAX_AGE`] is made anew
+//! (addresses change), and after a warm offer fails the next waits [`WARM_RETRY`], doubling per
+//! failure in a row up to [`WARM_RETRY_MAX`].
 
 use super::connection::Role;
 use super::{ConnId, NegotiationStep, Room};
@@ -41,8 +42,12 @@ pub const PRESENCE_GRACE: Duration = Duration::from_secs(2);
 pub const MAX_HEARD: usize = 64;
 /// How long an announcer waits at most.
 const HEARD_TTL: Duration = Duration::from_secs(30);
-/// How long after a warm offer failed another is made.
+/// How long after a warm offer failed another is made (first failure).
 pub const WARM_RETRY: Duration = Duration::from_secs(5);
+/// The longest wait after warm offers failed.
+pub const WARM_RETRY_MAX: Duration = Duration::from_secs(5 * 60);
+/// The oldest a warm offer gets before it is made anew.
+pub const WARM_MAX_AGE: Duration = Duration::from_secs(2 * 60);
 
 /// An announcer waiting for an offer.
 struct Heard {
@@ -59,16 +64,16 @@ pub(super) struct Presences {
     pub next_deadline: Option<Instant>,
     /// When an announcement was last heard.
     last_heard: Option<Instant>,
-    /// The offer made ahead, and its description once made.
-    warm: Option<(ConnId, Option<String>)>,
-    /// When a warm offer last failed.
-    warm_failed: Option<Instant>,
+    /// The offer made ahead, when it was started, and its description once made.
+    warm: Option<(ConnId, Instant, Option<String>)>,
+    /// Warm offers failed in a row, and when the last one did.
+    warm_failures: (u32, Option<Instant>),
 }
 
 impl Presences {
     /// The connection of the warm offer, if any.
     pub fn warm_conn(&self) -> Option<ConnId> {
-        self.warm.as_ref().map(|(conn, _)| *conn)
+        self.warm.as_ref().map(|(conn, ..)| *conn)
     }
 }
 
@@ -141,7 +146,7 @@ impl<P: Payload> Room<P> {
     fn relay_offers_under_way(&self) -> usize {
         self.conns
             .values()
-            .filter(|c| !c.is_joined() && c.via.is_none() && c.remote.is_some() && matches!(c.role, Role::DirectOffer))
+            .filter(|c| !c.is_open() && c.via.is_none() && c.remote.is_some() && matches!(c.role, Role::DirectOffer))
             .count()
     }
 
@@ -149,9 +154,12 @@ impl<P: Payload> Room<P> {
     /// if its description is made, else once it is), else a new one.
     fn offer_through_relays(&mut self, peer: &str, passive: bool) {
         // A warm offer's description is made, or being made (then it goes out once made).
-        let warm = self.presences.warm.take().filter(|(conn, _)| self.conns.contains_key(conn));
+        let warm = self.presences.warm.take().filter(|(conn, ..)| self.conns.contains_key(conn));
         let (conn, warm_sdp) = match warm {
-            Some((conn, made)) => (conn, Some(made)),
+            Some((conn, _, made)) => {
+                self.presences.warm_failures.0 = 0;
+                (conn, Some(made))
+            }
             None => match self.new_conn(Role::DirectOffer) {
                 Some(conn) => (conn, None),
                 None => return,
@@ -175,39 +183,50 @@ impl<P: Payload> Room<P> {
         self.send_held_candidates(conn);
     }
 
-    /// Makes or drops the warm offer as the room's state says.
+    /// Makes or drops the warm offer as the room's state says (a failed one is noticed here).
     pub(super) fn keep_warm_offer(&mut self) {
-        if let Some((conn, _)) = self.presences.warm {
+        let now = self.now;
+        if let Some((conn, ..)) = self.presences.warm {
             if !self.conns.contains_key(&conn) {
                 self.presences.warm = None;
-                self.presences.warm_failed = Some(self.now);
+                let failures = &mut self.presences.warm_failures;
+                *failures = (failures.0.saturating_add(1), Some(now));
             }
         }
+        let (failures, failed_at) = self.presences.warm_failures;
+        let retry = WARM_RETRY.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(WARM_RETRY_MAX);
         let wanted = self.discovery == Discovery::Presence
             && !self.left
             && !self.is_dormant()
             && self.presence_wait() == PRESENCE_GATHER
-            && self.relays.ready().next().is_some()
-            && self.presences.warm_failed.is_none_or(|at| self.now - at >= WARM_RETRY);
+            && self.relays.ready().next().is_some();
         match self.presences.warm {
-            None if wanted => {
-                if let Some(conn) = self.new_conn(Role::DirectOffer) {
-                    self.presences.warm = Some((conn, None));
-                    self.negotiate(conn, NegotiationStep::MakeOffer);
-                }
-            }
-            Some((conn, _)) if !wanted => {
+            Some((conn, started, _)) if !wanted || now - started >= WARM_MAX_AGE => {
                 self.presences.warm = None;
                 self.remove_conn(conn);
+                if wanted {
+                    self.keep_warm_offer();
+                }
+            }
+            None if wanted && failed_at.is_none_or(|at| now - at >= retry) => {
+                if let Some(conn) = self.new_conn(Role::DirectOffer) {
+                    self.presences.warm = Some((conn, now, None));
+                    self.negotiate(conn, NegotiationStep::MakeOffer);
+                }
             }
             _ => {}
         }
     }
 
+    /// Forgets that `peer` announced itself (a connection to it is being made otherwise).
+    pub(super) fn forget_heard(&mut self, peer: &str) {
+        self.presences.waiting.retain(|h| h.peer != peer);
+    }
+
     /// Connection `conn`'s offer `sdp` is made: if it is the warm offer, it waits for an announcer.
     pub(super) fn warm_offer_made(&mut self, conn: ConnId, sdp: &str) -> bool {
         match &mut self.presences.warm {
-            Some((warm, made)) if *warm == conn => {
+            Some((warm, _, made)) if *warm == conn => {
                 *made = Some(sdp.to_owned());
                 true
             }

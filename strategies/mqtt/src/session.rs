@@ -51,6 +51,14 @@ impl MqttSession {
         Self { topics, brokers, next_ping: None, pacer: Pacer::new(relay_count, PACE) }
     }
 
+    /// Sends the publications whose turn has come.
+    fn release(&mut self, cx: &mut Context<'_>) {
+        let stale = self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
+        if stale > 0 {
+            cx.warn(format!("{stale} messages waited too long for their turn at a broker and were dropped"));
+        }
+    }
+
     fn connected(&self) -> impl Iterator<Item = RelayId> + '_ {
         self.brokers.iter().enumerate().filter(|(_, b)| b.state != State::Closed).map(|(i, _)| RelayId(i))
     }
@@ -141,7 +149,7 @@ impl PubSubTransport for MqttSession {
                 }
             }
         }
-        self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
+        self.release(cx);
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {
@@ -156,7 +164,7 @@ impl PubSubTransport for MqttSession {
     }
 
     fn handle_timeout(&mut self, cx: &mut Context<'_>) {
-        self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
+        self.release(cx);
         if self.next_ping.is_none_or(|at| at > cx.now) {
             return;
         }
