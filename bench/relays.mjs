@@ -18,6 +18,9 @@ const PAGES = 17
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const median = xs => [...xs].sort((x, y) => x - y)[xs.length >> 1]
 const startRelay = { torrent: startTracker, nostr: startNostrRelay, mqtt: startBroker }
+/** A median of the joins that met a peer, and how many met nobody. */
+const missedJoins = (times, missed) => `${times.length ? median(times).toFixed(0) : '–'} (${missed} of ${JOIN_ROUNDS} joins met nobody in ${MESH_TIMEOUT / 1000} s)`
+const progress = message => process.stderr.write(`[bench] ${message}\n`)
 const relayName = { torrent: 'tracker', nostr: 'Nostr relay', mqtt: 'MQTT broker' }
 
 /** Proportional set size of every Chromium process, summed (bytes): the browser's memory. */
@@ -66,16 +69,22 @@ try {
     // Joins: a second peer meets the first, 1 s after it joined (median of 10 fresh apps).
     for (const lib of LIBS) {
       const times = []
+      let missed = 0
       for (let i = 0; i < JOIN_ROUNDS; i++) {
         const appId = `bench-second-${strategy}-${lib}-${i}`
         await join(pages[0], lib, strategy, shared.url, 'second', appId)
         await sleep(1000)
         await join(pages[1], lib, strategy, shared.url, 'second', appId)
-        await waitPeers(pages[1], lib, strategy, 1)
-        times.push(await firstJoin(pages[1], lib, strategy))
+        try {
+          await waitPeers(pages[1], lib, strategy, 1, MESH_TIMEOUT)
+          times.push(await firstJoin(pages[1], lib, strategy))
+        } catch {
+          missed++
+        }
         await Promise.all([leave(pages[0], lib, strategy), leave(pages[1], lib, strategy)])
       }
-      r.second[lib] = median(times)
+      r.second[lib] = missed === 0 ? median(times) : missedJoins(times, missed)
+      progress(`${strategy} ${lib}: second peer ${r.second[lib]}`)
     }
 
     // Full mesh: N pages join at once; the time until every page has every other. With 16, the
@@ -94,6 +103,7 @@ try {
           const links = await Promise.all(group.map(page => peers(page, lib, strategy)))
           r.mesh[`${lib}-${n}`] = `none in ${MESH_TIMEOUT / 1000} s (${links.reduce((a, b) => a + b, 0) / 2} of ${n * (n - 1) / 2} pairs)`
         }
+        progress(`${strategy} ${lib}: full mesh of ${n}: ${r.mesh[`${lib}-${n}`]}`)
         if (n === 16) {
           await sleep(2000)
           await collectGarbage()
@@ -119,6 +129,7 @@ try {
   }
   // A room that never meshes fully is measured as it stands; the table says so.
   await Promise.all(settled.flatMap(s => s.group.map(page => waitPeers(page, s.lib, s.strategy, s.n - 1, 120_000).catch(() => { s.partial = true }))))
+  progress(`settled rooms joined; counting for ${WINDOW_MS / 60_000} min`)
   await sleep(SETTLE_MS)
   for (const s of settled) s.start = s.relay.messages()
   await sleep(WINDOW_MS)
@@ -141,7 +152,8 @@ try {
       await pages[16].waitForFunction(() => window.roomBench)
       await sleep(1000)
     }
-    results[s.strategy].late[s.lib] = missed === 0 ? median(times) : `${times.length ? median(times).toFixed(0) : '–'} (${missed} of ${JOIN_ROUNDS} joins met nobody in ${MESH_TIMEOUT / 1000} s)`
+    results[s.strategy].late[s.lib] = missed === 0 ? median(times) : missedJoins(times, missed)
+    progress(`${s.strategy} ${s.lib}: late joiner ${results[s.strategy].late[s.lib]}`)
   }
 
   const f = (x, d = 0) => typeof x === 'number' ? x.toFixed(d) : x
