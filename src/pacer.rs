@@ -4,14 +4,14 @@
 //! [`MAX_WAIT`] is dropped unsent (signaling that old is no use to anyone). A relay that refused
 //! us can be held quiet for a while: what waited for it is dropped (other relays carried it, and
 //! signaling that late is of little use), and its sender should not queue more until the hold
-//! ends. Nothing over
-//! [`MAX_SENT_RELAY_MESSAGE_LEN`] is queued.
+//! ends. Nothing over [`MAX_SENT_RELAY_MESSAGE_LEN`] is queued. [`Pacer::send`] and
+//! [`Pacer::flush`] are what sessions call; they warn about what could not go.
 //!
 //! The rate follows the generic cell rate algorithm (as relays' own limiters do): each message
 //! moves a theoretical arrival time on by one emission interval, and a message may go while that
 //! time is at most a burst's worth of intervals ahead of now.
 
-use crate::strategy::{RelayData, RelayId, MAX_SENT_RELAY_MESSAGE_LEN};
+use crate::strategy::{Context, RelayData, RelayId, MAX_SENT_RELAY_MESSAGE_LEN};
 use crate::time::Instant;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -87,6 +87,32 @@ impl Pacer {
             Queued::DroppedOldest
         } else {
             Queued::Yes
+        }
+    }
+
+    /// Queues `data` for each of `relays` and sends what may go now, warning about what cannot
+    /// go: a message over [`MAX_SENT_RELAY_MESSAGE_LEN`] goes nowhere, a full queue drops its oldest.
+    pub fn send(&mut self, relays: &[RelayId], data: RelayData, cx: &mut Context<'_>) {
+        for &relay in relays {
+            match self.push(relay, data.clone(), cx.now) {
+                Queued::Yes => {}
+                Queued::DroppedOldest => cx.warn("a relay's queue of messages was full; its oldest was dropped".into()),
+                Queued::TooLarge(len) => {
+                    return cx.warn(format!(
+                        "a relay message of {len} bytes is over the {MAX_SENT_RELAY_MESSAGE_LEN} relays take; it was not sent"
+                    ))
+                }
+            }
+        }
+        self.flush(cx);
+    }
+
+    /// Sends the messages whose turn has come, warning about those that waited too long.
+    pub fn flush(&mut self, cx: &mut Context<'_>) {
+        let now = cx.now;
+        let stale = self.release(now, |relay, data| cx.send(relay, data));
+        if stale > 0 {
+            cx.warn(format!("{stale} relay messages waited too long for their turn and were dropped"));
         }
     }
 
@@ -211,6 +237,27 @@ mod tests {
         assert_eq!(released(&mut slow, at(14_000)).len(), 1, "one per second");
         assert_eq!(slow.release(at(15_001), |_, _| panic!("stale")), 18, "what waited past 15 s is dropped");
         assert_eq!(slow.next_deadline(), None);
+    }
+
+    #[test]
+    fn send_queues_for_each_relay_and_warns_about_what_cannot_go() {
+        use crate::random::Random;
+        use crate::strategy::StrategyOutput;
+        use crate::time::WallClock;
+        let mut pacer = Pacer::new(2, PACE);
+        let (mut random, mut out) = (Random::seeded(1), std::collections::VecDeque::new());
+        let mut cx = Context::new(at(0), WallClock::default(), &mut random, &mut out);
+        pacer.send(&[RelayId(0), RelayId(1)], text(7), &mut cx);
+        pacer.send(&[RelayId(0), RelayId(1)], RelayData::Binary(vec![0; MAX_SENT_RELAY_MESSAGE_LEN + 1]), &mut cx);
+        let out: Vec<StrategyOutput> = out.into();
+        assert!(
+            matches!(&out[..], [
+            StrategyOutput::Send { relay: RelayId(0), data: a },
+            StrategyOutput::Send { relay: RelayId(1), data: b },
+            StrategyOutput::Warning(w),
+        ] if *a == text(7) && *b == text(7) && w.contains("it was not sent")),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@
 //! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
 //! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
-//! through joined peers in `introductions`; passive peers in `dormancy`; liveness in `liveness`; pings in
-//! `pings`; media metadata in `media`.
+//! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
+//! `liveness`; pings in `pings`; media metadata in `media`.
 
 mod admission;
 mod cadence;

@@ -10,9 +10,8 @@
 //! of ids); either way while fewer than [`MAX_RELAY_OFFERS`] of our offers through relays are
 //! unopened. So a newcomer meets the room without delay, peers that join together offer to
 //! their successors in the ring (each receives a few offers), and introductions close the ring
-//! into a full mesh. Otherwise an
-//! announcer waits [`PRESENCE_GRACE`] (time for a peer of ours to introduce it to us) and is
-//! then offered one if still unknown, within the same cap. At most [`MAX_HEARD`] wait (the
+//! into a full mesh. Otherwise an announcer waits [`PRESENCE_GRACE`] (time for a peer of ours to
+//! introduce it to us) and is then offered one if still unknown, within the same cap. At most [`MAX_HEARD`] wait (the
 //! oldest dropped), none longer than [`HEARD_TTL`] (an announcer still looking announces again).
 //!
 //! While a room would answer announcers at once (it has a ready relay, is not dormant, and has

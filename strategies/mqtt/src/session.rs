@@ -6,7 +6,7 @@
 //! stream, ends the connection.
 
 use crate::packet::{self, Decoder, Packet};
-use rendez_core::pacer::{Pace, Pacer, Queued};
+use rendez_core::pacer::{Pace, Pacer};
 use rendez_core::pubsub::PubSubTransport;
 use rendez_core::signaling::{Topic, Topics};
 use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
@@ -49,14 +49,6 @@ impl MqttSession {
     pub fn new(topics: Topics, relay_count: usize) -> Self {
         let brokers = (0..relay_count).map(|_| Broker::default()).collect();
         Self { topics, brokers, next_ping: None, pacer: Pacer::new(relay_count, PACE) }
-    }
-
-    /// Sends the publications whose turn has come.
-    fn release(&mut self, cx: &mut Context<'_>) {
-        let stale = self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
-        if stale > 0 {
-            cx.warn(format!("{stale} messages waited too long for their turn at a broker and were dropped"));
-        }
     }
 
     fn connected(&self) -> impl Iterator<Item = RelayId> + '_ {
@@ -134,22 +126,12 @@ impl PubSubTransport for MqttSession {
 
     fn publish(&mut self, relays: Option<&[RelayId]>, topic: &str, payload: &str, cx: &mut Context<'_>) {
         let bytes = packet::publish(topic, payload.as_bytes());
-        for (index, broker) in self.brokers.iter().enumerate() {
-            let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
-            if !chosen || broker.state != State::Subscribed {
-                continue;
-            }
-            match self.pacer.push(RelayId(index), RelayData::Binary(bytes.clone()), cx.now) {
-                Queued::Yes => {}
-                Queued::DroppedOldest => {
-                    cx.warn("a broker's queue of messages was full; the oldest was dropped".into())
-                }
-                Queued::TooLarge(len) => {
-                    return cx.warn(format!("a packet of {len} bytes is over what brokers take; it was not sent"))
-                }
-            }
-        }
-        self.release(cx);
+        let to: Vec<RelayId> = (0..self.brokers.len())
+            .map(RelayId)
+            .filter(|&relay| relays.is_none_or(|relays| relays.contains(&relay)))
+            .filter(|&relay| self.brokers[relay.0].state == State::Subscribed)
+            .collect();
+        self.pacer.send(&to, RelayData::Binary(bytes), cx);
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {
@@ -164,7 +146,7 @@ impl PubSubTransport for MqttSession {
     }
 
     fn handle_timeout(&mut self, cx: &mut Context<'_>) {
-        self.release(cx);
+        self.pacer.flush(cx);
         if self.next_ping.is_none_or(|at| at > cx.now) {
             return;
         }

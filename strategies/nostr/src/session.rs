@@ -14,7 +14,7 @@
 use crate::event::Keys;
 use crate::relay_message::{decode, encode_close, encode_event, encode_req, RelayMessage};
 use crate::{EVENT_KIND, TOPIC_TAG};
-use rendez_core::pacer::{Pace, Pacer, Queued};
+use rendez_core::pacer::{Pace, Pacer};
 use rendez_core::pubsub::PubSubTransport;
 use rendez_core::random::Random;
 use rendez_core::signaling::{Topic, Topics};
@@ -75,14 +75,6 @@ impl NostrSession {
                 "a Nostr relay refused us ({why}); it gets no events for {} s, doubling while it refuses",
                 pause.as_secs()
             ));
-        }
-    }
-
-    /// Sends the events whose turn has come.
-    fn release(&mut self, cx: &mut Context<'_>) {
-        let stale = self.pacer.release(cx.now, |relay, data| cx.send(relay, data));
-        if stale > 0 {
-            cx.warn(format!("{stale} events waited too long for their turn at a relay and were dropped"));
         }
     }
 }
@@ -150,22 +142,13 @@ impl PubSubTransport for NostrSession {
         let unix = cx.unix_secs();
         let event = self.keys.sign(cx.random, unix, EVENT_KIND, tags, payload.to_owned());
         let text = encode_event(&event);
-        for (index, state) in self.relays.iter().enumerate() {
-            let chosen = relays.is_none_or(|relays| relays.contains(&RelayId(index)));
-            if !chosen || *state != State::Subscribed || self.pacer.is_held(RelayId(index), cx.now) {
-                continue;
-            }
-            match self.pacer.push(RelayId(index), RelayData::Text(text.clone()), cx.now) {
-                Queued::Yes => {}
-                Queued::DroppedOldest => {
-                    cx.warn("a Nostr relay's queue of events was full; the oldest was dropped".into())
-                }
-                Queued::TooLarge(len) => {
-                    return cx.warn(format!("an event of {len} bytes is over what relays take; it was not sent"))
-                }
-            }
-        }
-        self.release(cx);
+        let now = cx.now;
+        let to: Vec<RelayId> = (0..self.relays.len())
+            .map(RelayId)
+            .filter(|&relay| relays.is_none_or(|relays| relays.contains(&relay)))
+            .filter(|&relay| self.relays[relay.0] == State::Subscribed && !self.pacer.is_held(relay, now))
+            .collect();
+        self.pacer.send(&to, RelayData::Text(text), cx);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -173,7 +156,7 @@ impl PubSubTransport for NostrSession {
     }
 
     fn handle_timeout(&mut self, cx: &mut Context<'_>) {
-        self.release(cx);
+        self.pacer.flush(cx);
     }
 
     fn leave(&mut self, cx: &mut Context<'_>) {
