@@ -123,11 +123,25 @@ fn made_up_id(i: usize) -> String {
     format!("{i:0>20}")
 }
 
-#[test]
-fn a_flood_of_validly_sealed_announcements_is_offered_a_few_at_a_time() {
+/// Two MQTT peers that have met.
+fn meshed_pair() -> (World, usize, usize) {
     let mut world = World::new(StrategyKind::Mqtt, 5);
     let (a, b) = (world.join_default(), world.join_default());
     assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
+    (world, a, b)
+}
+
+/// `from` still reaches `to`, its only message so far, which `to` acknowledges.
+fn still_talking(world: &mut World, from: usize, to: usize) {
+    let send = world.send(from, "still", b"here", None).unwrap();
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(to).received.len(), 1);
+    assert_eq!(world.log(from).sends.get(&send), Some(&Ok(1)));
+}
+
+#[test]
+fn a_flood_of_validly_sealed_announcements_is_offered_a_few_at_a_time() {
+    let (mut world, a, b) = meshed_pair();
     let mut announcer = Announcer::new();
     for i in 0..200 {
         world.relay_sends(0, a, RelayData::Binary(announcer.presence(&made_up_id(i), EPOCH_SECS)));
@@ -136,10 +150,7 @@ fn a_flood_of_validly_sealed_announcements_is_offered_a_few_at_a_time() {
         world.run_for(Duration::from_secs(1));
         assert!(world.peer_connections(a) <= MAX_RELAY_OFFERS + 1, "{}", world.peer_connections(a));
     }
-    let send = world.send(b, "still", b"here", None).unwrap();
-    world.run_for(Duration::from_millis(100));
-    assert_eq!(world.log(a).received.len(), 1);
-    assert_eq!(world.log(b).sends.get(&send), Some(&Ok(1)));
+    still_talking(&mut world, b, a);
     // The made-up peers never answer: their connections time out, the waiting ones expire.
     world.run_for(Duration::from_secs(35));
     assert_eq!(world.peer_connections(a), 1);
@@ -147,9 +158,7 @@ fn a_flood_of_validly_sealed_announcements_is_offered_a_few_at_a_time() {
 
 #[test]
 fn a_flood_of_validly_sealed_offers_stops_at_the_set_up_cap() {
-    let mut world = World::new(StrategyKind::Mqtt, 5);
-    let (a, b) = (world.join_default(), world.join_default());
-    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[a, b])));
+    let (mut world, a, b) = meshed_pair();
     let mut announcer = Announcer::new();
     let to = world.peer_id(a).to_owned();
     for i in 0..200 {
@@ -159,10 +168,7 @@ fn a_flood_of_validly_sealed_offers_stops_at_the_set_up_cap() {
     assert!(world.connection_count(a) <= MAX_UNOPENED_CONNECTIONS + 1, "{}", world.connection_count(a));
     let warned = world.log(a).warnings.iter().filter(|w| w.contains("connections are being set up")).count();
     assert_eq!(warned, 1, "warned once per spell");
-    let send = world.send(b, "still", b"here", None).unwrap();
-    world.run_for(Duration::from_millis(100));
-    assert_eq!(world.log(a).received.len(), 1);
-    assert_eq!(world.log(b).sends.get(&send), Some(&Ok(1)));
+    still_talking(&mut world, b, a);
     world.run_for(Duration::from_secs(31));
     assert_eq!(world.peer_connections(a), 1);
 }
