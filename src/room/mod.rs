@@ -51,7 +51,9 @@ pub use error::{PingError, RequestError, RoomError, SendError};
 pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use media::ArrivedTrack;
-pub use presences::{MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_RETRY};
+pub use presences::{
+    MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
+};
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
 
 use crate::collections::{Map, Set};
