@@ -2,10 +2,12 @@
 //! refuse: each relay gets a burst of [`Pace::burst`] messages, then [`Pace::per_second`]; the
 //! rest waits in a bounded queue ([`MAX_QUEUED`], oldest dropped) and what waited longer than
 //! [`MAX_WAIT`] is dropped unsent (signaling that old is no use to anyone). A relay that refused
-//! us can be held quiet for a while: what waited for it is dropped (other relays carried it, and
-//! signaling that late is of little use), and its sender should not queue more until the hold
-//! ends. Nothing over [`MAX_SENT_RELAY_MESSAGE_LEN`] is queued. [`Pacer::send`] and
-//! [`Pacer::flush`] are what sessions call; they warn about what could not go.
+//! us can be held quiet for a while: what waits for it keeps waiting (within [`MAX_WAIT`], dropped
+//! then without a warning: the refusal was warned about), a message it refused can be queued again
+//! ahead of the rest ([`Pacer::retry`]), and when the hold ends one message goes, then the steady
+//! rate, the burst coming back only as the relay is spared. Nothing over
+//! [`MAX_SENT_RELAY_MESSAGE_LEN`] is queued. [`Pacer::send`] and [`Pacer::flush`] are what sessions
+//! call; they warn about what could not go.
 //!
 //! The rate follows the generic cell rate algorithm (as relays' own limiters do): each message
 //! moves a theoretical arrival time on by one emission interval, and a message may go while that
@@ -121,11 +123,12 @@ impl Pacer {
         let pace = self.pace;
         let mut stale = 0;
         for (index, lane) in self.lanes.iter_mut().enumerate() {
+            let held = lane.quiet_until.is_some_and(|until| now < until);
             while lane.queue.front().is_some_and(|(queued, _)| now - *queued > MAX_WAIT) {
                 lane.queue.pop_front();
-                stale += 1;
+                stale += usize::from(!held);
             }
-            if lane.quiet_until.is_some_and(|until| now < until) {
+            if held {
                 continue;
             }
             while !lane.queue.is_empty() {
@@ -142,6 +145,15 @@ impl Pacer {
         stale
     }
 
+    /// Queues `data`, which `relay` refused, again ahead of what waits for it, keeping the time it
+    /// was first queued (`queued`), unless it is stale or the queue is full.
+    pub fn retry(&mut self, relay: RelayId, data: RelayData, queued: Instant, now: Instant) {
+        let Some(lane) = self.lanes.get_mut(relay.0) else { return };
+        if now - queued <= MAX_WAIT && lane.queue.len() < MAX_QUEUED {
+            lane.queue.push_front((queued, data));
+        }
+    }
+
     /// When the next queued message may go (or must be dropped), if any waits.
     pub fn next_deadline(&self) -> Option<Instant> {
         let tolerance = self.pace.tolerance();
@@ -156,11 +168,12 @@ impl Pacer {
             .min()
     }
 
-    /// Holds `relay` quiet until `until`, dropping what waited for it.
+    /// Holds `relay` quiet until `until`; then one message may go, and the rest at the steady rate.
     pub fn hold(&mut self, relay: RelayId, until: Instant) {
+        let tolerance = self.pace.tolerance();
         if let Some(lane) = self.lanes.get_mut(relay.0) {
             lane.quiet_until = Some(until);
-            lane.queue.clear();
+            lane.next_arrival = Some(until + tolerance);
         }
     }
 
@@ -219,16 +232,24 @@ mod tests {
     }
 
     #[test]
-    fn a_held_relay_drops_what_waited_and_what_goes_stale_is_dropped() {
+    fn a_held_relay_keeps_what_waits_then_takes_one_then_the_rate_and_what_goes_stale_is_dropped() {
         let mut pacer = Pacer::new(1, PACE);
         pacer.push(RelayId(0), text(0), at(0));
         pacer.hold(RelayId(0), at(2000));
         assert!(pacer.is_held(RelayId(0), at(1999)));
-        assert_eq!(pacer.next_deadline(), None, "what waited was dropped");
+        assert_eq!(pacer.next_deadline(), Some(at(2000)), "what waited keeps waiting");
         pacer.push(RelayId(0), text(1), at(1000));
-        assert_eq!(pacer.next_deadline(), Some(at(2000)));
+        pacer.retry(RelayId(0), text(9), at(0), at(1000));
+        pacer.retry(RelayId(0), text(8), at(0), at(15_001));
         assert_eq!(released(&mut pacer, at(1500)), []);
-        assert_eq!(released(&mut pacer, at(2000)), [(0, text(1))]);
+        assert_eq!(released(&mut pacer, at(2000)), [(0, text(9))], "the refused one first, then one at a time");
+        assert_eq!(pacer.next_deadline(), Some(at(2500)));
+        assert_eq!(released(&mut pacer, at(2500)), [(0, text(0))]);
+        assert_eq!(released(&mut pacer, at(3000)), [(0, text(1))]);
+        pacer.push(RelayId(0), text(2), at(3000));
+        pacer.hold(RelayId(0), at(20_000));
+        assert_eq!(pacer.release(at(19_000), |_, _| panic!("held")), 0, "stale while held: dropped silently");
+        assert_eq!(pacer.next_deadline(), None);
         let mut slow = Pacer::new(1, Pace { burst: 1, per_second: 1 });
         for n in 0..20 {
             slow.push(RelayId(0), text(n), at(0));

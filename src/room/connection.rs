@@ -135,6 +135,16 @@ impl<P> Connection<P> {
         !matches!(self.role, Role::Answer { .. })
     }
 
+    /// How far setting up got, for a connection that did not open in time.
+    pub fn setup_stage(&self) -> &'static str {
+        match (self.negotiation.step, self.remote_described) {
+            (Some(_), _) => "the browser had not finished a description",
+            (None, false) if self.offered_by_self() => "no answer came",
+            (None, false) => "the offer was not applied",
+            (None, true) => "descriptions were exchanged, but ICE or DTLS did not connect",
+        }
+    }
+
     /// Every deadline of this connection.
     pub fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
         let idle = self.inbox.oldest_activity().map(|at| at + TRANSFER_IDLE_TIMEOUT);

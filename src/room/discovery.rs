@@ -463,6 +463,7 @@ impl<P: Payload> Room<P> {
         let handshake_ms = self.config.handshake_timeout.as_millis() as u64;
         for conn in expired {
             let admitting = self.conns.get(&conn).is_some_and(|c| c.is_admitting());
+            let stage = self.conns.get(&conn).map_or("", |c| c.setup_stage());
             let introduced = self
                 .conns
                 .get(&conn)
@@ -475,7 +476,7 @@ impl<P: Payload> Room<P> {
                 let error = match (admitting, self.config.admission) {
                     (true, Admission::Handshake) => format!("handshake timed out after {handshake_ms}ms"),
                     (true, Admission::Immediate) => format!("the peer did not admit us within {handshake_ms} ms"),
-                    (false, _) => format!("the connection did not open within {timeout_ms} ms"),
+                    (false, _) => format!("the connection did not open within {timeout_ms} ms: {stage}"),
                 };
                 self.join_error(&peer, error);
             }

@@ -4,15 +4,16 @@
 //! carry a handful of messages per peer instead of an offer and an answer for every pair.
 //!
 //! Rules: while we have no joined peer, or are the room's keeper (the peer newcomers are meant to
-//! reach), an announcer heard alone (no other announcement within [`PRESENCE_GATHER`]) is offered
-//! a connection through the relays at once, and announcers heard together wait
-//! [`PRESENCE_GATHER`] and are then offered one, those whose ids follow ours first (in the ring
-//! of ids); either way while fewer than [`MAX_RELAY_OFFERS`] of our offers through relays are
-//! unopened. So a newcomer meets the room without delay, peers that join together offer to
-//! their successors in the ring (each receives a few offers), and introductions close the ring
-//! into a full mesh. Otherwise an announcer waits [`PRESENCE_GRACE`] (time for a peer of ours to
-//! introduce it to us) and is then offered one if still unknown, within the same cap. At most [`MAX_HEARD`] wait (the
-//! oldest dropped), none longer than [`HEARD_TTL`] (an announcer still looking announces again).
+//! reach), an announcer heard alone (no other announcement within [`PRESENCE_GATHER`], by a room
+//! whose relay was ready at least that long) is offered a connection through the relays at once,
+//! and announcers heard together wait [`PRESENCE_GATHER`] and are then offered one, those whose ids
+//! follow ours first (in the ring of ids); either way while fewer than [`MAX_RELAY_OFFERS`] of our
+//! offers through relays are unopened. So a newcomer meets the room without delay, peers that join
+//! together offer to their successors in the ring (each receives a few offers), and introductions
+//! close the ring into a full mesh. Otherwise an announcer waits [`PRESENCE_GRACE`] (time for a
+//! peer of ours to introduce it to us) and is then offered one if still unknown, within the same
+//! cap. At most [`MAX_HEARD`] wait (the oldest dropped), none longer than [`HEARD_TTL`] (an
+//! announcer still looking announces again).
 //!
 //! While a room would answer announcers at once (it has a ready relay, is not dormant, and has
 //! no joined peer or is the keeper) it keeps one offer made ahead (a *warm* offer: a connection
@@ -80,7 +81,10 @@ impl<P: Payload> Room<P> {
     /// Peer `peer` (passive or not) announced itself, and we have no connection to it.
     pub(super) fn on_heard(&mut self, peer: &str, passive: bool) {
         let now = self.now;
-        let alone = self.presences.last_heard.is_none_or(|at| now - at >= PRESENCE_GATHER);
+        // Heard alone, by a room that was listening before it: a newcomer, not peers joining
+        // together (who would all answer the first of them at once).
+        let listening = self.relays.ready_since().is_some_and(|since| now - since >= PRESENCE_GATHER);
+        let alone = listening && self.presences.last_heard.is_none_or(|at| now - at >= PRESENCE_GATHER);
         self.presences.last_heard = Some(now);
         if self.presences.waiting.iter().any(|h| h.peer == peer) {
             return;

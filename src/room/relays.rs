@@ -73,6 +73,17 @@ impl Relays {
         self.relays.iter().enumerate().filter(|(_, r)| matches!(r.state, State::Ready(_))).map(|(i, _)| RelayId(i))
     }
 
+    /// Since when the longest-established ready relay has been ready, if any is.
+    pub fn ready_since(&self) -> Option<Instant> {
+        self.relays
+            .iter()
+            .filter_map(|r| match r.state {
+                State::Ready(since) => Some(since),
+                _ => None,
+            })
+            .min()
+    }
+
     pub fn is_ready(&self, relay: RelayId) -> bool {
         self.relays.get(relay.0).is_some_and(|r| matches!(r.state, State::Ready(_)))
     }

@@ -9,7 +9,9 @@
 //! sends a `NOTICE` gets nothing from us for [`FIRST_QUIET`], doubling with each further refusal
 //! up to [`MAX_QUIET`], until it accepts one again (warned once per spell; refusals of events sent
 //! before the pause began do not lengthen it; the pause outlives reconnections): the other relays
-//! carry the room meanwhile.
+//! carry the room meanwhile, and while none can, what is published waits for the pause to end
+//! (see [`Pacer`]), and an event refused as `rate-limited:` is sent again after the pause, first
+//! (we keep the last [`MAX_RETAINED`] events for this), so signaling is delayed, not lost.
 
 use crate::event::Keys;
 use crate::relay_message::{decode, encode_close, encode_event, encode_req, RelayMessage};
@@ -20,6 +22,7 @@ use rendez_core::random::Random;
 use rendez_core::signaling::{Topic, Topics};
 use rendez_core::strategy::{Context, RelayData, RelayFault, RelayId};
 use rendez_core::time::Instant;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// How long a relay that refused us first gets no events.
@@ -27,7 +30,9 @@ pub const FIRST_QUIET: Duration = Duration::from_secs(2);
 /// The longest pause after refusals.
 pub const MAX_QUIET: Duration = Duration::from_secs(5 * 60);
 /// How fast events go to one relay.
-pub const PACE: Pace = Pace { burst: 8, per_second: 4 };
+pub const PACE: Pace = Pace { burst: 5, per_second: 4 };
+/// Events kept after publishing, to send again where a relay refused them as rate-limited.
+pub const MAX_RETAINED: usize = 32;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum State {
@@ -46,6 +51,8 @@ pub struct NostrSession {
     /// Per relay: refusals in a row.
     refusals: Vec<u32>,
     pacer: Pacer,
+    /// The last events published (id, when, text), newest last.
+    retained: VecDeque<(String, Instant, RelayData)>,
 }
 
 impl NostrSession {
@@ -58,6 +65,23 @@ impl NostrSession {
             relays: vec![State::Closed; relay_count],
             refusals: vec![0; relay_count],
             pacer: Pacer::new(relay_count, PACE),
+            retained: VecDeque::with_capacity(MAX_RETAINED),
+        }
+    }
+
+    /// `relay` refused event `event_id` (`why`): a rate-limited one is sent again after the pause
+    /// unless another relay took it (one that is subscribed and not held quiet).
+    fn refused_event(&mut self, relay: RelayId, event_id: &str, why: &str, cx: &mut Context<'_>) {
+        self.refused(relay, why, cx);
+        let now = cx.now;
+        let elsewhere = (0..self.relays.len()).map(RelayId).any(|other| {
+            other != relay && self.relays[other.0] == State::Subscribed && !self.pacer.is_held(other, now)
+        });
+        if elsewhere || !why.starts_with("rate-limited") {
+            return;
+        }
+        if let Some((_, queued, data)) = self.retained.iter().find(|(id, ..)| id == event_id) {
+            self.pacer.retry(relay, data.clone(), *queued, cx.now);
         }
     }
 
@@ -125,7 +149,9 @@ impl PubSubTransport for NostrSession {
             Ok(RelayMessage::Closed { subscription, message }) if subscription == self.subscription => {
                 return Err(RelayFault(format!("relay closed our subscription ({message})")));
             }
-            Ok(RelayMessage::Ok { accepted: false, message, .. }) => self.refused(relay, &message, cx),
+            Ok(RelayMessage::Ok { accepted: false, event_id, message }) => {
+                self.refused_event(relay, &event_id, &message, cx)
+            }
             Ok(RelayMessage::Ok { accepted: true, .. }) => {
                 if let Some(refusals) = self.refusals.get_mut(relay.0) {
                     *refusals = 0;
@@ -141,14 +167,21 @@ impl PubSubTransport for NostrSession {
         let tags = vec![vec![TOPIC_TAG.to_string(), topic.to_owned()]];
         let unix = cx.unix_secs();
         let event = self.keys.sign(cx.random, unix, EVENT_KIND, tags, payload.to_owned());
-        let text = encode_event(&event);
+        let data = RelayData::Text(encode_event(&event));
         let now = cx.now;
-        let to: Vec<RelayId> = (0..self.relays.len())
+        let subscribed: Vec<RelayId> = (0..self.relays.len())
             .map(RelayId)
             .filter(|&relay| relays.is_none_or(|relays| relays.contains(&relay)))
-            .filter(|&relay| self.relays[relay.0] == State::Subscribed && !self.pacer.is_held(relay, now))
+            .filter(|&relay| self.relays[relay.0] == State::Subscribed)
             .collect();
-        self.pacer.send(&to, RelayData::Text(text), cx);
+        // Relays held quiet get it only if no other can take it: then it waits for them.
+        let free: Vec<RelayId> = subscribed.iter().copied().filter(|&relay| !self.pacer.is_held(relay, now)).collect();
+        let to = if free.is_empty() { subscribed } else { free };
+        if self.retained.len() == MAX_RETAINED {
+            self.retained.pop_front();
+        }
+        self.retained.push_back((event.id, now, data.clone()));
+        self.pacer.send(&to, data, cx);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -250,6 +283,38 @@ mod tests {
         at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), text(json!(["OK", "e", true, ""])), cx)));
         at(6, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
         assert_eq!(to(&at(8, &mut s, &mut publish)), [0, 1], "an accepted event starts the doubling over");
+    }
+
+    #[test]
+    fn with_one_relay_a_rate_limited_event_and_what_follows_wait_out_the_pause_instead_of_being_lost() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
+        s.relays = vec![State::Subscribed];
+        let at = |millis: u64, s: &mut NostrSession, f: &mut dyn FnMut(&mut NostrSession, &mut Context<'_>)| {
+            let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
+            f(s, &mut Context::new(Instant::from_micros(millis * 1000), WallClock::default(), &mut random, &mut out));
+            Vec::from(out)
+        };
+        let sent = |out: &[StrategyOutput]| -> Vec<String> {
+            out.iter()
+                .filter_map(|o| match o {
+                    StrategyOutput::Send { data: RelayData::Text(t), .. } => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let answer = sent(&at(0, &mut s, &mut |s, cx| s.publish(None, "peer", "answer", cx)));
+        let id = s.retained.back().map(|(id, ..)| id.clone()).unwrap();
+        let refusal = text(json!(["OK", id, false, "rate-limited: slow down"]));
+        at(10, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal.clone(), cx)));
+        assert!(sent(&at(500, &mut s, &mut |s, cx| s.publish(None, "room", "later", cx))).is_empty(), "quiet");
+        assert_eq!(s.poll_timeout(), Some(Instant::from_micros(2_010_000)), "waits for the pause to end");
+        let resent = sent(&at(2010, &mut s, &mut |s, cx| s.handle_timeout(cx)));
+        assert_eq!(resent, answer, "the refused event goes first, alone");
+        let rest = sent(&at(2260, &mut s, &mut |s, cx| s.handle_timeout(cx)));
+        assert!(matches!(&rest[..], [later] if later.contains("later")), "{rest:?}");
+        let blocked = text(json!(["OK", id, false, "blocked: not on the list"]));
+        at(2300, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), blocked.clone(), cx)));
+        assert_eq!(s.poll_timeout(), None, "only rate-limited events are sent again");
     }
 
     #[test]
