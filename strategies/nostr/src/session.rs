@@ -73,11 +73,7 @@ impl NostrSession {
     /// unless another relay took it (one that is subscribed and not held quiet).
     fn refused_event(&mut self, relay: RelayId, event_id: &str, why: &str, cx: &mut Context<'_>) {
         self.refused(relay, why, cx);
-        let now = cx.now;
-        let elsewhere = (0..self.relays.len()).map(RelayId).any(|other| {
-            other != relay && self.relays[other.0] == State::Subscribed && !self.pacer.is_held(other, now)
-        });
-        if elsewhere || !why.starts_with("rate-limited") {
+        if self.carried_elsewhere(relay, cx.now) || !why.starts_with("rate-limited") {
             return;
         }
         if let Some((_, queued, data)) = self.retained.iter().find(|(id, ..)| id == event_id) {
@@ -85,16 +81,29 @@ impl NostrSession {
         }
     }
 
-    /// `relay` refused what we sent (`why`): it gets nothing for a while, longer each time.
+    /// Whether a relay other than `relay` is subscribed and not held quiet (so it carries what we
+    /// publish).
+    fn carried_elsewhere(&self, relay: RelayId, now: Instant) -> bool {
+        (0..self.relays.len())
+            .map(RelayId)
+            .any(|other| other != relay && self.relays[other.0] == State::Subscribed && !self.pacer.is_held(other, now))
+    }
+
+    /// `relay` refused what we sent (`why`): it gets nothing for a while, longer each time (what
+    /// waited for it is dropped when another relay carries the room).
     fn refused(&mut self, relay: RelayId, why: &str, cx: &mut Context<'_>) {
         if self.pacer.is_held(relay, cx.now) {
             return;
         }
         let Some(refusals) = self.refusals.get_mut(relay.0) else { return };
         *refusals = refusals.saturating_add(1);
-        let pause = FIRST_QUIET.saturating_mul(1 << (*refusals - 1).min(16)).min(MAX_QUIET);
+        let refusals = *refusals;
+        let pause = FIRST_QUIET.saturating_mul(1 << (refusals - 1).min(16)).min(MAX_QUIET);
         self.pacer.hold(relay, cx.now + pause);
-        if *refusals == 1 {
+        if self.carried_elsewhere(relay, cx.now) {
+            self.pacer.clear(relay);
+        }
+        if refusals == 1 {
             cx.warn(format!(
                 "a Nostr relay refused us ({why}); it gets no events for {} s, doubling while it refuses",
                 pause.as_secs()
@@ -315,6 +324,23 @@ mod tests {
         let blocked = text(json!(["OK", id, false, "blocked: not on the list"]));
         at(2300, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), blocked.clone(), cx)));
         assert_eq!(s.poll_timeout(), None, "only rate-limited events are sent again");
+    }
+
+    #[test]
+    fn what_waited_for_a_refusing_relay_is_dropped_when_another_relay_carries_it() {
+        let mut s = NostrSession::new(Topics::new("room".into(), "me"), 2, &mut Random::seeded(2));
+        s.relays = vec![State::Subscribed, State::Subscribed];
+        run(|cx| (0..=PACE.burst).for_each(|_| s.publish(None, "room", "{}", cx)));
+        let refusal = text(json!(["OK", "e", false, "rate-limited: slow down"]));
+        run(|cx| drop(s.on_message(RelayId(0), refusal, cx)));
+        let later = Instant::ZERO + FIRST_QUIET;
+        let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
+        s.handle_timeout(&mut Context::new(later, WallClock::default(), &mut random, &mut out));
+        let to: Vec<RelayId> = out
+            .iter()
+            .filter_map(|o| if let StrategyOutput::Send { relay, .. } = o { Some(*relay) } else { None })
+            .collect();
+        assert_eq!(to, [RelayId(1)], "the held relay's queue went with the refusal");
     }
 
     #[test]
