@@ -81,12 +81,14 @@ impl NostrSession {
         }
     }
 
-    /// Whether a relay other than `relay` is subscribed and not held quiet (so it carries what we
-    /// publish).
+    /// Whether `relay` is subscribed and not held quiet, so it carries what we publish.
+    fn carries(&self, relay: RelayId, now: Instant) -> bool {
+        self.relays[relay.0] == State::Subscribed && !self.pacer.is_held(relay, now)
+    }
+
+    /// Whether a relay other than `relay` carries what we publish.
     fn carried_elsewhere(&self, relay: RelayId, now: Instant) -> bool {
-        (0..self.relays.len())
-            .map(RelayId)
-            .any(|other| other != relay && self.relays[other.0] == State::Subscribed && !self.pacer.is_held(other, now))
+        (0..self.relays.len()).map(RelayId).any(|other| other != relay && self.carries(other, now))
     }
 
     /// `relay` refused what we sent (`why`): it gets nothing for a while, longer each time (what
@@ -184,7 +186,7 @@ impl PubSubTransport for NostrSession {
             .filter(|&relay| self.relays[relay.0] == State::Subscribed)
             .collect();
         // Relays held quiet get it only if no other can take it: then it waits for them.
-        let free: Vec<RelayId> = subscribed.iter().copied().filter(|&relay| !self.pacer.is_held(relay, now)).collect();
+        let free: Vec<RelayId> = subscribed.iter().copied().filter(|&relay| self.carries(relay, now)).collect();
         let to = if free.is_empty() { subscribed } else { free };
         if self.retained.len() == MAX_RETAINED {
             self.retained.pop_front();
@@ -230,6 +232,24 @@ mod tests {
         RelayData::Text(value.to_string())
     }
 
+    /// Runs `f` on `s` at `millis` ms, returning what it output.
+    fn at(
+        millis: u64,
+        s: &mut NostrSession,
+        f: impl FnOnce(&mut NostrSession, &mut Context<'_>),
+    ) -> Vec<StrategyOutput> {
+        let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
+        f(s, &mut Context::new(Instant::from_micros(millis * 1000), WallClock::default(), &mut random, &mut out));
+        out.into()
+    }
+
+    /// The relays `out` sends to, in order.
+    fn to(out: &[StrategyOutput]) -> Vec<usize> {
+        out.iter()
+            .filter_map(|o| if let StrategyOutput::Send { relay, .. } = o { Some(relay.0) } else { None })
+            .collect()
+    }
+
     #[test]
     fn subscribe_then_ready_then_verified_events_on_our_topics() {
         let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
@@ -268,15 +288,7 @@ mod tests {
         s.relays = vec![State::Subscribed, State::Subscribed];
         let refusal = || text(json!(["OK", "e", false, "rate-limited: slow down"]));
         let at = |secs: u64, s: &mut NostrSession, f: &mut dyn FnMut(&mut NostrSession, &mut Context<'_>)| {
-            let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
-            let now = Instant::ZERO + Duration::from_secs(secs);
-            f(s, &mut Context::new(now, WallClock::default(), &mut random, &mut out));
-            Vec::from(out)
-        };
-        let to = |out: &[StrategyOutput]| -> Vec<usize> {
-            out.iter()
-                .filter_map(|o| if let StrategyOutput::Send { relay, .. } = o { Some(relay.0) } else { None })
-                .collect()
+            at(secs * 1000, s, f)
         };
         let mut publish = |s: &mut NostrSession, cx: &mut Context<'_>| s.publish(None, "room", "{}", cx);
         let out = at(0, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal(), cx)));
@@ -298,11 +310,6 @@ mod tests {
     fn with_one_relay_a_rate_limited_event_and_what_follows_wait_out_the_pause_instead_of_being_lost() {
         let mut s = NostrSession::new(Topics::new("room".into(), "me"), 1, &mut Random::seeded(2));
         s.relays = vec![State::Subscribed];
-        let at = |millis: u64, s: &mut NostrSession, f: &mut dyn FnMut(&mut NostrSession, &mut Context<'_>)| {
-            let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
-            f(s, &mut Context::new(Instant::from_micros(millis * 1000), WallClock::default(), &mut random, &mut out));
-            Vec::from(out)
-        };
         let sent = |out: &[StrategyOutput]| -> Vec<String> {
             out.iter()
                 .filter_map(|o| match o {
@@ -311,18 +318,18 @@ mod tests {
                 })
                 .collect()
         };
-        let answer = sent(&at(0, &mut s, &mut |s, cx| s.publish(None, "peer", "answer", cx)));
+        let answer = sent(&at(0, &mut s, |s, cx| s.publish(None, "peer", "answer", cx)));
         let id = s.retained.back().map(|(id, ..)| id.clone()).unwrap();
         let refusal = text(json!(["OK", id, false, "rate-limited: slow down"]));
-        at(10, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), refusal.clone(), cx)));
-        assert!(sent(&at(500, &mut s, &mut |s, cx| s.publish(None, "room", "later", cx))).is_empty(), "quiet");
+        at(10, &mut s, |s, cx| drop(s.on_message(RelayId(0), refusal, cx)));
+        assert!(sent(&at(500, &mut s, |s, cx| s.publish(None, "room", "later", cx))).is_empty(), "quiet");
         assert_eq!(s.poll_timeout(), Some(Instant::from_micros(2_010_000)), "waits for the pause to end");
-        let resent = sent(&at(2010, &mut s, &mut |s, cx| s.handle_timeout(cx)));
+        let resent = sent(&at(2010, &mut s, |s, cx| s.handle_timeout(cx)));
         assert_eq!(resent, answer, "the refused event goes first, alone");
-        let rest = sent(&at(2260, &mut s, &mut |s, cx| s.handle_timeout(cx)));
+        let rest = sent(&at(2260, &mut s, |s, cx| s.handle_timeout(cx)));
         assert!(matches!(&rest[..], [later] if later.contains("later")), "{rest:?}");
         let blocked = text(json!(["OK", id, false, "blocked: not on the list"]));
-        at(2300, &mut s, &mut |s, cx| drop(s.on_message(RelayId(0), blocked.clone(), cx)));
+        at(2300, &mut s, |s, cx| drop(s.on_message(RelayId(0), blocked, cx)));
         assert_eq!(s.poll_timeout(), None, "only rate-limited events are sent again");
     }
 
@@ -333,14 +340,8 @@ mod tests {
         run(|cx| (0..=PACE.burst).for_each(|_| s.publish(None, "room", "{}", cx)));
         let refusal = text(json!(["OK", "e", false, "rate-limited: slow down"]));
         run(|cx| drop(s.on_message(RelayId(0), refusal, cx)));
-        let later = Instant::ZERO + FIRST_QUIET;
-        let (mut random, mut out) = (Random::seeded(1), VecDeque::new());
-        s.handle_timeout(&mut Context::new(later, WallClock::default(), &mut random, &mut out));
-        let to: Vec<RelayId> = out
-            .iter()
-            .filter_map(|o| if let StrategyOutput::Send { relay, .. } = o { Some(*relay) } else { None })
-            .collect();
-        assert_eq!(to, [RelayId(1)], "the held relay's queue went with the refusal");
+        let later = at(FIRST_QUIET.as_millis() as u64, &mut s, |s, cx| s.handle_timeout(cx));
+        assert_eq!(to(&later), [1], "the held relay's queue went with the refusal");
     }
 
     #[test]
