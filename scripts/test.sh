@@ -8,7 +8,7 @@ bash scripts/setup.sh
 
 export CHROMEDRIVER=/usr/bin/chromedriver
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-wasm_tests=(cargo test --offline -p rendez-core --target wasm32-unknown-unknown --test web_peer)
+wasm_tests=(cargo test --offline -p rendez-core --target wasm32-unknown-unknown --test web_peer --test web_key)
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

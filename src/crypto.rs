@@ -39,6 +39,32 @@ impl fmt::Display for CryptoError {
 
 impl std::error::Error for CryptoError {}
 
+/// What PBKDF2 stretches into a room key.
+pub struct StretchInput {
+    /// The password, or `app_id` and `room_id` when the room has none.
+    pub secret: String,
+    /// Bound to `app_id` and `room_id`.
+    pub salt: [u8; 32],
+}
+
+impl StretchInput {
+    /// The secret and salt of the room `room_id` of `app_id` with `password`.
+    pub fn new(password: Option<&str>, app_id: &str, room_id: &str) -> Self {
+        let salt = Sha256::new()
+            .chain_update(b"rendez/salt/v1\0")
+            .chain_update(app_id.as_bytes())
+            .chain_update([0])
+            .chain_update(room_id.as_bytes())
+            .finalize()
+            .into();
+        let secret = match password {
+            Some(password) => password.to_owned(),
+            None => format!("{app_id}\0{room_id}"),
+        };
+        Self { secret, salt }
+    }
+}
+
 /// Length of a room's [`RoomKey::tag`].
 pub const ROOM_TAG_LEN: usize = 8;
 
@@ -53,22 +79,19 @@ impl RoomKey {
     /// Derives the room key. The salt is bound to `app_id` and `room_id`; the secret is the
     /// password, or `app_id` and `room_id` again when the room has no password.
     pub fn derive(password: Option<&str>, app_id: &str, room_id: &str) -> Self {
-        let salt = Sha256::new()
-            .chain_update(b"rendez/salt/v1\0")
-            .chain_update(app_id.as_bytes())
-            .chain_update([0])
-            .chain_update(room_id.as_bytes())
-            .finalize();
-        let secret = match password {
-            Some(password) => password.to_owned(),
-            None => format!("{app_id}\0{room_id}"),
-        };
-        let mut key = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut key);
-        let digest = Sha256::new().chain_update(b"rendez/room-tag/v1\0").chain_update(key).finalize();
+        let StretchInput { secret, salt } = StretchInput::new(password, app_id, room_id);
+        let mut stretched = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut stretched);
+        Self::from_stretched(&stretched)
+    }
+
+    /// The room key from the 32 bytes PBKDF2-HMAC-SHA256 stretched out of a [`StretchInput`] in
+    /// [`PBKDF2_ITERATIONS`] rounds (a browser runs them with WebCrypto, off the main thread).
+    pub fn from_stretched(stretched: &[u8; 32]) -> Self {
+        let digest = Sha256::new().chain_update(b"rendez/room-tag/v1\0").chain_update(stretched).finalize();
         let mut tag = [0u8; ROOM_TAG_LEN];
         tag.copy_from_slice(&digest[..ROOM_TAG_LEN]);
-        Self { cipher: Aes256Gcm::new((&key).into()), tag }
+        Self { cipher: Aes256Gcm::new(stretched.into()), tag }
     }
 
     /// A short name of the room that only holders of its key can compute: pages that share a
@@ -139,6 +162,13 @@ mod tests {
         assert_ne!(key(Some("pw")).tag(), key(Some("other")).tag());
         assert_ne!(key(None).tag(), RoomKey::derive(None, "app", "room2").tag());
         assert_ne!(key(None).tag(), [0; ROOM_TAG_LEN]);
+    }
+
+    /// Pinned (computed with Python's hashlib): keys must not change between versions, or pages
+    /// of two versions could not meet.
+    #[test]
+    fn the_derivation_is_pinned() {
+        assert_eq!(key(Some("pw")).tag(), [0x8c, 0x68, 0x4a, 0xf8, 0x61, 0x77, 0xc1, 0x76]);
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct Options {
     pub unreachable: bool,
     /// Trickle ICE: each connection finds one candidate 1 ms after it is created.
     pub trickle_ice: bool,
+    /// The room key is handed in this long after joining (as a browser derives it off the main
+    /// thread); with none, the room starts with its key.
+    pub key_delay: Option<Duration>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
             passive: false,
             unreachable: false,
             trickle_ice: false,
+            key_delay: None,
         }
     }
 }
@@ -216,6 +220,8 @@ enum Action {
     ServerDisconnect(usize, ClientId),
     StepDone(PeerIndex, ConnId, NegotiationStep),
     Open(PeerIndex, ConnId),
+    /// The peer's room key is derived.
+    KeyDerived(PeerIndex, Box<RoomKey>),
     /// A channel's buffer may have fallen to the low-water mark.
     BufferLow(PeerIndex, ConnId),
 }
@@ -349,7 +355,13 @@ impl World {
             StrategyKind::Mqtt => Box::new(rendez_mqtt::strategy(&strategy_config)),
             StrategyKind::Nostr => Box::new(rendez_nostr::strategy(&strategy_config, &mut random)),
         };
-        let room = Room::new(config, key, strategy, random, self.now);
+        let room = match options.key_delay {
+            None => Room::new(config, key, strategy, random, self.now),
+            Some(delay) => {
+                self.schedule(delay, Action::KeyDerived(index, Box::new(key)));
+                Room::awaiting_key(config, strategy, random, self.now)
+            }
+        };
         self.peers.push(Peer {
             id,
             room,
@@ -507,6 +519,12 @@ impl World {
                 }
             }
             Action::Open(p, conn) => self.open(p, conn),
+            Action::KeyDerived(p, key) => {
+                if !self.peers[p].crashed {
+                    self.peers[p].room.key_derived(at, *key);
+                    self.drain(p);
+                }
+            }
         }
     }
 

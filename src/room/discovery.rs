@@ -52,7 +52,9 @@ struct Round {
     relays: Vec<RelayId>,
     /// Pool connections whose offer is not made yet.
     pending: Vec<ConnId>,
-    offers: Vec<SealedOffer>,
+    /// Pool connections whose offer is made, with its description: sealed when the round goes
+    /// (the room key may still be being derived while offers are made).
+    made: Vec<(ConnId, String)>,
 }
 
 impl Announcer {
@@ -108,10 +110,10 @@ impl<P: Payload> Room<P> {
         match self.discovery {
             Discovery::Presence if self.is_dormant() => {}
             Discovery::OfferPool { .. } if self.is_dormant() => self.announce_on(&relays, Vec::new(), ""),
-            Discovery::Presence => {
-                let proof = self.seal_stamped(&self.mark(""), &presence_context(&self.config.self_id));
-                self.announce_on(&relays, Vec::new(), &proof);
-            }
+            Discovery::Presence => match self.seal_stamped(&self.mark(""), &presence_context(&self.config.self_id)) {
+                Some(proof) => self.announce_on(&relays, Vec::new(), &proof),
+                None => self.announcer.due = relays,
+            },
             Discovery::OfferPool { size }
                 if self.pool_size(size) == 0
                     || self.announcer.last_pool.is_some_and(|at| self.now - at < BRISK_FIRST) =>
@@ -132,7 +134,7 @@ impl<P: Payload> Room<P> {
                     self.negotiate(conn, NegotiationStep::MakeOffer);
                     pending.push(conn);
                 }
-                self.announcer.round = Some(Round { relays, pending, offers: Vec::new() });
+                self.announcer.round = Some(Round { relays, pending, made: Vec::new() });
                 self.finish_round_if_complete();
             }
         }
@@ -147,12 +149,15 @@ impl<P: Payload> Room<P> {
         self.announce_if_due();
     }
 
-    /// Publishes the round's offers once every one of them is made (or given up).
-    fn finish_round_if_complete(&mut self) {
-        if self.announcer.round.as_ref().is_none_or(|round| !round.pending.is_empty()) {
+    /// Seals and publishes the round's offers once every one of them is made (or given up) and
+    /// the room key is derived.
+    pub(super) fn finish_round_if_complete(&mut self) {
+        if self.key.is_none() || self.announcer.round.as_ref().is_none_or(|round| !round.pending.is_empty()) {
             return;
         }
-        let Some(Round { relays, offers, .. }) = self.announcer.round.take() else { return };
+        let Some(Round { relays, made, .. }) = self.announcer.round.take() else { return };
+        let context = offer_context(&self.config.self_id);
+        let offers = made.into_iter().filter_map(|(conn, sdp)| self.register_offer(conn, &sdp, &context)).collect();
         let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
         self.announce_on(&relays, offers, "");
         self.announce_if_due();
@@ -166,13 +171,16 @@ impl<P: Payload> Room<P> {
         self.with_strategy(|strategy, cx| strategy.announce(relays, offers, proof, cx));
     }
 
-    /// Connection `conn` left the round it was being made for (made, failed or closed).
-    pub(super) fn leave_round(&mut self, conn: ConnId, offer: Option<SealedOffer>) {
+    /// Connection `conn` left the round it was being made for: its offer `sdp` is made, or it
+    /// failed or closed (then an offer it made is left out too).
+    pub(super) fn leave_round(&mut self, conn: ConnId, sdp: Option<String>) {
         let Some(round) = self.announcer.round.as_mut() else { return };
         if let Some(at) = round.pending.iter().position(|&c| c == conn) {
             round.pending.swap_remove(at);
-            round.offers.extend(offer);
+            round.made.extend(sdp.map(|sdp| (conn, sdp)));
             self.finish_round_if_complete();
+        } else if sdp.is_none() {
+            round.made.retain(|&(made, _)| made != conn);
         }
     }
 
@@ -254,20 +262,25 @@ impl<P: Payload> Room<P> {
         !self.left && from != self.config.self_id && is_peer_id(from)
     }
 
-    /// `body` stamped with our time and sealed under `context`.
-    pub(super) fn seal_stamped(&mut self, body: &str, context: &str) -> String {
+    /// `body` stamped with our time and sealed under `context`; none while the room key is
+    /// being derived.
+    pub(super) fn seal_stamped(&mut self, body: &str, context: &str) -> Option<String> {
         let unix = self.config.clock.unix_secs(self.now);
-        self.key.seal(&mut self.random, &stamp(unix, body), context)
+        Some(self.key.as_ref()?.seal(&mut self.random, &stamp(unix, body), context))
     }
 
     /// The body of a message sealed under `context` whose stamp is within the window.
     pub(super) fn open_stamped(&self, sealed: &str, context: &str) -> Result<String, String> {
-        let plaintext = self.key.open(sealed, context).map_err(|e| e.to_string())?;
+        let key = self.key.as_ref().ok_or("the room key is still being derived")?;
+        let plaintext = key.open(sealed, context).map_err(|e| e.to_string())?;
         let unix = self.config.clock.unix_secs(self.now);
         unstamp(&plaintext, unix).map(str::to_owned).map_err(|e| e.to_string())
     }
 
     pub(super) fn on_signal(&mut self, event: SignalEvent) {
+        if self.key.is_none() {
+            return self.hold_signal(event);
+        }
         match event {
             SignalEvent::Presence { from, proof } => self.on_presence(&from, &proof),
             SignalEvent::Offer { from, offer_id, sealed_sdp } => self.on_offer(&from, offer_id, &sealed_sdp, None),
@@ -397,16 +410,13 @@ impl<P: Payload> Room<P> {
         }
         let sdp = if dropped > 0 { fitted.into_owned() } else { sdp };
         match role {
-            Role::PoolOffer => {
-                let offer = self.register_offer(conn, &sdp, &offer_context(&self.config.self_id));
-                self.leave_round(conn, Some(offer));
-            }
+            Role::PoolOffer => self.leave_round(conn, Some(sdp)),
             Role::DirectOffer if self.warm_offer_made(conn, &sdp) => {}
             Role::DirectOffer => self.send_direct_offer(conn, &remote, &sdp),
             Role::Linked { .. } => {}
             Role::Answer { offer_id } => {
                 let context = answer_context(&self.config.self_id, &remote, &offer_id);
-                let sealed_sdp = self.seal_stamped(&self.mark(&sdp), &context);
+                let Some(sealed_sdp) = self.seal_stamped(&self.mark(&sdp), &context) else { return };
                 let from = self.config.self_id.clone();
                 self.send_signaling(conn, &remote, PeerMessage::Answer { from, offer_id, sealed_sdp });
                 self.on_remote_described(conn);
@@ -414,15 +424,16 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Seals our offer `sdp` of connection `conn` under a fresh offer id and remembers it for the answer.
-    pub(super) fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> SealedOffer {
+    /// Seals our offer `sdp` of connection `conn` under a fresh offer id and remembers it for the
+    /// answer; none while the room key is being derived.
+    pub(super) fn register_offer(&mut self, conn: ConnId, sdp: &str, context: &str) -> Option<SealedOffer> {
+        let sealed_sdp = self.seal_stamped(&self.mark(sdp), context)?;
         let offer_id = self.random.id(OFFER_ID_LEN);
-        let sealed_sdp = self.seal_stamped(&self.mark(sdp), context);
         self.offers.insert(offer_id.clone(), conn);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.offer_id = Some(offer_id.clone());
         }
-        SealedOffer { offer_id, sealed_sdp }
+        Some(SealedOffer { offer_id, sealed_sdp })
     }
 
     fn give_up(&mut self, conn: ConnId, warning: String) {

@@ -31,6 +31,7 @@ impl<P: Payload> Room<P> {
         if !self.accepts_signal_from(peer) {
             return None;
         }
+        let proof = self.seal_stamped(&self.mark(""), &link_context(&self.config.self_id, peer))?;
         if let Some(&existing) = self.by_peer.get(peer) {
             let settled =
                 self.conns.get(&existing).is_some_and(|c| c.is_open() || matches!(c.role, Role::Linked { .. }));
@@ -42,7 +43,6 @@ impl<P: Payload> Room<P> {
         }
         let conn = self.new_conn(Role::Linked { max_message_size })?;
         self.assign(conn, peer, false);
-        let proof = self.seal_stamped(&self.mark(""), &link_context(&self.config.self_id, peer));
         self.send_control(conn, encode_link_proof(&proof));
         Some(conn)
     }

@@ -20,7 +20,8 @@
 //! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
 //! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
-//! `liveness`; pings in `pings`; media metadata in `media`.
+//! `liveness`; pings in `pings`; media metadata in `media`; a room whose key is still being
+//! derived in `key_wait`.
 
 mod admission;
 mod cadence;
@@ -31,6 +32,7 @@ pub mod error;
 mod inbox;
 mod introductions;
 pub mod io;
+mod key_wait;
 mod links;
 mod liveness;
 mod media;
@@ -50,6 +52,7 @@ pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
 pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
+pub use key_wait::MAX_HELD_SIGNALS;
 pub use media::ArrivedTrack;
 pub use presences::{
     MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
@@ -151,7 +154,10 @@ pub struct SendRequest<P> {
 /// One room of one page: its relays, its peer connections and everything in flight.
 pub struct Room<P> {
     config: RoomConfig,
-    key: RoomKey,
+    /// None while the key is being derived (see `key_wait`).
+    key: Option<RoomKey>,
+    /// Signaling that arrived while the key was being derived.
+    held_signals: Vec<crate::signaling::SignalEvent>,
     random: Random,
     strategy: Box<dyn Strategy>,
     discovery: Discovery,
@@ -200,11 +206,28 @@ impl<P: Payload> Room<P> {
     /// Creates the room and starts connecting to its relays. `key` is the room key
     /// ([`RoomKey::derive`]); `random` feeds ids, nonces and jitter.
     pub fn new(config: RoomConfig, key: RoomKey, strategy: Box<dyn Strategy>, random: Random, now: Instant) -> Self {
+        Self::start(config, Some(key), strategy, random, now)
+    }
+
+    /// Creates the room while its key is still being derived: it connects to its relays and
+    /// makes its first offers, and seals and reads signaling once [`Room::key_derived`] is called.
+    pub fn awaiting_key(config: RoomConfig, strategy: Box<dyn Strategy>, random: Random, now: Instant) -> Self {
+        Self::start(config, None, strategy, random, now)
+    }
+
+    fn start(
+        config: RoomConfig,
+        key: Option<RoomKey>,
+        strategy: Box<dyn Strategy>,
+        random: Random,
+        now: Instant,
+    ) -> Self {
         let discovery = strategy.discovery();
         let relays = Relays::new(&config.relay_urls);
         let mut room = Self {
             config,
             key,
+            held_signals: Vec::new(),
             random,
             strategy,
             discovery,

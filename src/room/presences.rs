@@ -180,7 +180,7 @@ impl<P: Payload> Room<P> {
     /// Seals our description `sdp` of `conn` for `peer` and sends it.
     pub(super) fn send_direct_offer(&mut self, conn: ConnId, peer: &str, sdp: &str) {
         let context = direct_offer_context(&self.config.self_id, peer);
-        let SealedOffer { offer_id, sealed_sdp } = self.register_offer(conn, sdp, &context);
+        let Some(SealedOffer { offer_id, sealed_sdp }) = self.register_offer(conn, sdp, &context) else { return };
         let from = self.config.self_id.clone();
         self.send_signaling(conn, peer, PeerMessage::Offer { from, offer_id, sealed_sdp });
         self.send_held_candidates(conn);

@@ -50,7 +50,10 @@ impl<P: Payload> Room<P> {
     }
 
     fn send_candidate(&mut self, conn: ConnId, remote: &str, offer_id: &str, candidate: &str) {
-        let sealed = self.seal_stamped(candidate, &candidate_context(&self.config.self_id, remote, offer_id));
+        let Some(sealed) = self.seal_stamped(candidate, &candidate_context(&self.config.self_id, remote, offer_id))
+        else {
+            return;
+        };
         let (from, offer_id) = (self.config.self_id.clone(), offer_id.to_owned());
         self.send_signaling(conn, remote, PeerMessage::Candidate { from, offer_id, sealed });
     }

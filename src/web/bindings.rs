@@ -7,15 +7,17 @@ use super::config::{self, RoomConfig as JsConfig};
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
 use super::errors::invalid;
+use super::key_derivation;
 use super::media;
 use super::page;
 use super::payload::JsBytes;
-use crate::crypto::RoomKey;
 use crate::random::Random;
 use crate::room::{ConnId, RequestId, Room as Core, RoomConfig, SendId};
 use crate::strategy::{Strategy, StrategyConfig};
 use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{MediaStream, MediaStreamTrack, WebSocket};
 
 /// This page's peer id, the same in every room it joins.
@@ -247,7 +249,6 @@ pub fn join_room(
         return Err(invalid("no relay URLs to connect to"));
     }
     let (admission, handshake_timeout) = config::admission(admission)?;
-    let key = RoomKey::derive(config.password.as_deref(), &config.app_id, room_id);
     let room_config = RoomConfig {
         app_id: config.app_id.clone(),
         room_id: room_id.to_owned(),
@@ -264,12 +265,16 @@ pub fn join_room(
     };
     let mut random = Random::os();
     let strategy = make_strategy(&Core::<JsBytes>::strategy_config(&room_config), &mut random);
-    let tag = key.tag();
-    let core = Core::new(room_config, key, strategy, random, now());
-    let app_id = config.app_id.clone();
-    let callbacks = Callbacks { app_id: config.app_id, room_id: room_id.to_owned(), ..Callbacks::default() };
-    let inner = driver::start(core, config.rtc_config, callbacks, &app_id, tag);
+    let core = Core::awaiting_key(room_config, strategy, random, now());
+    let (app_id, password, room_id) = (config.app_id.clone(), config.password, room_id.to_owned());
+    let callbacks = Callbacks { app_id: config.app_id, room_id: room_id.clone(), ..Callbacks::default() };
+    let inner = driver::start(core, config.rtc_config, callbacks, &app_id);
     page::register(&inner);
     driver::drive(&inner);
+    let room = Rc::downgrade(&inner);
+    spawn_local(async move {
+        let key = key_derivation::derive(password.as_deref(), &app_id, &room_id).await;
+        driver::key_derived(&room, key);
+    });
     Ok(Room { inner })
 }

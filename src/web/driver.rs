@@ -8,7 +8,8 @@ use super::payload::JsBytes;
 use super::peer;
 use super::relay_socket::RelaySocket;
 use crate::collections::Map;
-use crate::hub::{LinkId, RoomRef, TAG_LEN};
+use crate::crypto::RoomKey;
+use crate::hub::{LinkId, RoomRef};
 use crate::room::{ConnId, Event, Input, Output, Room};
 use crate::time::{Instant, WallClock};
 use std::cell::RefCell;
@@ -71,16 +72,9 @@ pub(crate) fn wall_clock() -> WallClock {
     WallClock { origin_unix_ms: (js_sys::Date::now() - performance_now()).max(0.0) as u64 }
 }
 
-/// Starts driving `core`, a room of `app` whose frames are tagged `tag` on shared connections.
-pub(crate) fn start(
-    core: Room<JsBytes>,
-    rtc_config: RtcConfiguration,
-    callbacks: Callbacks,
-    app: &str,
-    tag: [u8; TAG_LEN],
-) -> Shared {
+/// Starts driving `core`, a room of `app` whose key is being derived.
+pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks: Callbacks, app: &str) -> Shared {
     let relays = core.relay_urls().iter().map(|_| None).collect();
-    let self_id = core.self_id().to_owned();
     let shared = Rc::new_cyclic(|weak: &WeakDriver| {
         let weak = weak.clone();
         let on_fire = Closure::new(move || {
@@ -93,10 +87,23 @@ pub(crate) fn start(
         let driver = Driver { core, relays, room, peers: Map::default(), callbacks, rtc_config, timer };
         Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()), timed_out: std::cell::Cell::new(false) }
     });
-    let room = links::join(app, tag, Rc::downgrade(&shared));
+    let room = links::join(app, Rc::downgrade(&shared));
     shared.state.borrow_mut().room = room;
-    links::share(room, &self_id);
     shared
+}
+
+/// The room's key is derived: the core reads the signaling it held, and the room, now with its
+/// tag, may use and make shared connections.
+pub(crate) fn key_derived(weak: &WeakDriver, key: RoomKey) {
+    let Some(shared) = weak.upgrade() else { return };
+    let tag = key.tag();
+    let joined = with_driver(&shared, |driver, _| {
+        driver.core.key_derived(now(), key);
+        (driver.room, driver.core.self_id().to_owned())
+    });
+    if let Some((room, self_id)) = joined {
+        links::share(room, &self_id, tag);
+    }
 }
 
 fn on_timer(shared: &Shared) {

@@ -44,7 +44,8 @@ struct Entry {
 struct RoomEntry {
     driver: WeakDriver,
     app: String,
-    tag: RoomTag,
+    /// Known once the room key is derived; the room uses no shared connection before.
+    tag: Option<RoomTag>,
 }
 
 fn with_links<T>(f: impl FnOnce(&mut Links) -> T) -> Option<T> {
@@ -72,24 +73,26 @@ impl Links {
     }
 }
 
-/// Registers a room of `app` whose frames are tagged `tag`; it shares connections once
-/// [`share`] is called (when the driver knows its [`RoomRef`]).
-pub(crate) fn join(app: &str, tag: [u8; TAG_LEN], driver: WeakDriver) -> RoomRef {
+/// Registers a room of `app`; it shares connections once [`share`] gives its tag (when its key
+/// is derived).
+pub(crate) fn join(app: &str, driver: WeakDriver) -> RoomRef {
     let room = with_links(|links| {
         let room = RoomRef(links.next_room);
         links.next_room += 1;
-        links.rooms.insert(room, RoomEntry { driver, app: app.to_owned(), tag: RoomTag(tag) });
+        links.rooms.insert(room, RoomEntry { driver, app: app.to_owned(), tag: None });
         room
     });
     room.unwrap_or(RoomRef(u64::MAX))
 }
 
-/// Lets `room` (of the page whose peer id is `self_id`) use and make shared connections.
-pub(crate) fn share(room: RoomRef, self_id: &str) {
+/// Lets `room` (of the page whose peer id is `self_id`), tagged `tag`, use and make shared
+/// connections.
+pub(crate) fn share(room: RoomRef, self_id: &str, tag: [u8; TAG_LEN]) {
     let app = with_links(|links| {
-        let entry = links.rooms.get(&room)?;
-        let (app, tag) = (entry.app.clone(), entry.tag);
-        links.hub(&app, self_id).join(room, tag);
+        let entry = links.rooms.get_mut(&room)?;
+        entry.tag = Some(RoomTag(tag));
+        let app = entry.app.clone();
+        links.hub(&app, self_id).join(room, RoomTag(tag));
         Some(app)
     });
     if let Some(app) = app.flatten() {
@@ -185,8 +188,11 @@ pub(crate) fn on_candidate(link: LinkId, candidate: String) {
 /// Sends `frame` of `room` on `link`, tagged; returns the bytes the channel holds unsent.
 pub(crate) fn send(room: RoomRef, link: LinkId, frame: &OutFrame<JsBytes>) -> Result<u64, JsValue> {
     let sent = with_links(|links| -> Result<u64, JsValue> {
-        let (Some(entry), Some(room)) = (links.connections.get(&link), links.rooms.get(&room)) else { return Ok(0) };
-        send_tagged(entry, room.tag, &frame.header, frame.body.as_ref())?;
+        let (Some(entry), Some(tag)) = (links.connections.get(&link), links.rooms.get(&room).and_then(|r| r.tag))
+        else {
+            return Ok(0);
+        };
+        send_tagged(entry, tag, &frame.header, frame.body.as_ref())?;
         Ok(entry.peer.buffered())
     });
     sent.unwrap_or(Ok(0))

@@ -8,6 +8,7 @@ mod config;
 mod console;
 mod driver;
 mod errors;
+pub mod key_derivation;
 mod links;
 mod media;
 mod page;
