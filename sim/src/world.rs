@@ -56,6 +56,8 @@ pub struct Options {
     pub unreachable: bool,
     /// Trickle ICE: each connection finds one candidate 1 ms after it is created.
     pub trickle_ice: bool,
+    /// How long it takes to make an offer or answer (a busy page takes longer).
+    pub gathering: Duration,
     /// The room key is handed in this long after joining (as a browser derives it off the main
     /// thread); with none, the room starts with its key.
     pub key_delay: Option<Duration>,
@@ -77,6 +79,7 @@ impl Default for Options {
             unreachable: false,
             trickle_ice: false,
             key_delay: None,
+            gathering: GATHERING,
         }
     }
 }
@@ -203,6 +206,7 @@ struct Peer {
     stats: Stats,
     crashed: bool,
     unreachable: bool,
+    gathering: Duration,
     timer: Option<Instant>,
 }
 
@@ -372,6 +376,7 @@ impl World {
             stats: Stats::default(),
             crashed: false,
             unreachable: options.unreachable,
+            gathering: options.gathering,
             timer: None,
         });
         self.drain(index);
@@ -606,8 +611,11 @@ impl World {
                 if std::mem::replace(&mut pc.busy, true) {
                     self.violations.push(format!("peer {p}: negotiation step {step:?} overlapped another on {conn:?}"));
                 }
-                let delay =
-                    if matches!(step, NegotiationStep::ApplyAnswer(_)) { Duration::from_millis(1) } else { GATHERING };
+                let delay = if matches!(step, NegotiationStep::ApplyAnswer(_)) {
+                    Duration::from_millis(1)
+                } else {
+                    self.peers[p].gathering
+                };
                 self.schedule(delay, Action::StepDone(p, conn, step));
             }
             Output::SendFrame { conn, frame } => {

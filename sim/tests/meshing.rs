@@ -1,6 +1,6 @@
 //! Meshing and the relay budget: introductions close a connected room into a full mesh at once,
-//! a settled room announces rarely and through its keeper only, and a new keeper takes over at
-//! once.
+//! without a second connection to peers still answering our offers, a settled room announces
+//! rarely and through its keeper only, and a new keeper takes over at once.
 
 use rendez_core::frame::{encode_peers, encode_relayed};
 use rendez_core::room::{MAX_INTRODUCTION_OFFERS, SETTLED_INTERVAL};
@@ -26,6 +26,24 @@ fn sixteen_peers_joining_at_once_reach_full_mesh_within_three_seconds() {
             assert!(world.violations.is_empty(), "{:?}", world.violations);
         }
     }
+}
+
+/// A late joiner's pool offers reach every peer of the room; the first to answer introduces the
+/// others, whose answers are still coming (busy pages answer slowly): no second offer goes to them.
+#[test]
+fn a_late_joiner_offers_no_peer_twice_while_its_pool_is_being_answered() {
+    let mut world = World::new(StrategyKind::Torrent, 5);
+    let peers: Vec<_> = (0..8)
+        .map(|i| world.join(Options { gathering: Duration::from_millis(20 + 130 * (i % 2)), ..Options::default() }))
+        .collect();
+    assert!(world.run_until(Duration::from_secs(30), |w| w.full_mesh(&peers)));
+    world.run_for(Duration::from_secs(60));
+    let late = world.join_default();
+    let mut all = peers.clone();
+    all.push(late);
+    assert!(world.run_until(Duration::from_secs(1), |w| w.full_mesh(&all)), "no mesh within 1 s");
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.stats(late).connections_created, 8, "connections made for 8 peers");
 }
 
 #[test]

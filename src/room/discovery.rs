@@ -44,6 +44,8 @@ pub(super) struct Announcer {
     pub brisk_rounds: u32,
     /// When the last offer pool was made.
     last_pool: Option<Instant>,
+    /// When the last offer pool went to the relays.
+    pub pool_sent: Option<Instant>,
     /// A round whose offers are still being made.
     round: Option<Round>,
 }
@@ -66,6 +68,7 @@ impl Announcer {
             looking: true,
             brisk_rounds: 0,
             last_pool: None,
+            pool_sent: None,
             round: None,
         }
     }
@@ -152,13 +155,21 @@ impl<P: Payload> Room<P> {
     /// Seals and publishes the round's offers once every one of them is made (or given up) and
     /// the room key is derived.
     pub(super) fn finish_round_if_complete(&mut self) {
+        if self.left {
+            self.announcer.round = None;
+            return;
+        }
         if self.key.is_none() || self.announcer.round.as_ref().is_none_or(|round| !round.pending.is_empty()) {
             return;
         }
         let Some(Round { relays, made, .. }) = self.announcer.round.take() else { return };
         let context = offer_context(&self.config.self_id);
-        let offers = made.into_iter().filter_map(|(conn, sdp)| self.register_offer(conn, &sdp, &context)).collect();
+        let offers: Vec<SealedOffer> =
+            made.into_iter().filter_map(|(conn, sdp)| self.register_offer(conn, &sdp, &context)).collect();
         let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
+        if !offers.is_empty() && !relays.is_empty() {
+            self.announcer.pool_sent = Some(self.now);
+        }
         self.announce_on(&relays, offers, "");
         self.announce_if_due();
     }

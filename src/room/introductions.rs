@@ -8,7 +8,10 @@
 //! are) we make a direct offer once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
 //! [`MAX_UNOPENED_CONNECTIONS`] connections in all are being set up (so room is left for the
 //! newcomers' offers to us; at most [`MAX_INTRODUCED`] introductions wait, the oldest dropped
-//! first); an offer to an introduced peer that did not open in time is made once more, through a
+//! first); while our latest offer pool is unanswered and younger than [`POOL_ANSWER_WAIT`],
+//! introductions wait (the relay handed those offers to peers we may be introduced to, and an
+//! offer to a peer that is answering one of them would set up a second connection for
+//! nothing); an offer to an introduced peer that did not open in time is made once more, through a
 //! peer that is still joined; that offer, its answer and its candidates travel through the
 //! peer that introduced us while it stays joined (through the relays otherwise); a relayed
 //! message for another peer is handed on only to a joined peer other than the one it came from;
@@ -23,12 +26,17 @@ use super::{ConnId, NegotiationStep, Room, MAX_UNOPENED_CONNECTIONS};
 use crate::frame::{encode_peers, encode_relayed};
 use crate::payload::Payload;
 use crate::signaling::{PeerMessage, SealedOffer};
+use crate::time::Instant;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Peers named in one introduction, at most; further ones are not read.
 pub const MAX_INTRODUCED: usize = 256;
 /// Offers to introduced peers being set up at once, at most.
 pub const MAX_INTRODUCTION_OFFERS: usize = MAX_UNOPENED_CONNECTIONS / 2;
+
+/// How long after our offer pool went to the relays introductions wait for its answers.
+pub const POOL_ANSWER_WAIT: Duration = Duration::from_millis(500);
 
 /// A peer we were told of, waiting for a connection to be offered.
 pub(super) struct Introduction {
@@ -88,8 +96,21 @@ impl<P: Payload> Room<P> {
         self.follow_introductions();
     }
 
+    /// Until when introductions wait for the answers to our latest offer pool, if they do.
+    pub(super) fn introductions_held_until(&self) -> Option<Instant> {
+        if self.introductions.is_empty() {
+            return None;
+        }
+        let until = self.announcer.pool_sent? + POOL_ANSWER_WAIT;
+        let unanswered = || self.conns.values().any(|c| matches!(c.role, Role::PoolOffer) && c.remote.is_none());
+        (self.now < until && unanswered()).then_some(until)
+    }
+
     /// Offers connections to the peers introduced to us, while set-up capacity lasts.
     pub(super) fn follow_introductions(&mut self) {
+        if self.introductions_held_until().is_some() {
+            return;
+        }
         while let Some(next) = self.introductions.front() {
             let known = self.by_peer.contains_key(&next.peer);
             if known || !self.accepts_signal_from(&next.peer) || (next.passive && self.config.passive) {

@@ -15,10 +15,10 @@ pub const MAX_HELD_SIGNALS: usize = 256;
 
 impl<P: Payload> Room<P> {
     /// The room key, derived: held signaling is read and waiting announcements go out. A second
-    /// key is ignored.
+    /// key, or one that comes after the room left, is ignored.
     pub fn key_derived(&mut self, now: Instant, key: RoomKey) {
         self.now = now;
-        if self.key.is_some() {
+        if self.key.is_some() || self.left {
             return;
         }
         self.key = Some(key);
@@ -29,9 +29,9 @@ impl<P: Payload> Room<P> {
         self.announce_if_due();
     }
 
-    /// Whether the room key is derived.
-    pub fn has_key(&self) -> bool {
-        self.key.is_some()
+    /// How many relay messages wait for the key.
+    pub fn held_signals(&self) -> usize {
+        self.held_signals.len()
     }
 
     /// Holds `event` until the key is derived (dropped beyond [`MAX_HELD_SIGNALS`]).

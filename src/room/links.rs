@@ -19,7 +19,8 @@ impl<P: Payload> Room<P> {
     /// signaling and opens once the peer proves it holds the room key. `max_message_size` is the
     /// link's SCTP limit less its room tag. If the room already has a connection to `peer`, one
     /// being set up is replaced; an open one (or one over a link) is kept and none is made,
-    /// unless `forced` (the peer leads and already bound its side), which replaces it too.
+    /// unless `forced` (the peer leads and already bound its side), which replaces it too. None
+    /// while the room key is being derived.
     pub fn bind_link(
         &mut self,
         now: Instant,
@@ -28,10 +29,9 @@ impl<P: Payload> Room<P> {
         max_message_size: Option<f64>,
     ) -> Option<ConnId> {
         self.now = now;
-        if !self.accepts_signal_from(peer) {
+        if !self.accepts_signal_from(peer) || self.key.is_none() {
             return None;
         }
-        let proof = self.seal_stamped(&self.mark(""), &link_context(&self.config.self_id, peer))?;
         if let Some(&existing) = self.by_peer.get(peer) {
             let settled =
                 self.conns.get(&existing).is_some_and(|c| c.is_open() || matches!(c.role, Role::Linked { .. }));
@@ -41,6 +41,7 @@ impl<P: Payload> Room<P> {
             self.forget_heard(peer);
             self.drop_peer(existing);
         }
+        let proof = self.seal_stamped(&self.mark(""), &link_context(&self.config.self_id, peer))?;
         let conn = self.new_conn(Role::Linked { max_message_size })?;
         self.assign(conn, peer, false);
         self.send_control(conn, encode_link_proof(&proof));

@@ -50,7 +50,7 @@ pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
 pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
-pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS};
+pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS, POOL_ANSWER_WAIT};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use key_wait::MAX_HELD_SIGNALS;
 pub use media::ArrivedTrack;
@@ -65,6 +65,7 @@ use crate::frame::{PayloadKind, Purpose, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use crate::payload::Payload;
 use crate::random::Random;
 use crate::reassembly::Limits;
+use crate::signaling::SignalEvent;
 use crate::strategy::{Context, Discovery, Strategy, StrategyConfig, StrategyOutput};
 use crate::time::{Instant, WallClock};
 use connection::Connection;
@@ -157,7 +158,7 @@ pub struct Room<P> {
     /// None while the key is being derived (see `key_wait`).
     key: Option<RoomKey>,
     /// Signaling that arrived while the key was being derived.
-    held_signals: Vec<crate::signaling::SignalEvent>,
+    held_signals: Vec<SignalEvent>,
     random: Random,
     strategy: Box<dyn Strategy>,
     discovery: Discovery,
@@ -330,6 +331,9 @@ impl<P: Payload> Room<P> {
         if self.presences.next_deadline.is_some_and(|at| at <= now) {
             self.follow_heard();
         }
+        if !self.introductions.is_empty() {
+            self.follow_introductions();
+        }
         self.keep_warm_offer();
         self.ping_timeouts();
         if self.requests.next_deadline().is_some_and(|at| at <= now) {
@@ -364,6 +368,7 @@ impl<P: Payload> Room<P> {
             self.announcer.next_deadline(),
             self.relays.next_deadline(),
             self.presences.next_deadline,
+            self.introductions_held_until(),
             self.pings.next_deadline(),
             self.requests.next_deadline(),
             self.strategy.poll_timeout(),

@@ -93,7 +93,8 @@ pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks
 }
 
 /// The room's key is derived: the core reads the signaling it held, and the room, now with its
-/// tag, may use and make shared connections.
+/// tag, may use and make shared connections. Called from a future, so from a microtask, where
+/// the driver is never borrowed.
 pub(crate) fn key_derived(weak: &WeakDriver, key: RoomKey) {
     let Some(shared) = weak.upgrade() else { return };
     let tag = key.tag();

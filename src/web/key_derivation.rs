@@ -1,8 +1,11 @@
 //! The room key, stretched by the browser: WebCrypto runs PBKDF2 natively and off the main
 //! thread, so `joinRoom` returns at once and the room connects to its relays meanwhile. Where
 //! WebCrypto is missing (a page served over plain http from another host is not a secure
-//! context) or refuses, the key is derived in Wasm instead, with the same result.
+//! context), the key is derived in Wasm instead, with the same result; where it refuses, too,
+//! with a console warning (the Wasm derivation then blocks the page for 70–100 ms).
 
+use super::console::warn;
+use super::peer::describe;
 use crate::crypto::{RoomKey, StretchInput, PBKDF2_ITERATIONS};
 use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,18 +17,24 @@ pub async fn derive(password: Option<&str>, app_id: &str, room_id: &str) -> Room
     let input = StretchInput::new(password, app_id, room_id);
     match stretch(&input).await {
         Ok(stretched) => RoomKey::from_stretched(&stretched),
-        Err(_) => RoomKey::derive(password, app_id, room_id),
+        Err(e) => {
+            if subtle().is_some() {
+                warn(&format!("WebCrypto could not derive the room key ({}); deriving it in Wasm", describe(&e)));
+            }
+            RoomKey::derive(password, app_id, room_id)
+        }
     }
+}
+
+/// The page's `crypto.subtle`, if it has one (only secure contexts do).
+fn subtle() -> Option<JsValue> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    Reflect::get(&crypto, &"subtle".into()).ok().filter(JsValue::is_object)
 }
 
 /// PBKDF2-HMAC-SHA256 of `input` in [`PBKDF2_ITERATIONS`] rounds, by WebCrypto.
 pub async fn stretch(input: &StretchInput) -> Result<[u8; 32], JsValue> {
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
-    let subtle = Reflect::get(&crypto, &"subtle".into())?;
-    if !subtle.is_object() {
-        return Err("no WebCrypto".into());
-    }
-    let subtle: SubtleCrypto = subtle.unchecked_into();
+    let subtle: SubtleCrypto = subtle().ok_or("no WebCrypto")?.unchecked_into();
     let secret = Uint8Array::from(input.secret.as_bytes());
     let usages = Array::of1(&"deriveBits".into());
     let imported = subtle.import_key_with_str("raw", &secret, "PBKDF2", false, &usages)?;

@@ -188,10 +188,8 @@ pub(crate) fn on_candidate(link: LinkId, candidate: String) {
 /// Sends `frame` of `room` on `link`, tagged; returns the bytes the channel holds unsent.
 pub(crate) fn send(room: RoomRef, link: LinkId, frame: &OutFrame<JsBytes>) -> Result<u64, JsValue> {
     let sent = with_links(|links| -> Result<u64, JsValue> {
-        let (Some(entry), Some(tag)) = (links.connections.get(&link), links.rooms.get(&room).and_then(|r| r.tag))
-        else {
-            return Ok(0);
-        };
+        let (Some(entry), Some(room)) = (links.connections.get(&link), links.rooms.get(&room)) else { return Ok(0) };
+        let tag = room.tag.ok_or_else(|| JsValue::from_str("the room key is still being derived"))?;
         send_tagged(entry, tag, &frame.header, frame.body.as_ref())?;
         Ok(entry.peer.buffered())
     });
