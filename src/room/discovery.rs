@@ -44,10 +44,19 @@ pub(super) struct Announcer {
     pub brisk_rounds: u32,
     /// When the last offer pool was made.
     last_pool: Option<Instant>,
-    /// When the last offer pool went to the relays.
-    pub pool_sent: Option<Instant>,
+    /// The last offer pool that went to the relays.
+    pub sent_pool: Option<SentPool>,
     /// A round whose offers are still being made.
     round: Option<Round>,
+}
+
+/// An offer pool that went to the relays, for introductions to wait on its answers.
+pub(super) struct SentPool {
+    pub at: Instant,
+    /// Its connections.
+    pub conns: Vec<ConnId>,
+    /// How many peers we had when it went.
+    pub known: usize,
 }
 
 struct Round {
@@ -68,7 +77,7 @@ impl Announcer {
             looking: true,
             brisk_rounds: 0,
             last_pool: None,
-            pool_sent: None,
+            sent_pool: None,
             round: None,
         }
     }
@@ -164,11 +173,16 @@ impl<P: Payload> Room<P> {
         }
         let Some(Round { relays, made, .. }) = self.announcer.round.take() else { return };
         let context = offer_context(&self.config.self_id);
-        let offers: Vec<SealedOffer> =
-            made.into_iter().filter_map(|(conn, sdp)| self.register_offer(conn, &sdp, &context)).collect();
+        let (mut offers, mut conns) = (Vec::new(), Vec::new());
+        for (conn, sdp) in made {
+            if let Some(offer) = self.register_offer(conn, &sdp, &context) {
+                offers.push(offer);
+                conns.push(conn);
+            }
+        }
         let relays: Vec<RelayId> = relays.into_iter().filter(|&r| self.relays.is_ready(r)).collect();
         if !offers.is_empty() && !relays.is_empty() {
-            self.announcer.pool_sent = Some(self.now);
+            self.announcer.sent_pool = Some(SentPool { at: self.now, conns, known: self.by_peer.len() });
         }
         self.announce_on(&relays, offers, "");
         self.announce_if_due();

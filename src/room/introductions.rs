@@ -8,10 +8,10 @@
 //! are) we make a direct offer once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
 //! [`MAX_UNOPENED_CONNECTIONS`] connections in all are being set up (so room is left for the
 //! newcomers' offers to us; at most [`MAX_INTRODUCED`] introductions wait, the oldest dropped
-//! first); while our latest offer pool is unanswered and younger than [`POOL_ANSWER_WAIT`],
-//! introductions wait (the relay handed those offers to peers we may be introduced to, and an
-//! offer to a peer that is answering one of them would set up a second connection for
-//! nothing); an offer to an introduced peer that did not open in time is made once more, through a
+//! first); for at most [`POOL_ANSWER_WAIT`] after our latest offer pool went out, introductions
+//! wait while fewer of its offers are answered than the tracker could hand to peers we did not
+//! have (it handed them to peers we may be introduced to, and an offer to a peer that is
+//! answering one of them would set up a second connection for nothing); an offer to an introduced peer that did not open in time is made once more, through a
 //! peer that is still joined; that offer, its answer and its candidates travel through the
 //! peer that introduced us while it stays joined (through the relays otherwise); a relayed
 //! message for another peer is handed on only to a joined peer other than the one it came from;
@@ -96,14 +96,22 @@ impl<P: Payload> Room<P> {
         self.follow_introductions();
     }
 
-    /// Until when introductions wait for the answers to our latest offer pool, if they do.
+    /// Until when introductions wait for the answers to our latest offer pool, if they do: while
+    /// fewer of its offers are answered (or closed) than the tracker could hand to peers we did
+    /// not have (its swarm less us and the peers we had when the pool went).
     pub(super) fn introductions_held_until(&self) -> Option<Instant> {
         if self.introductions.is_empty() {
             return None;
         }
-        let until = self.announcer.pool_sent? + POOL_ANSWER_WAIT;
-        let unanswered = || self.conns.values().any(|c| matches!(c.role, Role::PoolOffer) && c.remote.is_none());
-        (self.now < until && unanswered()).then_some(until)
+        let pool = self.announcer.sent_pool.as_ref()?;
+        let until = pool.at + POOL_ANSWER_WAIT;
+        if self.now >= until {
+            return None;
+        }
+        let others = self.relays.swarm_size().map_or(u64::MAX, |swarm| swarm.saturating_sub(1));
+        let expected = (pool.conns.len() as u64).min(others.saturating_sub(pool.known as u64));
+        let answered = pool.conns.iter().filter(|id| self.conns.get(id).is_none_or(|c| c.remote.is_some())).count();
+        ((answered as u64) < expected).then_some(until)
     }
 
     /// Offers connections to the peers introduced to us, while set-up capacity lasts.
