@@ -79,9 +79,13 @@ impl RoomKey {
     /// Derives the room key. The salt is bound to `app_id` and `room_id`; the secret is the
     /// password, or `app_id` and `room_id` again when the room has no password.
     pub fn derive(password: Option<&str>, app_id: &str, room_id: &str) -> Self {
-        let StretchInput { secret, salt } = StretchInput::new(password, app_id, room_id);
+        Self::stretch(&StretchInput::new(password, app_id, room_id))
+    }
+
+    /// The room key stretched out of `input` here, with the `pbkdf2` crate.
+    pub fn stretch(input: &StretchInput) -> Self {
         let mut stretched = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(secret.as_bytes(), &salt, PBKDF2_ITERATIONS, &mut stretched);
+        pbkdf2::pbkdf2_hmac::<Sha256>(input.secret.as_bytes(), &input.salt, PBKDF2_ITERATIONS, &mut stretched);
         Self::from_stretched(&stretched)
     }
 

@@ -4,19 +4,19 @@
 //!
 //! Rules: when a peer joins, we send it the list of the other peers we have in the room (passive
 //! ones left out for a passive newcomer), at most [`MAX_INTRODUCED`]; a list is read once per
-//! connection; for each listed peer we have no connection to (and that is not passive when we
-//! are) we make a direct offer once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
+//! connection; for each listed peer we have no connection to (and that is not passive when we are)
+//! we make a direct offer once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
 //! [`MAX_UNOPENED_CONNECTIONS`] connections in all are being set up (so room is left for the
 //! newcomers' offers to us; at most [`MAX_INTRODUCED`] introductions wait, the oldest dropped
 //! first); for at most [`POOL_ANSWER_WAIT`] after our latest offer pool went out, introductions
-//! wait while fewer of its offers are answered than the tracker could hand to peers we did not
-//! have (it handed them to peers we may be introduced to, and an offer to a peer that is
-//! answering one of them would set up a second connection for nothing); an offer to an introduced peer that did not open in time is made once more, through a
-//! peer that is still joined; that offer, its answer and its candidates travel through the
-//! peer that introduced us while it stays joined (through the relays otherwise); a relayed
-//! message for another peer is handed on only to a joined peer other than the one it came from;
-//! relayed signaling is sealed, stamped and replay-checked as direct signaling over a relay is,
-//! so a carrier learns nothing a room member does not already know.
+//! wait while fewer of its offers are answered than the tracker could hand to peers we did not have
+//! (it handed them to peers we may be introduced to, and an offer to a peer that is answering one
+//! of them would set up a second connection for nothing); an offer to an introduced peer that did
+//! not open in time is made once more, through a peer that is still joined; that offer, its answer
+//! and its candidates travel through the peer that introduced us while it stays joined (through the
+//! relays otherwise); a relayed message for another peer is handed on only to a joined peer other
+//! than the one it came from; relayed signaling is sealed, stamped and replay-checked as direct
+//! signaling over a relay is, so a carrier learns nothing a room member does not already know.
 //!
 //! Every new connection sends each side the other's peers, so in a connected room every pair
 //! learns of each other through some common peer: the room closes into a full mesh.

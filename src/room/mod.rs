@@ -331,9 +331,7 @@ impl<P: Payload> Room<P> {
         if self.presences.next_deadline.is_some_and(|at| at <= now) {
             self.follow_heard();
         }
-        if !self.introductions.is_empty() {
-            self.follow_introductions();
-        }
+        self.follow_introductions();
         self.keep_warm_offer();
         self.ping_timeouts();
         if self.requests.next_deadline().is_some_and(|at| at <= now) {

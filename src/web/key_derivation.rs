@@ -21,7 +21,7 @@ pub async fn derive(password: Option<&str>, app_id: &str, room_id: &str) -> Room
             if subtle().is_some() {
                 warn(&format!("WebCrypto could not derive the room key ({}); deriving it in Wasm", describe(&e)));
             }
-            RoomKey::derive(password, app_id, room_id)
+            RoomKey::stretch(&input)
         }
     }
 }
