@@ -174,6 +174,32 @@ fn a_flood_of_validly_sealed_offers_stops_at_the_set_up_cap() {
 }
 
 #[test]
+fn an_offer_that_finds_set_up_capacity_full_is_answered_once_capacity_frees() {
+    let mut world = World::new(StrategyKind::Mqtt, 5);
+    let quick = Options { connect_timeout: Duration::from_secs(4), ..Default::default() };
+    let (first, second) = (world.join(quick.clone()), world.join(quick));
+    assert!(world.run_until(Duration::from_secs(5), |w| w.full_mesh(&[first, second])));
+    // The room's keeper (the smaller id) would offer a newcomer at once; the other one, a, is
+    // introduced to it and waits.
+    let (b, a) = if world.peer_id(first) < world.peer_id(second) { (first, second) } else { (second, first) };
+    let mut announcer = Announcer::new();
+    let to = world.peer_id(a).to_owned();
+    for i in 0..MAX_UNOPENED_CONNECTIONS {
+        world.relay_sends(0, a, RelayData::Binary(announcer.offer(&made_up_id(i), &to, EPOCH_SECS)));
+    }
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.connection_count(a), MAX_UNOPENED_CONNECTIONS + 1, "set-up capacity is full");
+    let c = world.join_default();
+    let joined = world.now();
+    // c meets b, b introduces c and a, and the offer between them waits at a for the made-up
+    // connections to time out (4 s), not for c's connect timeout (30 s).
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b, c])));
+    let waited = world.now() - joined;
+    assert!(waited >= Duration::from_secs(3), "the room met c while a was full: {waited:?}");
+    assert!(world.log(c).join_errors.is_empty(), "{:?}", world.log(c).join_errors);
+}
+
+#[test]
 fn replayed_and_stale_announcements_set_nothing_up() {
     let mut world = World::new(StrategyKind::Mqtt, 6);
     let a = world.join_default();

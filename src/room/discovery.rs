@@ -16,6 +16,7 @@ use super::admission::Admission;
 use super::cadence::BRISK_FIRST;
 use super::connection::{Connection, Role};
 use super::negotiation::StepKind;
+use super::waiting_offers::WaitingOffer;
 use super::{ConnId, Event, NegotiationStep, Output, Room, MAX_UNOPENED_CONNECTIONS, OFFER_TTL};
 use crate::payload::Payload;
 use crate::random::is_peer_id;
@@ -212,13 +213,8 @@ impl<P: Payload> Room<P> {
     /// A new connection for `role`, unless [`MAX_UNOPENED_CONNECTIONS`] are being set up: then
     /// none, so a flood of made-up peers cannot pile up connections (warned once per spell).
     pub(super) fn new_conn(&mut self, role: Role) -> Option<ConnId> {
-        let unopened = self.conns.values().filter(|c| !c.is_joined()).count();
-        if unopened >= MAX_UNOPENED_CONNECTIONS {
-            if !std::mem::replace(&mut self.setup_full, true) {
-                self.warn(format!(
-                    "{unopened} connections are being set up; new ones wait until some open or time out"
-                ));
-            }
+        if self.setup_capacity_full() {
+            self.warn_setup_full();
             return None;
         }
         self.setup_full = false;
@@ -235,6 +231,15 @@ impl<P: Payload> Room<P> {
             self.outputs.push_back(Output::CreateConnection { conn, trickle });
         }
         Some(conn)
+    }
+
+    /// Warns, once per spell, that [`MAX_UNOPENED_CONNECTIONS`] connections are being set up.
+    pub(super) fn warn_setup_full(&mut self) {
+        if !std::mem::replace(&mut self.setup_full, true) {
+            self.warn(format!(
+                "{MAX_UNOPENED_CONNECTIONS} connections are being set up; new ones wait until some open or time out"
+            ));
+        }
     }
 
     /// Binds connection `conn` to peer `remote` (passive or not) and starts its connect timeout.
@@ -277,6 +282,7 @@ impl<P: Payload> Room<P> {
             self.emit(Event::PeerLeft { peer });
             self.reschedule();
         }
+        self.use_setup_capacity();
         self.follow_heard();
         self.keep_warm_offer();
     }
@@ -350,11 +356,21 @@ impl<P: Payload> Room<P> {
         }
         let Some((sdp, passive)) = self.read_mark(&marked) else { return };
         let sdp = sdp.to_owned();
-        if !self.should_replace(from, None, true) {
+        self.answer_offer(WaitingOffer { from: from.to_owned(), offer_id, sdp, passive, via, at: self.now });
+    }
+
+    /// Answers offer `offer`, unless a connection to its peer that wins the tie-break exists;
+    /// while set-up capacity is full, the offer waits for it.
+    pub(super) fn answer_offer(&mut self, offer: WaitingOffer) {
+        if !self.accepts_signal_from(&offer.from) || !self.should_replace(&offer.from, None, true) {
             return;
         }
+        if self.setup_capacity_full() {
+            return self.wait_for_capacity(offer);
+        }
+        let WaitingOffer { from, offer_id, sdp, passive, via, .. } = offer;
         let Some(conn) = self.new_conn(Role::Answer { offer_id }) else { return };
-        self.assign(conn, from, passive);
+        self.assign(conn, &from, passive);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.via = via;
         }
@@ -481,7 +497,7 @@ impl<P: Payload> Room<P> {
         c.open(now, max_message_size, &self_id, deadline);
         self.note_deadline(deadline);
         self.start_admission(conn, remote);
-        self.follow_introductions();
+        self.use_setup_capacity();
         self.follow_heard();
     }
 
@@ -517,7 +533,7 @@ impl<P: Payload> Room<P> {
                 self.join_error(&peer, error);
             }
         }
-        self.follow_introductions();
+        self.use_setup_capacity();
         self.follow_heard();
     }
 }

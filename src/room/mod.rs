@@ -15,7 +15,8 @@
 //! 4. Arm the timer for [`Room::poll_timeout`], and wait again.
 //!
 //! Where each rule lives: relay connections and their backoff in `relays`; announcing, offers,
-//! answers, the tie-break, the set-up cap and replay protection in `discovery`; negotiation
+//! answers, the tie-break, the set-up cap and replay protection in `discovery`; offers waiting for set-up
+//! capacity in `waiting_offers`; negotiation
 //! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
 //! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
@@ -45,6 +46,7 @@ mod relays;
 mod replay;
 mod requests;
 mod trickle;
+mod waiting_offers;
 
 pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
@@ -58,6 +60,7 @@ pub use presences::{
     MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
 };
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
+pub use waiting_offers::{MAX_WAITING_OFFERS, OFFER_WAIT};
 
 use crate::collections::{Map, Set};
 use crate::crypto::RoomKey;
@@ -186,6 +189,8 @@ pub struct Room<P> {
     next_conn_deadline: Option<Instant>,
     /// Trickle ICE: candidates of peers' connections we do not have yet, by peer and offer id.
     early_candidates: Map<(String, String), Vec<String>>,
+    /// Offers waiting for set-up capacity.
+    waiting_offers: VecDeque<waiting_offers::WaitingOffer>,
     /// Peers introduced to us that we will offer a connection to once set-up capacity allows.
     introductions: VecDeque<introductions::Introduction>,
     /// Introduced peers whose first offer failed and that were introduced once more.
@@ -248,6 +253,7 @@ impl<P: Payload> Room<P> {
             join_errors: rate_limit::RateLimit::new(JOIN_ERROR_BURST, Duration::from_secs(1), now),
             next_conn_deadline: None,
             early_candidates: Map::default(),
+            waiting_offers: VecDeque::new(),
             introductions: VecDeque::new(),
             reintroduced: Set::default(),
             presences: presences::Presences::default(),
@@ -331,7 +337,7 @@ impl<P: Payload> Room<P> {
         if self.presences.next_deadline.is_some_and(|at| at <= now) {
             self.follow_heard();
         }
-        self.follow_introductions();
+        self.use_setup_capacity();
         self.keep_warm_offer();
         self.ping_timeouts();
         if self.requests.next_deadline().is_some_and(|at| at <= now) {
@@ -466,6 +472,7 @@ impl<P: Payload> Room<P> {
         self.settle_all(settled);
         self.fail_all_requests();
         self.pings.fail_all(PingError::Closed, &mut self.outputs);
+        self.waiting_offers.clear();
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             self.remove_conn(conn);
