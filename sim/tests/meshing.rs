@@ -1,5 +1,5 @@
 //! Meshing and the relay budget: introductions close a connected room into a full mesh at once,
-//! without a second connection to peers still answering our offers, a settled room announces
+//! without a second connection to peers still answering our offers and with few crossing offers, a settled room announces
 //! rarely and through its keeper only, and a new keeper takes over at once.
 
 use rendez_core::frame::{encode_peers, encode_relayed};
@@ -24,6 +24,26 @@ fn sixteen_peers_joining_at_once_reach_full_mesh_within_three_seconds() {
                 assert!(world.log(p).left.is_empty());
             }
             assert!(world.violations.is_empty(), "{:?}", world.violations);
+        }
+    }
+}
+
+/// Sixteen pages that answer at different speeds: the larger id of two peers introduced to each
+/// other leaves the offer to the smaller one (whose offer would win the tie-break), so presence
+/// rooms set up few connections beyond the 240 ends a full mesh needs (about 300 without that).
+#[test]
+fn sixteen_uneven_pages_set_up_few_connections_beyond_those_needed() {
+    for (kind, most) in [(StrategyKind::Mqtt, 280), (StrategyKind::Nostr, 280), (StrategyKind::Torrent, 310)] {
+        for seed in 0..3 {
+            let mut world = World::new(kind, seed);
+            let peers: Vec<usize> = (0..16)
+                .map(|i| {
+                    world.join(Options { gathering: Duration::from_millis(60 + 37 * (i % 5)), ..Options::default() })
+                })
+                .collect();
+            assert!(world.run_until(Duration::from_secs(3), |w| w.full_mesh(&peers)), "{kind:?} seed {seed}");
+            let created: u64 = peers.iter().map(|&p| world.stats(p).connections_created).sum();
+            assert!(created <= most, "{kind:?} seed {seed}: {created} connections set up for 240 ends");
         }
     }
 }

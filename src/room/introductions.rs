@@ -5,7 +5,8 @@
 //! Rules: when a peer joins, we send it the list of the other peers we have in the room (passive
 //! ones left out for a passive newcomer), at most [`MAX_INTRODUCED`]; a list is read once per
 //! connection; for each listed peer we have no connection to (and that is not passive when we are)
-//! we make a direct offer once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
+//! we make a direct offer (to a peer with a smaller id than ours only after [`INTRODUCTION_DEFER`],
+//! as it is likely introduced to us too and its offer would win the tie-break) once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
 //! [`MAX_UNOPENED_CONNECTIONS`] connections in all are being set up (so room is left for the
 //! newcomers' offers to us; at most [`MAX_INTRODUCED`] introductions wait, the oldest dropped
 //! first); for at most [`POOL_ANSWER_WAIT`] after our latest offer pool went out, introductions
@@ -35,6 +36,8 @@ pub const MAX_INTRODUCED: usize = 256;
 /// Offers to introduced peers being set up at once, at most.
 pub const MAX_INTRODUCTION_OFFERS: usize = MAX_UNOPENED_CONNECTIONS / 2;
 
+/// How long we leave an introduced peer with a smaller id than ours to offer first.
+pub const INTRODUCTION_DEFER: Duration = Duration::from_millis(300);
 /// How long after our offer pool went to the relays introductions wait for its answers.
 pub const POOL_ANSWER_WAIT: Duration = Duration::from_millis(500);
 
@@ -44,6 +47,8 @@ pub(super) struct Introduction {
     passive: bool,
     /// The peer that told us, which carries the signaling.
     introducer: String,
+    /// When we were told.
+    at: Instant,
 }
 
 /// Signaling for peer `to`, carried over a peer connection.
@@ -91,7 +96,7 @@ impl<P: Payload> Room<P> {
             if self.introductions.len() >= MAX_INTRODUCED {
                 self.introductions.pop_front();
             }
-            self.introductions.push_back(Introduction { peer, passive, introducer: introducer.clone() });
+            self.introductions.push_back(Introduction { peer, passive, introducer: introducer.clone(), at: self.now });
         }
         self.follow_introductions();
     }
@@ -114,15 +119,32 @@ impl<P: Payload> Room<P> {
         ((answered as u64) < expected).then_some(until)
     }
 
+    /// When an introduction that waits for its peer to offer first may be offered ourselves.
+    pub(super) fn introductions_deferred_until(&self) -> Option<Instant> {
+        let now = self.now;
+        self.introductions.iter().filter_map(|i| self.deferred_until(i)).filter(|&at| at > now).min()
+    }
+
+    /// Until when we leave introduced peer `introduction` to offer first: a peer with a smaller id
+    /// is likely introduced to us too, and its offer would win the tie-break over ours.
+    fn deferred_until(&self, introduction: &Introduction) -> Option<Instant> {
+        (introduction.peer.as_str() < self.config.self_id.as_str()).then(|| introduction.at + INTRODUCTION_DEFER)
+    }
+
     /// Offers connections to the peers introduced to us, while set-up capacity lasts.
     pub(super) fn follow_introductions(&mut self) {
         if self.introductions_held_until().is_some() {
             return;
         }
-        while let Some(next) = self.introductions.front() {
+        let mut at = 0;
+        while let Some(next) = self.introductions.get(at) {
             let known = self.by_peer.contains_key(&next.peer);
             if known || !self.accepts_signal_from(&next.peer) || (next.passive && self.config.passive) {
-                self.introductions.pop_front();
+                self.introductions.remove(at);
+                continue;
+            }
+            if self.deferred_until(next).is_some_and(|until| self.now < until) {
+                at += 1;
                 continue;
             }
             let unopened = self.conns.values().filter(|c| !c.is_joined());
@@ -134,7 +156,7 @@ impl<P: Payload> Room<P> {
             if all >= MAX_UNOPENED_CONNECTIONS || introduced >= MAX_INTRODUCTION_OFFERS {
                 return;
             }
-            let Some(Introduction { peer, passive, introducer }) = self.introductions.pop_front() else { return };
+            let Some(Introduction { peer, passive, introducer, .. }) = self.introductions.remove(at) else { return };
             let Some(offer) = self.new_conn(Role::DirectOffer) else { return };
             self.assign(offer, &peer, passive);
             if let Some(c) = self.conns.get_mut(&offer) {
@@ -159,7 +181,7 @@ impl<P: Payload> Room<P> {
             self.conns.values().filter(|c| c.is_joined()).find_map(|c| c.remote.clone())
         };
         let Some(introducer) = introducer else { return };
-        self.introductions.push_back(Introduction { peer: peer.to_owned(), passive, introducer });
+        self.introductions.push_back(Introduction { peer: peer.to_owned(), passive, introducer, at: Instant::ZERO });
     }
 
     /// Signaling `message` for the peer `to` of connection `conn`: through the peer that

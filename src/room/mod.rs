@@ -52,7 +52,7 @@ pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
 pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError};
-pub use introductions::{MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS, POOL_ANSWER_WAIT};
+pub use introductions::{INTRODUCTION_DEFER, MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS, POOL_ANSWER_WAIT};
 pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
 pub use key_wait::MAX_HELD_SIGNALS;
 pub use media::ArrivedTrack;
@@ -373,6 +373,7 @@ impl<P: Payload> Room<P> {
             self.relays.next_deadline(),
             self.presences.next_deadline,
             self.introductions_held_until(),
+            self.introductions_deferred_until(),
             self.pings.next_deadline(),
             self.requests.next_deadline(),
             self.strategy.poll_timeout(),
