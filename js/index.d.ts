@@ -104,6 +104,36 @@ export interface MessageActionConfig<T extends DataPayload> {
   onReceiveProgress?: ActionProgressHandler
 }
 
+/** Where a stream goes, and how it can be stopped. */
+export interface StreamSendOptions {
+  /** The one peer it goes to. */
+  target: PeerId
+  metadata?: JsonValue
+  /** The size of a `ReadableStream` source, when known (a `Blob`'s or bytes' own size is used). */
+  size?: number
+  /** Aborting it stops the stream: the promise rejects with an `AbortError`, and the receiver's stream errors. */
+  signal?: AbortSignal
+}
+export interface StreamContext extends ActionContext {
+  /** Total bytes, when the sender announced them. */
+  size?: number
+}
+/**
+ * A stream action (`makeAction(name, {stream: true})`): `send` reads its source piece by piece as
+ * the receiver makes room, never whole; `onMessage` gets a `ReadableStream` of the bytes, which
+ * errors (code `integrity`) instead of closing if their SHA-256 differs from the sender's. Reading
+ * slowly slows the sender; cancelling it stops the sender.
+ */
+export interface StreamAction {
+  /** Resolves with the size once the peer received every byte and verified their SHA-256. */
+  send(source: Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>, options: StreamSendOptions): Promise<number>
+  onMessage: ((stream: ReadableStream<Uint8Array>, context: StreamContext) => void) | null
+}
+export interface StreamActionConfig {
+  stream: true
+  onMessage?: (stream: ReadableStream<Uint8Array>, context: StreamContext) => void
+}
+
 export interface RequestContext extends ActionContext {
   /** Aborted once the reply went out, or when the asking peer leaves. */
   signal: AbortSignal
@@ -163,6 +193,7 @@ export interface RoomEvents {
 }
 
 export interface Room {
+  makeAction(name: string, config: StreamActionConfig): StreamAction
   makeAction<T extends DataPayload = DataPayload>(name: string, config?: MessageActionConfig<T>): MessageAction<T>
   makeAction<T extends DataPayload = DataPayload, R extends DataPayload = DataPayload>(name: string, config: RequestActionConfig<T, R>): RequestAction<T, R>
   ping(peerId: PeerId): Promise<number>

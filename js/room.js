@@ -4,6 +4,11 @@
 
 /** Messages kept per action while it has no receiver, oldest dropped first. */
 const MAX_UNHANDLED_MESSAGES = 256
+/**
+ * Bytes of an incoming stream its `ReadableStream` queues before the app reads them; what the app
+ * reads beyond it is reported consumed, so the sender may send more (see `STREAM_WINDOW`).
+ */
+const STREAM_QUEUE_BYTES = 1024 * 1024
 /** Handshake messages kept per pending peer until its handshake asks for them. */
 const MAX_HANDSHAKE_BACKLOG = 64
 const ROOM_EVENTS = ['peerJoin', 'peerLeave', 'peerStream', 'peerTrack']
@@ -36,6 +41,50 @@ function safely (callback, ...args) {
 const readable = data => (data instanceof Blob ? data.arrayBuffer() : data)
 
 /**
+ * What a stream action reads from: `read(offset, max)` promising the next bytes (a `Uint8Array`,
+ * or `null` at the end), the size when known, and `close()` to release the source. A `Blob` (a
+ * `File`) is read slice by slice at the offsets asked for; a `ReadableStream` chunk by chunk;
+ * bytes in memory as views.
+ */
+function streamSource (source, size) {
+  if (source instanceof Blob) {
+    return {
+      read: async (offset, max) => (offset >= source.size ? null : new Uint8Array(await source.slice(offset, offset + max).arrayBuffer())),
+      size: source.size,
+      close: () => {}
+    }
+  }
+  if (source instanceof ReadableStream) {
+    const reader = source.getReader()
+    let done = false
+    return {
+      read: async () => {
+        const next = await reader.read()
+        if (next.done) {
+          done = true
+          return null
+        }
+        return next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value)
+      },
+      size,
+      close: () => {
+        if (!done) reader.cancel().catch(() => {})
+        try { reader.releaseLock() } catch {}
+      }
+    }
+  }
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+    return {
+      read: (offset, max) => (offset >= bytes.byteLength ? null : bytes.subarray(offset, offset + max)),
+      size: bytes.byteLength,
+      close: () => {}
+    }
+  }
+  throw rendezError('a stream is sent from a Blob, a File, a ReadableStream or bytes', 'invalid')
+}
+
+/**
  * Runs `start()` (returning `[promise, id]`) and ties `signal` to `abort(id)`: an aborted signal
  * rejects at once with an `AbortError`.
  */
@@ -65,6 +114,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
   const actions = new Map()
   const servedRequests = new Map()
   const handshakes = new Map()
+  const incomingStreams = new Map()
 
   const fire = (name, ...args) => {
     if (handlers[name]) safely(handlers[name], ...args)
@@ -82,6 +132,9 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       for (const listener of [...listeners.joinError]) safely(listener, details)
     },
     message: (name, data, peerId, metadata) => actions.get(name)?.deliver(data, peerId, metadata),
+    streamStart: (name, id, peerId, size, metadata) => startIncomingStream(name, id, peerId, size, metadata),
+    streamData: (id, bytes) => incomingStreams.get(id)?.data(bytes),
+    streamEnd: (id, error) => incomingStreams.get(id)?.end(error),
     progress: (name, percent, peerId, metadata) => actions.get(name)?.progress(percent, peerId, metadata),
     request: (name, id, data, peerId, metadata) => serveRequest(name, id, data, peerId, metadata),
     withdrawn: id => servedRequests.get(id)?.abort(),
@@ -109,6 +162,51 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         controller.abort()
       })
       .catch(error => console.warn('rendez: a reply could not be sent:', error))
+  }
+
+  /**
+   * A peer streams to us on action `name`: a `ReadableStream` of its bytes goes to the action's
+   * `onMessage`, and what the app reads from it is reported consumed. Streams to an action that
+   * does not take streams are cancelled.
+   */
+  function startIncomingStream (name, id, peerId, size, metadata) {
+    const action = actions.get(name)
+    if (action?.kind !== 'stream') {
+      console.warn(`rendez: cancelled a stream to action "${name}", which is not a stream action`)
+      return raw.cancelStream(id)
+    }
+    let controller
+    let enqueued = 0
+    let reported = 0
+    const reportConsumed = () => {
+      const queued = Math.max(0, STREAM_QUEUE_BYTES - (controller.desiredSize ?? 0))
+      const consumed = enqueued - queued
+      if (consumed > reported) {
+        raw.streamConsumed(id, consumed - reported)
+        reported = consumed
+      }
+    }
+    const readable = new ReadableStream({
+      start: c => { controller = c },
+      pull: reportConsumed,
+      cancel: () => {
+        incomingStreams.delete(id)
+        raw.cancelStream(id)
+      }
+    }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_QUEUE_BYTES }))
+    incomingStreams.set(id, {
+      data: bytes => {
+        controller.enqueue(bytes)
+        enqueued += bytes.byteLength
+        reportConsumed()
+      },
+      end: error => {
+        incomingStreams.delete(id)
+        if (error) controller.error(error)
+        else controller.close()
+      }
+    })
+    action.deliver(readable, peerId, metadata, size)
   }
 
   /** Runs the app's handshake with `peerId` over connection `conn` (its token for the driver). */
@@ -162,8 +260,9 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
   }
 
   function makeAction (name, config = {}) {
-    const kind = config?.kind ?? 'message'
-    if (kind !== 'message' && kind !== 'request') throw rendezError('config.kind must be "message" or "request"', 'invalid')
+    const kind = config?.stream ? 'stream' : config?.kind ?? 'message'
+    if (kind !== 'message' && kind !== 'request' && kind !== 'stream') throw rendezError('config.kind must be "message" or "request"', 'invalid')
+    if (config?.stream && config?.kind !== undefined && config.kind !== 'message') throw rendezError('a stream action cannot be a request action', 'invalid')
     if (config && 'onRequest' in config && kind !== 'request') throw rendezError('request actions must use kind: "request"', 'invalid')
     const length = typeof name === 'string' ? new TextEncoder().encode(name).length : 0
     if (length < 1 || length > 255) throw rendezError('action name must be 1 to 255 bytes', 'invalid')
@@ -172,7 +271,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       if (existing.kind !== kind) throw rendezError(`action "${name}" cannot be redefined as a ${kind} action`, 'invalid')
       return existing.api
     }
-    const state = kind === 'request' ? requestAction(name, config) : messageAction(name, config)
+    const state = { request: requestAction, stream: streamAction, message: messageAction }[kind](name, config)
     actions.set(name, state)
     // Serving starts once the action is known: requests held for it are handed over at once.
     if (kind === 'request' && config?.onRequest) state.api.onRequest = config.onRequest
@@ -230,6 +329,41 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
           warned = true
         }
         unhandled.push([data, peerId, metadata])
+      }
+    }
+  }
+
+  function streamAction (name, config) {
+    let onMessage = config?.onMessage ?? null
+    const unhandled = []
+    const flush = () => {
+      if (onMessage) for (const [readable, context] of unhandled.splice(0)) safely(onMessage, readable, context)
+    }
+    const send = async (source, options) => {
+      const { target, metadata, signal } = options ?? {}
+      if (typeof target !== 'string') throw rendezError('a stream goes to one peer: options.target, a peer id', 'invalid')
+      const { read, size, close } = streamSource(source, options?.size)
+      try {
+        return await abortable(signal, () => raw.sendStream(name, target, read, size, metadata), id => raw.abortStream(id))
+      } finally {
+        close()
+      }
+    }
+    const api = {
+      send,
+      get onMessage () { return onMessage },
+      set onMessage (handler) { onMessage = handler ?? null; flush() }
+    }
+    return {
+      kind: 'stream',
+      api,
+      requestHandler: () => null,
+      progress: () => {},
+      deliver: (readable, peerId, metadata, size) => {
+        const context = withMetadata(size === undefined ? { peerId } : { peerId, size }, metadata)
+        if (onMessage) return safely(onMessage, readable, context)
+        // At most 16 streams per peer are open (the core refuses more), each held to its window.
+        unhandled.push([readable, context])
       }
     }
   }

@@ -17,8 +17,12 @@
 //! * `10` link proof: no header fields; the payload is the sender's sealed proof that it holds
 //!   the room key, the first frame of a room joined over a shared connection.
 //!
+//! * `11` peers and `12` relayed signaling: no header fields; the payload is UTF-8 JSON.
+//! * `13`–`18`: streamed transfers, see [`crate::stream_frame`].
+//!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
+use crate::stream_frame::{self, StreamHeader, KIND_STREAM_CLOSED, KIND_STREAM_OPEN};
 use std::fmt;
 
 /// Bytes before the header: its length as a big-endian `u16`.
@@ -58,7 +62,7 @@ pub enum PayloadKind {
 }
 
 impl PayloadKind {
-    fn from_byte(b: u8) -> Result<Self, FrameError> {
+    pub(crate) fn from_byte(b: u8) -> Result<Self, FrameError> {
         match b {
             1 => Ok(Self::Json),
             2 => Ok(Self::Text),
@@ -127,6 +131,8 @@ pub enum Header {
     Peers,
     /// Signaling between two peers carried by the sender; JSON payload.
     Relayed,
+    /// A frame of a streamed transfer (see [`crate::stream_frame`]).
+    Stream(StreamHeader),
     /// A kind this version does not know; ignored for forward compatibility.
     Unknown(u8),
 }
@@ -337,6 +343,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_LINK_PROOF => Ok(Header::LinkProof),
         KIND_PEERS => Ok(Header::Peers),
         KIND_RELAYED => Ok(Header::Relayed),
+        kind @ KIND_STREAM_OPEN..=KIND_STREAM_CLOSED => Ok(Header::Stream(stream_frame::decode(kind, &mut r)?)),
         other => Ok(Header::Unknown(other)),
     }
 }
@@ -364,10 +371,10 @@ fn decode_start(r: &mut Reader<'_>) -> Result<TransferStart, FrameError> {
     Ok(TransferStart { action, total, kind, metadata, purpose })
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
         if n > self.0.len() {
             return Err(FrameError::Truncated);
         }
@@ -376,23 +383,23 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], FrameError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], FrameError> {
         Ok(self.take(N)?.try_into().expect("take returned N bytes"))
     }
 
-    fn u8(&mut self) -> Result<u8, FrameError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, FrameError> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, FrameError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, FrameError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> Result<u64, FrameError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, FrameError> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
-    fn text(&mut self, n: usize) -> Result<String, FrameError> {
+    pub(crate) fn text(&mut self, n: usize) -> Result<String, FrameError> {
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::NotUtf8)
     }

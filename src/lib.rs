@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod chunking;
 pub mod collections;
 pub mod crypto;
+pub mod digest;
 pub mod frame;
 pub mod hub;
 pub mod pacer;
@@ -23,6 +24,7 @@ pub mod room;
 pub mod sdp;
 pub mod signaling;
 pub mod strategy;
+pub mod stream_frame;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

@@ -20,6 +20,9 @@ pub trait Payload: Clone {
 
     /// A copy of the bytes in Rust memory.
     fn to_vec(&self) -> Vec<u8>;
+
+    /// Copies the bytes into `dst`, which is exactly [`Payload::len`] long.
+    fn copy_into(&self, dst: &mut [u8]);
 }
 
 /// Reference-counted bytes and a range of them: the native [`Payload`].
@@ -63,6 +66,10 @@ impl Payload for SharedBytes {
 
     fn to_vec(&self) -> Vec<u8> {
         self.as_slice().to_vec()
+    }
+
+    fn copy_into(&self, dst: &mut [u8]) {
+        dst.copy_from_slice(self.as_slice());
     }
 }
 

@@ -8,4 +8,6 @@
 pub mod relays;
 mod world;
 
-pub use world::{FrameFilter, Log, Options, PeerIndex, Received, Stats, StrategyKind, World};
+pub use world::{
+    FrameCorrupter, FrameFilter, IncomingLog, Log, Options, PeerIndex, Received, Stats, StrategyKind, World,
+};

@@ -7,15 +7,18 @@ use rendez_core::payload::{Payload, SharedBytes};
 use rendez_core::random::{Random, PEER_ID_LEN};
 use rendez_core::reassembly::Limits;
 use rendez_core::room::{
-    Admission, ArrivedTrack, ConnId, Delivery, Event, IncomingId, Input, NegotiationStep, Output, PingError, PingId,
-    RequestError, RequestId, Room, RoomConfig, RoomError, SendError, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_HANDSHAKE_TIMEOUT, LOW_WATER,
+    Admission, ArrivedTrack, ConnId, Delivery, Event, IncomingId, IncomingStreamId, Input, NegotiationStep, Output,
+    PingError, PingId, RequestError, RequestId, Room, RoomConfig, RoomError, SendError, SendId, SendRequest,
+    StreamError, StreamId, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, LOW_WATER,
 };
 use rendez_core::strategy::{RelayData, RelayId, Strategy};
 use rendez_core::time::{Instant, WallClock};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::time::Duration;
+pub use streams::IncomingLog;
+
+mod streams;
 
 /// A peer of the world, by the order it joined.
 pub type PeerIndex = usize;
@@ -122,6 +125,10 @@ pub struct Log {
     pub tracks: Vec<(String, ArrivedTrack)>,
     /// Peers' ICE candidates added to our connections (trickle ICE), with the connection.
     pub candidates_added: Vec<(ConnId, String)>,
+    /// Streams sent to us.
+    pub streams: BTreeMap<IncomingStreamId, IncomingLog>,
+    /// Outcomes of the streams we sent.
+    pub streams_sent: BTreeMap<StreamId, Result<u64, StreamError>>,
 }
 
 /// What one peer cost the world.
@@ -208,6 +215,7 @@ struct Peer {
     unreachable: bool,
     gathering: Duration,
     timer: Option<Instant>,
+    streams: streams::PeerStreams,
 }
 
 struct Server {
@@ -228,6 +236,10 @@ enum Action {
     KeyDerived(PeerIndex, Box<RoomKey>),
     /// A channel's buffer may have fallen to the low-water mark.
     BufferLow(PeerIndex, ConnId),
+    /// A read of a stream's source completes: its offset and most bytes.
+    Read(PeerIndex, StreamId, u64, u64),
+    /// The app consumes bytes of an incoming stream.
+    Consume(PeerIndex, IncomingStreamId, u64),
 }
 
 struct Scheduled {
@@ -259,6 +271,8 @@ impl Ord for Scheduled {
 
 /// Whether a data-channel frame from a peer is delivered.
 pub type FrameFilter = Box<dyn Fn(PeerIndex, &[u8]) -> bool>;
+/// Changes the bytes of a data-channel frame from a peer on its way.
+pub type FrameCorrupter = Box<dyn FnMut(PeerIndex, &mut Vec<u8>)>;
 
 /// Peers, relay servers and the simulated clock.
 pub struct World {
@@ -281,6 +295,8 @@ pub struct World {
     pub relay_log: Option<Vec<(usize, PeerIndex, RelayData)>>,
     /// Decides which data-channel frames are delivered (by sender and bytes); all when `None`.
     pub frame_filter: Option<FrameFilter>,
+    /// Alters data-channel frames in transit (by sender), as a faulty path or peer would.
+    pub frame_corrupter: Option<FrameCorrupter>,
     /// Bytes per second each direction of each connection carries; unlimited when `None`.
     pub bandwidth: Option<u64>,
     /// Joins minus leaves reported to every app, kept as events arrive.
@@ -305,6 +321,7 @@ impl World {
             violations: Vec::new(),
             relay_log: None,
             frame_filter: None,
+            frame_corrupter: None,
             bandwidth: None,
             open_total: 0,
         };
@@ -378,6 +395,7 @@ impl World {
             unreachable: options.unreachable,
             gathering: options.gathering,
             timer: None,
+            streams: streams::PeerStreams::default(),
         });
         self.drain(index);
         index
@@ -524,6 +542,16 @@ impl World {
                 }
             }
             Action::Open(p, conn) => self.open(p, conn),
+            Action::Read(p, stream, offset, max) => {
+                if !self.peers[p].crashed {
+                    self.read_done(p, stream, offset, max);
+                }
+            }
+            Action::Consume(p, stream, bytes) => {
+                if !self.peers[p].crashed {
+                    self.consume(p, stream, bytes);
+                }
+            }
             Action::KeyDerived(p, key) => {
                 if !self.peers[p].crashed {
                     self.peers[p].room.key_derived(at, *key);
@@ -625,6 +653,9 @@ impl World {
                 if let Some(body) = frame.body {
                     bytes.extend_from_slice(&body.to_vec());
                 }
+                if let Some(corrupt) = self.frame_corrupter.as_mut() {
+                    corrupt(p, &mut bytes);
+                }
                 let (now, bandwidth) = (self.now, self.bandwidth);
                 let Some(pc) = self.peers[p].pcs.get_mut(&conn) else { return };
                 // With a bandwidth limit the frame leaves once those before it have.
@@ -658,6 +689,7 @@ impl World {
                     }
                 }
             }
+            Output::ReadStream { stream, offset, max } => self.read_asked(p, stream, offset, max),
             Output::Event(event) => self.record(p, event),
         }
     }
@@ -700,6 +732,19 @@ impl World {
             Event::RequestWithdrawn { request } => log.requests_withdrawn.push(request),
             Event::RequestDone { request, result } => {
                 log.requests.insert(request, result.map(|delivery| bytes_of(&delivery)));
+            }
+            Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
+                log.streams.insert(stream, IncomingLog { peer, action, metadata, size, ..IncomingLog::default() });
+            }
+            Event::StreamData { stream, data } => self.stream_data(p, stream, &data),
+            Event::StreamEnded { stream, result } => {
+                if let Some(incoming) = log.streams.get_mut(&stream) {
+                    incoming.result = Some(result);
+                }
+            }
+            Event::StreamSent { stream, result } => {
+                log.streams_sent.insert(stream, result);
+                self.stream_sent(p, stream);
             }
         }
     }

@@ -57,6 +57,8 @@ pub(super) struct Connection<P> {
     pub last_sent: Instant,
     pub inbox: Reassembler<P>,
     pub outbox: Outbox<P>,
+    /// Whether the last frame sent was a stream's (transfers and streams take turns).
+    pub last_was_stream: bool,
     /// Bytes the data channel holds unsent, as the driver last reported.
     pub buffered: u64,
     /// Largest frame to send, from the peer's SCTP limit.
@@ -91,6 +93,7 @@ impl<P> Connection<P> {
             last_sent: now,
             inbox: Reassembler::new(limits),
             outbox: Outbox::default(),
+            last_was_stream: false,
             buffered: 0,
             frame_len: FALLBACK_FRAME_LEN as u64,
             streams: Streams::default(),

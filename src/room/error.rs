@@ -83,6 +83,57 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Why a streamed transfer failed, on either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The SHA-256 of what arrived differs from the sender's: nothing was delivered as complete.
+    Integrity { peer: String },
+    /// The receiving app cancelled the stream.
+    Cancelled { peer: String },
+    /// The sending app aborted the stream.
+    Aborted { peer: String },
+    /// The peer did not take the stream, or broke its protocol (the reason says how).
+    Refused { peer: String, reason: String },
+    /// The peer left the room before the stream was complete.
+    Left { peer: String },
+    /// We left the room.
+    Closed,
+    /// Reading what we send failed, or it did not hold the size announced.
+    Source(String),
+}
+
+impl StreamError {
+    /// Stable code for apps to tell errors apart.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Integrity { .. } => "integrity",
+            Self::Cancelled { .. } => "cancelled",
+            Self::Aborted { .. } => "aborted",
+            Self::Refused { .. } => "refused",
+            Self::Left { .. } => "left",
+            Self::Closed => "closed",
+            Self::Source(_) => "source",
+        }
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Integrity { peer } => write!(f, "the data from or to peer {peer} failed its SHA-256 check"),
+            Self::Cancelled { peer } => write!(f, "peer {peer} cancelled the stream"),
+            Self::Aborted { peer } => write!(f, "the stream with peer {peer} was aborted by its sender"),
+            Self::Refused { peer, reason } => write!(f, "peer {peer} refused the stream: {reason}"),
+            Self::Left { peer } => write!(f, "peer left room ({peer}) before the stream was complete"),
+            Self::Closed => f.write_str("the room has been left"),
+            Self::Source(reason) => write!(f, "cannot read what is being sent: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
 /// Why a ping failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

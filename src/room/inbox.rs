@@ -16,6 +16,7 @@ use super::{ConnId, Event, OutFrame, Output, Room, TRANSFER_IDLE_TIMEOUT};
 use crate::frame::{encode_ack, encode_pong, encode_reject, read_header, DataHeader, Header, Purpose, TransferStart};
 use crate::payload::Payload;
 use crate::reassembly::Accepted;
+use crate::stream_frame::StreamHeader;
 
 /// Longest renegotiation or media-metadata text read from a peer, in bytes.
 pub const MAX_CONTROL_TEXT: u64 = 64 * 1024;
@@ -54,6 +55,17 @@ impl<P: Payload> Room<P> {
                     _ => self.on_relayed(conn, &text),
                 }
             }
+            Header::Stream(_) if !c.is_joined() => {}
+            Header::Stream(stream) => match stream {
+                StreamHeader::Open(open) => self.on_stream_open(conn, open),
+                StreamHeader::Data { handle, offset: at } => {
+                    self.on_stream_data(conn, handle, at, frame.slice(offset..frame.len()))
+                }
+                StreamHeader::End { handle, size, digest } => self.on_stream_end(conn, handle, size, digest),
+                StreamHeader::Abort(handle) => self.on_stream_abort(conn, handle),
+                StreamHeader::Credit { handle, until } => self.on_stream_credit(conn, handle, until),
+                StreamHeader::Closed { handle, reason } => self.on_stream_closed(conn, handle, reason),
+            },
             Header::Unknown(_) => {}
         }
     }

@@ -1,7 +1,7 @@
 //! What a driver feeds the room ([`Input`]) and what it carries out ([`Output`]), including the
 //! events it hands to the app ([`Event`]).
 
-use super::error::{PingError, RequestError, SendError};
+use super::error::{PingError, RequestError, SendError, StreamError};
 use super::requests::{Delivery, IncomingId, RequestId};
 use crate::frame::PayloadKind;
 use crate::strategy::{RelayData, RelayId};
@@ -14,6 +14,14 @@ pub struct ConnId(pub u64);
 /// One app `send` (to one or many peers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SendId(pub u64);
+
+/// A stream we send (see `streams_out`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(pub u64);
+
+/// A stream a peer sends us (see `streams_in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncomingStreamId(pub u64);
 
 /// One app `ping`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,6 +129,24 @@ pub enum Event<P> {
     SendProgress { send: SendId, peer: String, sent: u64, total: u64 },
     /// Every target of a send confirmed it (`Ok` with the number of targets), or the first failure.
     SendDone { send: SendId, result: Result<usize, SendError> },
+    /// A peer started streaming to us: its data follows in [`Event::StreamData`] events; pass on
+    /// what the app consumed with [`crate::room::Room::stream_consumed`] so more may come.
+    StreamStarted {
+        stream: IncomingStreamId,
+        peer: String,
+        action: String,
+        kind: PayloadKind,
+        metadata: Option<String>,
+        /// Total bytes, when the sender knows them up front.
+        size: Option<u64>,
+    },
+    /// The next bytes of an incoming stream.
+    StreamData { stream: IncomingStreamId, data: P },
+    /// An incoming stream ended: `Ok` with its size once every byte arrived and its SHA-256
+    /// matched the sender's, or why it failed.
+    StreamEnded { stream: IncomingStreamId, result: Result<u64, StreamError> },
+    /// A stream we sent was received whole and verified (`Ok` with its size), or failed.
+    StreamSent { stream: StreamId, result: Result<u64, StreamError> },
     /// A ping came back after the round trip, or failed.
     PingDone { ping: PingId, result: Result<Duration, PingError> },
     /// Something was dropped or went wrong without stopping the room: worth a console warning.
@@ -130,6 +156,10 @@ pub enum Event<P> {
 /// Something for the driver to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output<P> {
+    /// Read the bytes of stream `stream` from `offset`, at most `max` of them (more is accepted
+    /// from a source that yields larger pieces); report them with
+    /// [`crate::room::Room::stream_read`]. One read per stream is asked for at a time.
+    ReadStream { stream: StreamId, offset: u64, max: u64 },
     /// Open a WebSocket to `url` offering `protocols`; report [`Input::RelayOpened`] or
     /// [`Input::RelayClosed`].
     OpenRelay { relay: RelayId, url: String, protocols: &'static [&'static str] },

@@ -45,25 +45,30 @@ mod rate_limit;
 mod relays;
 mod replay;
 mod requests;
+mod streams_in;
+mod streams_out;
 mod trickle;
 mod waiting_offers;
 
 pub use admission::{Admission, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_DATA};
 pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
 pub use dormancy::STAY_AWAKE;
-pub use error::{PingError, RequestError, RoomError, SendError};
+pub use error::{PingError, RequestError, RoomError, SendError, StreamError};
 pub use introductions::{INTRODUCTION_DEFER, MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS, POOL_ANSWER_WAIT};
-pub use io::{ConnId, Event, Input, NegotiationStep, OutFrame, Output, PingId, SendId};
+pub use io::{ConnId, Event, IncomingStreamId, Input, NegotiationStep, OutFrame, Output, PingId, SendId, StreamId};
 pub use key_wait::MAX_HELD_SIGNALS;
 pub use media::ArrivedTrack;
 pub use presences::{
     MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
 };
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
+pub use streams_in::MAX_INCOMING_STREAMS;
+pub use streams_out::{StreamRequest, READ_AHEAD, READ_LEN, STREAM_WINDOW};
 pub use waiting_offers::{MAX_WAITING_OFFERS, OFFER_WAIT};
 
 use crate::collections::{Map, Set};
 use crate::crypto::RoomKey;
+use crate::digest::Scratch;
 use crate::frame::{PayloadKind, Purpose, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use crate::payload::Payload;
 use crate::random::Random;
@@ -178,6 +183,15 @@ pub struct Room<P> {
     requests: Requests<P>,
     /// Connections with chunks to send, taken in turn.
     sending: VecDeque<ConnId>,
+    /// Streams we send, and the ids and wire handles of the next ones.
+    streams_out: Map<StreamId, streams_out::OutgoingStream<P>>,
+    next_stream: u64,
+    next_stream_handle: u32,
+    /// Streams peers send us, and the id of the next one.
+    streams_in: Map<IncomingStreamId, streams_in::IncomingStream>,
+    next_incoming_stream: u64,
+    /// The buffer stream bytes are hashed through.
+    scratch: Scratch,
     pings: Pings,
     replays: ReplayGuard,
     next_heartbeat: Instant,
@@ -246,6 +260,12 @@ impl<P: Payload> Room<P> {
             sends: Sends::default(),
             requests: Requests::default(),
             sending: VecDeque::new(),
+            streams_out: Map::default(),
+            next_stream: 0,
+            next_stream_handle: 0,
+            streams_in: Map::default(),
+            next_incoming_stream: 0,
+            scratch: Scratch::default(),
             pings: Pings::default(),
             replays: ReplayGuard::default(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
@@ -332,7 +352,9 @@ impl<P: Payload> Room<P> {
             self.connection_timeouts();
             self.stalled_transfers();
             self.overdue_acks();
-            self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).min();
+            self.overdue_stream_verdicts();
+            let streams = self.stream_deadlines().min();
+            self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).chain(streams).min();
         }
         if self.presences.next_deadline.is_some_and(|at| at <= now) {
             self.follow_heard();
@@ -474,6 +496,7 @@ impl<P: Payload> Room<P> {
         self.fail_all_requests();
         self.pings.fail_all(PingError::Closed, &mut self.outputs);
         self.waiting_offers.clear();
+        self.fail_all_streams();
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             self.remove_conn(conn);

@@ -69,6 +69,11 @@ impl<P> Outbox<P> {
         !self.queue.is_empty()
     }
 
+    /// Puts the connection in the round of connections with frames to send: whether it was not.
+    pub fn take_turn(&mut self) -> bool {
+        !std::mem::replace(&mut self.in_turn, true)
+    }
+
     /// Transfers of no bytes (refusals) waiting to be sent.
     pub fn queued_without_payload(&self) -> usize {
         self.queue.iter().filter(|o| o.payload.is_none()).count()
@@ -178,7 +183,7 @@ impl<P: Payload> Room<P> {
         self.sends.active.insert(id, state);
         for (_, conn) in targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
-            if !std::mem::replace(&mut c.outbox.in_turn, true) {
+            if c.outbox.take_turn() {
                 self.sending.push_back(conn);
             }
             let transfer = c.outbox.next_transfer;
@@ -239,14 +244,19 @@ impl<P: Payload> Room<P> {
     pub(super) fn next_chunk(&mut self) -> Option<Output<P>> {
         for _ in 0..self.sending.len() {
             let conn = self.sending.pop_front()?;
+            let streaming = self.has_stream_frame(conn);
             let Some(c) = self.conns.get_mut(&conn) else { continue };
-            if !c.outbox.has_chunks() {
+            let transferring = c.outbox.has_chunks();
+            if !transferring && !streaming {
                 c.outbox.in_turn = false;
                 continue;
             }
             self.sending.push_back(conn);
             if c.buffered + c.frame_len <= HIGH_WATER {
-                return self.chunk_for(conn);
+                // Transfers and streams take turns.
+                let stream_next = streaming && !(transferring && c.last_was_stream);
+                c.last_was_stream = stream_next;
+                return if stream_next { self.stream_frame_for(conn) } else { self.chunk_for(conn) };
             }
         }
         None

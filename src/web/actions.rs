@@ -35,11 +35,16 @@ pub(crate) fn send_request(
     progress: bool,
 ) -> Result<SendRequest<JsBytes>, JsValue> {
     let (kind, bytes) = payload::encode(data).map_err(|e| invalid(&e))?;
-    let metadata = match metadata.is_null() || metadata.is_undefined() {
-        true => None,
-        false => payload::to_json(metadata).map_err(|e| invalid(&e))?.map(String::from),
-    };
+    let metadata = parse_metadata(metadata)?;
     Ok(SendRequest { action, kind, payload: JsBytes(bytes), metadata, targets, progress })
+}
+
+/// An app's metadata as JSON text: none for `null` or `undefined`.
+pub(crate) fn parse_metadata(metadata: &JsValue) -> Result<Option<String>, JsValue> {
+    match metadata.is_null() || metadata.is_undefined() {
+        true => Ok(None),
+        false => Ok(payload::to_json(metadata).map_err(|e| invalid(&e))?.map(String::from)),
+    }
 }
 
 /// Runs `start` on the core; once it succeeds, the returned promise settles with the outcome of
@@ -65,7 +70,10 @@ pub(crate) fn start_pending(
 fn abortable(started: Result<(Promise, Ticket), JsValue>) -> Result<Array, JsValue> {
     let (promise, ticket) = started?;
     let id = match ticket {
-        Ticket::Send(SendId(id)) | Ticket::Ping(crate::room::PingId(id)) | Ticket::Request(RequestId(id)) => id,
+        Ticket::Send(SendId(id))
+        | Ticket::Ping(crate::room::PingId(id))
+        | Ticket::Request(RequestId(id))
+        | Ticket::Stream(crate::room::StreamId(id)) => id,
     };
     Ok(Array::of2(&promise, &(id as f64).into()))
 }

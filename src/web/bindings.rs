@@ -11,8 +11,9 @@ use super::key_derivation;
 use super::media;
 use super::page;
 use super::payload::JsBytes;
+use super::streams;
 use crate::random::Random;
-use crate::room::{ConnId, RequestId, Room as Core, RoomConfig, SendId};
+use crate::room::{ConnId, IncomingStreamId, RequestId, Room as Core, RoomConfig, SendId, StreamId};
 use crate::strategy::{Strategy, StrategyConfig};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::rc::Rc;
@@ -115,6 +116,38 @@ impl Room {
         on_progress: JsValue,
     ) -> Result<Array, JsValue> {
         actions::request(&self.inner, action, &data, target, &metadata, timeout_ms, &on_progress)
+    }
+
+    /// Streams what `source(offset, max)` reads to `peer` on `action`: `[promise, streamId]`.
+    #[wasm_bindgen(js_name = sendStream)]
+    pub fn send_stream(
+        &self,
+        action: String,
+        peer: String,
+        source: Function,
+        size: Option<f64>,
+        metadata: JsValue,
+    ) -> Result<Array, JsValue> {
+        streams::send_stream(&self.inner, action, peer, source, size, &metadata)
+    }
+
+    /// Aborts stream `id`: its promise rejects with an `AbortError` and its receiver drops it.
+    #[wasm_bindgen(js_name = abortStream)]
+    pub fn abort_stream(&self, id: f64) {
+        with_driver(&self.inner, |driver, _| driver.core.abort_stream(now(), StreamId(id as u64)));
+    }
+
+    /// The app consumed `bytes` more of incoming stream `id`.
+    #[wasm_bindgen(js_name = streamConsumed)]
+    pub fn stream_consumed(&self, id: f64, bytes: f64) {
+        let id = IncomingStreamId(id as u64);
+        with_driver(&self.inner, |driver, _| driver.core.stream_consumed(now(), id, bytes as u64));
+    }
+
+    /// The app cancelled incoming stream `id`: its sender is told.
+    #[wasm_bindgen(js_name = cancelStream)]
+    pub fn cancel_stream(&self, id: f64) {
+        with_driver(&self.inner, |driver, _| driver.core.cancel_incoming_stream(now(), IncomingStreamId(id as u64)));
     }
 
     /// Aborts send `id`: its promise rejects with an `AbortError` and its receivers drop it.

@@ -6,7 +6,7 @@ use super::console::warn;
 use super::driver::{now, read, with_callbacks, with_driver, Shared};
 use super::payload::{self, JsBytes};
 use crate::collections::Map;
-use crate::room::{ConnId, Delivery, Event, PingId, RequestId, SendId};
+use crate::room::{ConnId, Delivery, Event, PingId, RequestId, SendId, StreamId};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -35,6 +35,7 @@ pub(crate) enum Ticket {
     Send(SendId),
     Ping(PingId),
     Request(RequestId),
+    Stream(StreamId),
 }
 
 /// A new promise and its settling functions (`None` only if the promise executor did not run,
@@ -157,6 +158,20 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             Err(e) => warn(&format!("dropped undecodable handshake data from peer {peer}: {e:?}")),
         },
         Event::HandshakeEnded { conn, .. } => emit(shared, "handshakeEnded", &[conn_value(conn)]),
+        Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
+            let size = size.map_or(JsValue::UNDEFINED, |size| (size as f64).into());
+            let metadata = payload::parse_json(metadata.as_deref());
+            emit(shared, "streamStart", &[action.into(), (stream.0 as f64).into(), peer.into(), size, metadata]);
+        }
+        Event::StreamData { stream, data } => emit(shared, "streamData", &[(stream.0 as f64).into(), data.0.into()]),
+        Event::StreamEnded { stream, result } => {
+            let error = result.err().map_or(JsValue::NULL, JsValue::from);
+            emit(shared, "streamEnd", &[(stream.0 as f64).into(), error]);
+        }
+        Event::StreamSent { stream, result } => {
+            let result = result.map(|size| (size as f64).into());
+            settle(shared, Ticket::Stream(stream), result.map_err(JsValue::from));
+        }
         Event::Warning(message) => warn(&message),
     }
 }

@@ -7,11 +7,13 @@ use super::links;
 use super::payload::JsBytes;
 use super::peer;
 use super::relay_socket::RelaySocket;
+use super::streams;
 use crate::collections::Map;
 use crate::crypto::RoomKey;
 use crate::hub::{LinkId, RoomRef};
-use crate::room::{ConnId, Event, Input, Output, Room};
+use crate::room::{ConnId, Event, Input, Output, Room, StreamId};
 use crate::time::{Instant, WallClock};
+use js_sys::Function;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -38,6 +40,8 @@ pub(crate) struct Driver {
     /// The connection each of the room's connections runs on (its own, or one shared).
     pub peers: Map<ConnId, LinkId>,
     pub callbacks: Callbacks,
+    /// The source of each stream we send (see `streams`).
+    pub stream_sources: Map<StreamId, Function>,
     rtc_config: RtcConfiguration,
     timer: Timer,
 }
@@ -84,7 +88,8 @@ pub(crate) fn start(core: Room<JsBytes>, rtc_config: RtcConfiguration, callbacks
         });
         let timer = Timer { on_fire, handle: None, deadline: None };
         let room = RoomRef(u64::MAX);
-        let driver = Driver { core, relays, room, peers: Map::default(), callbacks, rtc_config, timer };
+        let stream_sources = Map::default();
+        let driver = Driver { core, relays, room, peers: Map::default(), callbacks, stream_sources, rtc_config, timer };
         Cell { state: RefCell::new(driver), deferred: RefCell::new(Vec::new()), timed_out: std::cell::Cell::new(false) }
     });
     let room = links::join(app, Rc::downgrade(&shared));
@@ -253,7 +258,13 @@ impl Driver {
                     links::close(self.room, conn, link);
                 }
             }
-            Output::Event(event) => return Some(event),
+            Output::ReadStream { stream, offset, max } => streams::read(self, weak, stream, offset, max),
+            Output::Event(event) => {
+                if let Event::StreamSent { stream, .. } = &event {
+                    self.stream_sources.remove(stream);
+                }
+                return Some(event);
+            }
         }
         None
     }

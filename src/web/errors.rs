@@ -1,7 +1,7 @@
 //! Errors handed to apps: JS `Error`s whose `message` starts with `rendez:` and whose `code` is
 //! stable, so apps can tell them apart.
 
-use crate::room::{PingError, RequestError, RoomError, SendError};
+use crate::room::{PingError, RequestError, RoomError, SendError, StreamError};
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
@@ -47,6 +47,12 @@ impl From<PingError> for JsValue {
 
 impl From<RequestError> for JsValue {
     fn from(error: RequestError) -> Self {
+        js_error(&error.to_string(), error.code())
+    }
+}
+
+impl From<StreamError> for JsValue {
+    fn from(error: StreamError) -> Self {
         js_error(&error.to_string(), error.code())
     }
 }

@@ -15,3 +15,4 @@ mod page;
 pub mod payload;
 pub mod peer;
 mod relay_socket;
+mod streams;

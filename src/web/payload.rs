@@ -23,6 +23,10 @@ impl Payload for JsBytes {
     fn to_vec(&self) -> Vec<u8> {
         self.0.to_vec()
     }
+
+    fn copy_into(&self, dst: &mut [u8]) {
+        self.0.copy_to(dst);
+    }
 }
 
 #[wasm_bindgen]

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { createCipheriv, createHash, pbkdf2Sync, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:http'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
@@ -277,9 +278,38 @@ export const chromiumArgs = [
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'
 ]
 
-/** Launches headless Debian Chromium with a fresh profile. */
-export function launchBrowser () {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs })
+/** Launches headless Debian Chromium with a fresh profile (and `extraArgs`). */
+export function launchBrowser (extraArgs = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...chromiumArgs, ...extraArgs] })
+}
+
+/**
+ * Proportional set size (bytes) of the browser launched with `marker` among its arguments and of
+ * every process it started (renderers, GPU, network): the memory of that one browser.
+ */
+export function browserMemory (marker) {
+  const parents = new Map()
+  let root
+  for (const pid of readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      parents.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (!root && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker)) root = pid
+    } catch {}
+  }
+  const inTree = pid => {
+    for (let p = pid; p && p !== '0' && p !== '1'; p = parents.get(p)) if (p === root) return true
+    return false
+  }
+  let total = 0
+  for (const pid of parents.keys()) {
+    if (!root || !inTree(pid)) continue
+    try {
+      const pss = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m)
+      total += Number(pss?.[1] ?? 0) * 1024
+    } catch {}
+  }
+  return total
 }
 
 /**

@@ -87,7 +87,13 @@ const even: Promise<boolean> = isEven.request(4, { target: id, timeoutMs: 1000 }
 void isEven.requestMany(4, { targets: [id], onResult: r => (r.status === 'fulfilled' ? r.value : r.status === 'rejected' ? r.error.code : r.peerId) })
 // @ts-expect-error a request needs a target
 void isEven.request(4, {})
+const files = modern.makeAction('big-file', { stream: true })
+files.onMessage = (incoming, { peerId, size }) => void incoming.pipeTo(new WritableStream({ write: chunk => void (chunk.byteLength + peerId.length + (size ?? 0)) }))
+const streamed: Promise<number> = files.send(new Blob(['x']), { target: id, metadata: { name: 'x.txt' }, signal: AbortSignal.timeout(1000) })
+void files.send(new ReadableStream<Uint8Array>(), { target: id, size: 10 })
+// @ts-expect-error a stream goes to one target
+void files.send(new Blob(['x']), {})
 const left: Promise<void> = modern.leave()
 modern.addStream(stream, { target: id, metadata: { name: 'cam' } })
 modern.replaceTrack(camera, camera, { target: [id] })
-export const modernUses = [even, left]
+export const modernUses = [even, left, streamed]

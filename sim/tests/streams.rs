@@ -1,0 +1,198 @@
+//! Streamed transfers: read as the receiver makes room, verified end to end, and ended cleanly by
+//! either side, by the peer leaving, by a faulty source or path, or by a peer breaking the
+//! protocol.
+
+use rendez_core::frame::PayloadKind;
+use rendez_core::room::{StreamError, READ_AHEAD, READ_LEN, STREAM_WINDOW};
+use rendez_core::stream_frame::{encode_data, encode_open, StreamOpen, STREAM_ID_LEN};
+use rendez_sim::{StrategyKind, World};
+use std::time::Duration;
+
+const MIB: usize = 1024 * 1024;
+
+fn pair(seed: u64) -> (World, usize, usize) {
+    let mut world = World::new(StrategyKind::Mqtt, seed);
+    let (a, b) = (world.join_default(), world.join_default());
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b])));
+    (world, a, b)
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn a_stream_larger_than_the_window_arrives_whole_and_verified() {
+    for announce_size in [true, false] {
+        let (mut world, a, b) = pair(1);
+        let payload = pattern(40 * MIB + 12_345);
+        let stream = world.send_stream(a, b, "file", payload.clone(), announce_size).unwrap();
+        world.run_for(Duration::from_secs(5));
+        assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Ok(payload.len() as u64)));
+        let incoming = world.log(b).streams.values().next().expect("b saw the stream");
+        assert_eq!(incoming.result, Some(Ok(payload.len() as u64)));
+        assert_eq!(incoming.size, announce_size.then_some(payload.len() as u64));
+        assert_eq!(incoming.action, "file");
+        assert!(incoming.bytes == payload, "the bytes arrived in order, unchanged");
+        let reads = world.stream_reads(a);
+        assert!(reads <= (payload.len() as u64).div_ceil(READ_LEN) + 1, "{reads} reads");
+    }
+}
+
+#[test]
+fn a_slow_sink_holds_the_sender_to_the_window() {
+    let (mut world, a, b) = pair(2);
+    world.hold_streams(b, true);
+    let payload = pattern(64 * MIB);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_secs(5));
+    let (&incoming, log) = world.log(b).streams.iter().next().unwrap();
+    assert_eq!(log.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the window");
+    let read = world.stream_reads(a) * READ_LEN;
+    assert!(read <= STREAM_WINDOW + READ_AHEAD, "the sender read {read} bytes ahead of the sink");
+    assert!(world.log(a).streams_sent.is_empty());
+    // The sink drains: the rest follows.
+    for _ in 0..64 {
+        world.consume(b, incoming, MIB as u64);
+        world.run_for(Duration::from_millis(50));
+    }
+    world.run_for(Duration::from_secs(2));
+    assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Ok(payload.len() as u64)));
+    let log = &world.log(b).streams[&incoming];
+    assert_eq!(log.result, Some(Ok(payload.len() as u64)));
+    assert!(log.most_unconsumed <= STREAM_WINDOW, "{} bytes waited for the sink", log.most_unconsumed);
+    assert!(log.bytes == payload);
+}
+
+#[test]
+fn a_byte_changed_on_the_way_fails_the_integrity_check_on_both_sides() {
+    let (mut world, a, b) = pair(3);
+    let mut corrupted = false;
+    world.frame_corrupter = Some(Box::new(move |_, frame: &mut Vec<u8>| {
+        // A stream data frame with payload: flip its last byte, once.
+        if !corrupted && frame.get(2) == Some(&14) && frame.len() > 1000 {
+            *frame.last_mut().unwrap() ^= 0xff;
+            corrupted = true;
+        }
+    }));
+    let stream = world.send_stream(a, b, "file", pattern(3 * MIB), true).unwrap();
+    world.run_for(Duration::from_secs(3));
+    let peer_b = world.peer_id(b).to_owned();
+    assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Err(StreamError::Integrity { peer: peer_b })));
+    let incoming = world.log(b).streams.values().next().unwrap();
+    assert!(matches!(incoming.result, Some(Err(StreamError::Integrity { .. }))), "{:?}", incoming.result);
+    assert_eq!(incoming.result.as_ref().unwrap().as_ref().unwrap_err().code(), "integrity");
+}
+
+#[test]
+fn the_receiver_cancelling_stops_the_sender_at_once() {
+    let (mut world, a, b) = pair(4);
+    world.hold_streams(b, true);
+    let stream = world.send_stream(a, b, "file", pattern(64 * MIB), true).unwrap();
+    world.run_for(Duration::from_millis(500));
+    let incoming = *world.log(b).streams.keys().next().unwrap();
+    world.cancel_incoming_stream(b, incoming);
+    world.run_for(Duration::from_millis(100));
+    let peer_b = world.peer_id(b).to_owned();
+    assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Err(StreamError::Cancelled { peer: peer_b })));
+    let reads = world.stream_reads(a);
+    world.run_for(Duration::from_secs(5));
+    assert_eq!(world.stream_reads(a), reads, "no read after the cancel");
+    assert_eq!(world.log(b).streams[&incoming].result, None, "the app that cancelled is not told again");
+}
+
+#[test]
+fn the_sender_aborting_ends_the_receivers_stream() {
+    let (mut world, a, b) = pair(5);
+    world.hold_streams(b, true);
+    let stream = world.send_stream(a, b, "file", pattern(64 * MIB), true).unwrap();
+    world.run_for(Duration::from_millis(500));
+    world.abort_stream(a, stream);
+    world.run_for(Duration::from_millis(100));
+    let peer_a = world.peer_id(a).to_owned();
+    let incoming = world.log(b).streams.values().next().unwrap();
+    assert_eq!(incoming.result, Some(Err(StreamError::Aborted { peer: peer_a })));
+    assert!(matches!(world.log(a).streams_sent.get(&stream), Some(Err(StreamError::Aborted { .. }))));
+}
+
+#[test]
+fn a_peer_leaving_mid_stream_ends_it_on_both_sides() {
+    let (mut world, a, b) = pair(6);
+    world.hold_streams(b, true);
+    let stream = world.send_stream(a, b, "file", pattern(64 * MIB), true).unwrap();
+    world.run_for(Duration::from_millis(500));
+    world.leave(b);
+    world.run_for(Duration::from_millis(200));
+    let peer_b = world.peer_id(b).to_owned();
+    assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Err(StreamError::Left { peer: peer_b })));
+    let incoming = world.log(b).streams.values().next().unwrap();
+    assert_eq!(incoming.result, Some(Err(StreamError::Closed)));
+}
+
+#[test]
+fn a_source_shorter_than_announced_fails_and_the_receiver_is_told() {
+    let (mut world, a, b) = pair(7);
+    // Announce 2 MiB, hold 1 MiB: the source ends early.
+    let stream = world.send_stream(a, b, "file", pattern(MIB), true).unwrap();
+    world.run_for(Duration::from_secs(1));
+    assert!(matches!(world.log(a).streams_sent.get(&stream), Some(Ok(_))), "a source matching its size is fine");
+    let short = world.send_stream_announcing(a, b, "file", pattern(MIB), 2 * MIB as u64).unwrap();
+    world.run_for(Duration::from_secs(1));
+    let result = world.log(a).streams_sent.get(&short).unwrap();
+    assert_eq!(result.as_ref().unwrap_err().code(), "source", "{result:?}");
+    let incoming = world.log(b).streams.values().last().unwrap();
+    assert!(matches!(incoming.result, Some(Err(StreamError::Aborted { .. }))), "{:?}", incoming.result);
+}
+
+#[test]
+fn a_peer_breaking_the_stream_protocol_is_refused() {
+    let (mut world, a, b) = pair(8);
+    let open = |handle| StreamOpen {
+        handle,
+        id: [1; STREAM_ID_LEN],
+        offset: 0,
+        size: Some(100 << 30),
+        kind: PayloadKind::Binary,
+        action: "file".into(),
+        metadata: None,
+    };
+    let target = world.peer_id(b).to_owned();
+    // A stream claiming 100 GiB costs nothing until bytes come; bytes out of order end it.
+    world.send_raw_frame(a, &target, encode_open(&open(7)).unwrap());
+    let mut skipped = encode_data(7, 4096);
+    skipped.extend_from_slice(&[0; 100]);
+    world.send_raw_frame(a, &target, skipped);
+    // Bytes past the window end another.
+    world.send_raw_frame(a, &target, encode_open(&open(8)).unwrap());
+    let mut beyond = encode_data(8, 0);
+    beyond.resize(beyond.len() + 300_000, 0);
+    for _ in 0..(STREAM_WINDOW / 300_000 + 1) {
+        world.send_raw_frame(a, &target, beyond.clone());
+    }
+    // Data for a stream never opened is ignored.
+    world.send_raw_frame(a, &target, encode_data(9, 0));
+    world.run_for(Duration::from_secs(1));
+    let results: Vec<_> = world.log(b).streams.values().map(|s| s.result.clone()).collect();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert!(matches!(result, Some(Err(StreamError::Refused { .. }))), "{result:?}");
+    }
+    // The pair still talks.
+    world.send(a, "chat", b"hi", None).unwrap();
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(b).received.len(), 1);
+}
+
+#[test]
+fn transfers_and_streams_to_one_peer_take_turns() {
+    let (mut world, a, b) = pair(9);
+    world.bandwidth = Some(10 * MIB as u64);
+    let stream = world.send_stream(a, b, "file", pattern(40 * MIB), true).unwrap();
+    world.run_for(Duration::from_millis(200));
+    world.send(a, "chat", &pattern(MIB), None).unwrap();
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.log(b).received.len(), 1, "a message is not stuck behind a stream");
+    assert!(!world.log(a).streams_sent.contains_key(&stream), "the stream is still going");
+    world.run_for(Duration::from_secs(10));
+    assert!(matches!(world.log(a).streams_sent.get(&stream), Some(Ok(_))));
+}

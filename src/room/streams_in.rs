@@ -1,0 +1,145 @@
+//! Streamed receiving: a peer's stream is handed to the app piece by piece as it arrives, never
+//! held whole, and verified before it is reported complete.
+//!
+//! Rules: only a joined peer may stream to us, at most [`MAX_INCOMING_STREAMS`] streams at once
+//! (further ones are refused); each piece is handed on at once ([`Event::StreamData`]) and
+//! hashed through the room's scratch buffer, so the room holds no payload byte; data must come in
+//! order, within the credit granted ([`STREAM_WINDOW`] from the open, then more as the app reports
+//! bytes consumed: a fresh grant once half the window is consumed) and within the size announced,
+//! or the stream is refused and fails; at the end frame the size and SHA-256 are compared with
+//! what arrived, and the stream ends `Ok` only if both match (else [`StreamError::Integrity`]),
+//! the sender told either way; the app may cancel a stream, and the sender is told.
+
+use super::error::StreamError;
+use super::streams_out::STREAM_WINDOW;
+use super::{ConnId, Event, IncomingStreamId, Room};
+use crate::digest::PayloadDigest;
+use crate::payload::Payload;
+use crate::stream_frame::{encode_closed, encode_credit, CloseReason, StreamOpen, DIGEST_LEN};
+use crate::time::Instant;
+
+/// Streams one peer may send us at once, at most.
+pub const MAX_INCOMING_STREAMS: usize = 16;
+
+/// A stream a peer is sending us.
+pub(super) struct IncomingStream {
+    pub conn: ConnId,
+    peer: String,
+    handle: u32,
+    size: Option<u64>,
+    /// Bytes arrived (the offset of the next piece).
+    received: u64,
+    /// Bytes the app consumed.
+    consumed: u64,
+    /// The sender may send up to this offset.
+    granted: u64,
+    digest: PayloadDigest,
+}
+
+impl<P: Payload> Room<P> {
+    /// The app consumed `bytes` more of stream `stream` (wrote them to its sink): the sender may
+    /// send that much further.
+    pub fn stream_consumed(&mut self, now: Instant, stream: IncomingStreamId, bytes: u64) {
+        self.now = now;
+        let Some(s) = self.streams_in.get_mut(&stream) else { return };
+        s.consumed = s.consumed.saturating_add(bytes).min(s.received);
+        if s.consumed.saturating_add(STREAM_WINDOW) >= s.granted.saturating_add(STREAM_WINDOW / 2) {
+            s.granted = s.consumed.saturating_add(STREAM_WINDOW);
+            let (conn, frame) = (s.conn, encode_credit(s.handle, s.granted));
+            self.send_control(conn, frame);
+        }
+    }
+
+    /// The app no longer wants stream `stream`: the sender is told to stop.
+    pub fn cancel_incoming_stream(&mut self, now: Instant, stream: IncomingStreamId) {
+        self.now = now;
+        if let Some(s) = self.streams_in.remove(&stream) {
+            self.send_control(s.conn, encode_closed(s.handle, CloseReason::Cancelled));
+        }
+    }
+
+    /// The peer of `conn` opens a stream to us.
+    pub(super) fn on_stream_open(&mut self, conn: ConnId, open: StreamOpen) {
+        let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
+        let from_peer = self.streams_in.values().filter(|s| s.conn == conn).count();
+        let duplicate = self.streams_in.values().any(|s| s.conn == conn && s.handle == open.handle);
+        if duplicate || from_peer >= MAX_INCOMING_STREAMS || open.offset != 0 {
+            self.warn_about(conn, format!("refused a stream (at most {MAX_INCOMING_STREAMS} at once, from the start)"));
+            return self.send_control(conn, encode_closed(open.handle, CloseReason::Refused));
+        }
+        let stream = IncomingStreamId(self.next_incoming_stream);
+        self.next_incoming_stream += 1;
+        self.streams_in.insert(
+            stream,
+            IncomingStream {
+                conn,
+                peer: peer.clone(),
+                handle: open.handle,
+                size: open.size,
+                received: 0,
+                consumed: 0,
+                granted: STREAM_WINDOW,
+                digest: PayloadDigest::default(),
+            },
+        );
+        let StreamOpen { action, kind, metadata, size, .. } = open;
+        self.emit(Event::StreamStarted { stream, peer, action, kind, metadata, size });
+    }
+
+    /// Bytes `data` at `offset` of the stream `handle` the peer of `conn` sends us.
+    pub(super) fn on_stream_data(&mut self, conn: ConnId, handle: u32, offset: u64, data: P) {
+        let Some((&stream, s)) = self.streams_in.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle) else {
+            return;
+        };
+        let end = offset.saturating_add(data.len());
+        let broken = if offset != s.received || data.is_empty() {
+            Some(format!("it sent bytes at {offset} where {} were expected", s.received))
+        } else if end > s.granted {
+            Some(format!("it sent past the {} bytes it was granted", s.granted))
+        } else {
+            s.size.filter(|&size| end > size).map(|size| format!("it sent more than the {size} bytes announced"))
+        };
+        if let Some(reason) = broken {
+            return self.refuse_incoming(stream, reason);
+        }
+        s.received = end;
+        s.digest.update(&data, &mut self.scratch);
+        self.emit(Event::StreamData { stream, data });
+    }
+
+    /// The peer of `conn` ended its stream `handle` at `size` bytes whose SHA-256 is `digest`.
+    pub(super) fn on_stream_end(&mut self, conn: ConnId, handle: u32, size: u64, digest: [u8; DIGEST_LEN]) {
+        let Some((&stream, s)) = self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == handle) else {
+            return;
+        };
+        if size != s.received || s.size.is_some_and(|announced| announced != size) {
+            let reason = format!("it ended the stream at {size} bytes, {} of them received", s.received);
+            return self.refuse_incoming(stream, reason);
+        }
+        let Some(s) = self.streams_in.remove(&stream) else { return };
+        let verified = s.digest.finish() == digest;
+        let reason = if verified { CloseReason::Verified } else { CloseReason::Integrity };
+        self.send_control(conn, encode_closed(handle, reason));
+        let result = if verified { Ok(size) } else { Err(StreamError::Integrity { peer: s.peer }) };
+        self.emit(Event::StreamEnded { stream, result });
+    }
+
+    /// The peer of `conn` gave its stream `handle` up.
+    pub(super) fn on_stream_abort(&mut self, conn: ConnId, handle: u32) {
+        let Some(&stream) =
+            self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == handle).map(|(id, _)| id)
+        else {
+            return;
+        };
+        let Some(s) = self.streams_in.remove(&stream) else { return };
+        self.emit(Event::StreamEnded { stream, result: Err(StreamError::Aborted { peer: s.peer }) });
+    }
+
+    /// Fails incoming stream `stream`, whose sender broke the protocol, and tells the sender.
+    fn refuse_incoming(&mut self, stream: IncomingStreamId, reason: String) {
+        let Some(s) = self.streams_in.remove(&stream) else { return };
+        self.warn_about(s.conn, format!("dropped a stream: {reason}"));
+        self.send_control(s.conn, encode_closed(s.handle, CloseReason::Refused));
+        self.emit(Event::StreamEnded { stream, result: Err(StreamError::Refused { peer: s.peer, reason }) });
+    }
+}

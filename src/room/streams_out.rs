@@ -1,0 +1,340 @@
+//! Streamed sending: a payload too large to hold (a file, a `ReadableStream`) is read from its
+//! source piece by piece as the receiver makes room for it, and verified end to end.
+//!
+//! Rules: a stream goes to one joined peer; the room asks the driver for the next piece of the
+//! source ([`Output::ReadStream`], one read at a time) only while fewer than [`READ_AHEAD`] bytes
+//! are read but not yet framed and the receiver's credit reaches past what is read; the receiver
+//! grants [`STREAM_WINDOW`] bytes at the open and more as its app consumes them (credit frames),
+//! so a slow sink slows the sender instead of filling memory; frames go out in turn with the
+//! connection's other transfers, under the same [`super::HIGH_WATER`] backpressure; the SHA-256
+//! of every byte read goes with the end frame, and the stream is done when the receiver says the
+//! digest matched ([`Event::StreamSent`]); a source that yields more or fewer bytes than the size
+//! announced fails the stream; the receiver's verdict must come within [`ACK_TIMEOUT`] of the
+//! end frame leaving (longer while the channel drains, up to [`MAX_ACK_WAIT`]); aborting, the
+//! receiver cancelling or refusing, the peer leaving and leaving the room end it at once, and the
+//! other side is told.
+
+use super::error::StreamError;
+use super::outbox::MAX_ACK_WAIT;
+use super::{ConnId, Event, IncomingStreamId, OutFrame, Output, Room, RoomError, StreamId, ACK_TIMEOUT};
+use crate::digest::PayloadDigest;
+use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
+use crate::payload::Payload;
+use crate::stream_frame::{encode_abort, encode_data, encode_end, encode_open, CloseReason, StreamOpen, STREAM_ID_LEN};
+use crate::time::Instant;
+use std::collections::VecDeque;
+
+/// Bytes a receiver lets a stream's sender send ahead of what its app consumed.
+pub const STREAM_WINDOW: u64 = 8 * 1024 * 1024;
+/// Bytes read from a source and not yet framed, at most, before the next read is asked for.
+pub const READ_AHEAD: u64 = 2 * 1024 * 1024;
+/// Bytes asked for in one read.
+pub const READ_LEN: u64 = 1024 * 1024;
+
+/// A stream the app asks to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRequest {
+    /// The peer it goes to.
+    pub peer: String,
+    pub action: String,
+    pub kind: PayloadKind,
+    pub metadata: Option<String>,
+    /// Total bytes, when known up front (a file's size); the source must hold exactly that many.
+    pub size: Option<u64>,
+}
+
+/// A stream being sent.
+pub(super) struct OutgoingStream<P> {
+    conn: ConnId,
+    peer: String,
+    handle: u32,
+    /// The open frame, until it is sent.
+    open: Option<Vec<u8>>,
+    size: Option<u64>,
+    /// Bytes asked of the source so far (the offset of the next read).
+    read: u64,
+    reading: bool,
+    /// The source said it holds no more.
+    exhausted: bool,
+    /// Pieces read and not yet framed, in order.
+    pending: VecDeque<P>,
+    pending_len: u64,
+    /// Bytes framed so far.
+    framed: u64,
+    /// The receiver lets us send up to this offset.
+    credit: u64,
+    digest: PayloadDigest,
+    /// When the end frame went out.
+    ended: Option<Instant>,
+    /// When to give up waiting for the receiver's verdict.
+    deadline: Option<Instant>,
+}
+
+impl<P: Payload> OutgoingStream<P> {
+    /// Whether a frame of this stream can go out now.
+    fn has_frame(&self) -> bool {
+        self.open.is_some()
+            || (self.pending_len > 0 && self.framed < self.credit)
+            || (self.exhausted && self.pending_len == 0 && self.ended.is_none())
+    }
+
+    /// Whether the next piece of the source should be read now.
+    fn wants_read(&self) -> bool {
+        !self.reading && !self.exhausted && self.pending_len < READ_AHEAD && self.read < self.credit
+    }
+}
+
+impl<P: Payload> Room<P> {
+    /// Starts streaming to a peer: the source is read as [`Output::ReadStream`] asks, and
+    /// [`Event::StreamSent`] tells the outcome.
+    pub fn send_stream(&mut self, now: Instant, request: StreamRequest) -> Result<StreamId, RoomError> {
+        self.now = now;
+        let (peer, conn) = self.targets(Some(&[request.peer]))?.remove(0);
+        if request.action.is_empty() || request.action.len() > MAX_ACTION_NAME_LEN {
+            return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
+        }
+        if request.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
+            return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
+        }
+        let mut id = [0; STREAM_ID_LEN];
+        self.random.fill(&mut id);
+        let handle = self.next_stream_handle;
+        self.next_stream_handle = handle.wrapping_add(1);
+        let open = StreamOpen {
+            handle,
+            id,
+            offset: 0,
+            size: request.size,
+            kind: request.kind,
+            action: request.action,
+            metadata: request.metadata,
+        };
+        let open = encode_open(&open).map_err(|e| RoomError::Invalid(e.to_string()))?;
+        let stream = StreamId(self.next_stream);
+        self.next_stream += 1;
+        self.streams_out.insert(
+            stream,
+            OutgoingStream {
+                conn,
+                peer,
+                handle,
+                open: Some(open),
+                size: request.size,
+                read: 0,
+                reading: false,
+                exhausted: false,
+                pending: VecDeque::new(),
+                pending_len: 0,
+                framed: 0,
+                credit: STREAM_WINDOW,
+                digest: PayloadDigest::default(),
+                ended: None,
+                deadline: None,
+            },
+        );
+        self.queue_for_sending(conn);
+        self.read_streams();
+        Ok(stream)
+    }
+
+    /// The driver read stream `stream`'s source: the next bytes (`Ok(Some)`), its end
+    /// (`Ok(None)`), or a failure.
+    pub fn stream_read(&mut self, now: Instant, stream: StreamId, read: Result<Option<P>, String>) {
+        self.now = now;
+        let Some(s) = self.streams_out.get_mut(&stream) else { return };
+        s.reading = false;
+        let failure = match read {
+            Ok(Some(bytes)) => {
+                s.read += bytes.len();
+                s.digest.update(&bytes, &mut self.scratch);
+                let over = s.size.filter(|&size| s.read > size);
+                if !bytes.is_empty() {
+                    s.pending_len += bytes.len();
+                    s.pending.push_back(bytes);
+                }
+                over.map(|size| format!("the source holds more than the {size} bytes announced"))
+            }
+            Ok(None) => {
+                s.exhausted = true;
+                s.size
+                    .filter(|&size| s.read != size)
+                    .map(|size| format!("the source ended after {} of the {size} bytes announced", s.read))
+            }
+            Err(e) => Some(e),
+        };
+        match failure {
+            Some(reason) => self.end_outgoing(stream, Err(StreamError::Source(reason)), true),
+            None => {
+                let conn = s.conn;
+                self.queue_for_sending(conn);
+                self.read_streams();
+            }
+        }
+    }
+
+    /// The app gives stream `stream` up: the receiver is told to drop it.
+    pub fn abort_stream(&mut self, now: Instant, stream: StreamId) {
+        self.now = now;
+        let peer = self.streams_out.get(&stream).map(|s| s.peer.clone()).unwrap_or_default();
+        self.end_outgoing(stream, Err(StreamError::Aborted { peer }), true);
+    }
+
+    /// Asks for the next read of every stream that wants one.
+    pub(super) fn read_streams(&mut self) {
+        for (&stream, s) in self.streams_out.iter_mut() {
+            if s.wants_read() {
+                s.reading = true;
+                let max = READ_LEN.min(s.size.map_or(READ_LEN, |size| size.saturating_sub(s.read)).max(1));
+                self.outputs.push_back(Output::ReadStream { stream, offset: s.read, max });
+            }
+        }
+    }
+
+    /// Puts `conn` in the round of connections with frames to send.
+    fn queue_for_sending(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if c.outbox.take_turn() {
+            self.sending.push_back(conn);
+        }
+    }
+
+    /// Whether a stream on `conn` has a frame to send.
+    pub(super) fn has_stream_frame(&self, conn: ConnId) -> bool {
+        self.streams_out.values().any(|s| s.conn == conn && s.has_frame())
+    }
+
+    /// The next frame of a stream on `conn`, if one can go out.
+    pub(super) fn stream_frame_for(&mut self, conn: ConnId) -> Option<Output<P>> {
+        let now = self.now;
+        let c = self.conns.get_mut(&conn)?;
+        let (_, s) = self.streams_out.iter_mut().find(|(_, s)| s.conn == conn && s.has_frame())?;
+        let frame = if let Some(open) = s.open.take() {
+            OutFrame { header: open, body: None }
+        } else if s.pending_len > 0 && s.framed < s.credit {
+            let header = encode_data(s.handle, s.framed);
+            let room = c.frame_len.saturating_sub(header.len() as u64).max(1).min(s.credit - s.framed);
+            let front = s.pending.front_mut()?;
+            let take = room.min(front.len());
+            let body = front.slice(0..take);
+            if take == front.len() {
+                s.pending.pop_front();
+            } else {
+                *front = front.slice(take..front.len());
+            }
+            s.pending_len -= take;
+            s.framed += take;
+            OutFrame { header, body: Some(body) }
+        } else if s.exhausted && s.pending_len == 0 && s.ended.is_none() {
+            let digest = std::mem::take(&mut s.digest).finish();
+            s.ended = Some(now);
+            s.deadline = Some(now + ACK_TIMEOUT);
+            OutFrame { header: encode_end(s.handle, s.framed, &digest), body: None }
+        } else {
+            return None;
+        };
+        let deadline = s.deadline;
+        c.buffered += frame.len();
+        c.last_sent = now;
+        if let Some(at) = deadline {
+            self.note_deadline(at);
+        }
+        self.read_streams();
+        Some(Output::SendFrame { conn, frame })
+    }
+
+    /// The receiver of our stream `handle` on `conn` lets us send up to offset `until`.
+    pub(super) fn on_stream_credit(&mut self, conn: ConnId, handle: u32, until: u64) {
+        let Some(s) = self.streams_out.iter_mut().map(|(_, s)| s).find(|s| s.conn == conn && s.handle == handle) else {
+            return;
+        };
+        if until > s.credit {
+            s.credit = until;
+            self.queue_for_sending(conn);
+            self.read_streams();
+        }
+    }
+
+    /// The receiver of our stream `handle` on `conn` closed it, for `reason`.
+    pub(super) fn on_stream_closed(&mut self, conn: ConnId, handle: u32, reason: CloseReason) {
+        let Some((&stream, s)) = self.streams_out.iter().find(|(_, s)| s.conn == conn && s.handle == handle) else {
+            return;
+        };
+        let peer = s.peer.clone();
+        let result = match reason {
+            CloseReason::Verified if s.ended.is_some() => Ok(s.framed),
+            CloseReason::Verified => {
+                Err(StreamError::Refused { peer, reason: "it confirmed the stream before its end".into() })
+            }
+            CloseReason::Integrity => Err(StreamError::Integrity { peer }),
+            CloseReason::Cancelled => Err(StreamError::Cancelled { peer }),
+            CloseReason::Refused => Err(StreamError::Refused { peer, reason: "it does not take the stream".into() }),
+        };
+        self.end_outgoing(stream, result, false);
+    }
+
+    /// Ends stream `stream` with `result`, telling the receiver when `tell` (it does not know).
+    fn end_outgoing(&mut self, stream: StreamId, result: Result<u64, StreamError>, tell: bool) {
+        let Some(s) = self.streams_out.remove(&stream) else { return };
+        if tell && s.open.is_none() {
+            self.send_control(s.conn, encode_abort(s.handle));
+        }
+        self.emit(Event::StreamSent { stream, result });
+    }
+
+    /// Fails the streams whose receiver's verdict is overdue (the wait goes on while the channel
+    /// still holds data, up to [`MAX_ACK_WAIT`] after the end frame).
+    pub(super) fn overdue_stream_verdicts(&mut self) {
+        let now = self.now;
+        let mut overdue = Vec::new();
+        for (&stream, s) in self.streams_out.iter_mut() {
+            let (Some(deadline), Some(ended)) = (s.deadline, s.ended) else { continue };
+            if deadline > now {
+                continue;
+            }
+            let draining = self.conns.get(&s.conn).is_some_and(|c| c.buffered > 0);
+            let limit = ended + MAX_ACK_WAIT;
+            if draining && now < limit {
+                s.deadline = Some((now + ACK_TIMEOUT).min(limit));
+            } else {
+                overdue.push((stream, s.peer.clone()));
+            }
+        }
+        for (stream, peer) in overdue {
+            let reason = format!("no verdict within {} s of the end", ACK_TIMEOUT.as_secs());
+            self.end_outgoing(stream, Err(StreamError::Refused { peer, reason }), true);
+        }
+    }
+
+    /// Ends every stream, either way, on `conn`, whose peer `peer` left.
+    pub(super) fn fail_streams_on(&mut self, conn: ConnId, peer: &str) {
+        let outgoing: Vec<StreamId> =
+            self.streams_out.iter().filter(|(_, s)| s.conn == conn).map(|(&id, _)| id).collect();
+        for stream in outgoing {
+            self.streams_out.remove(&stream);
+            self.emit(Event::StreamSent { stream, result: Err(StreamError::Left { peer: peer.to_owned() }) });
+        }
+        let incoming: Vec<IncomingStreamId> =
+            self.streams_in.iter().filter(|(_, s)| s.conn == conn).map(|(&id, _)| id).collect();
+        for stream in incoming {
+            self.streams_in.remove(&stream);
+            self.emit(Event::StreamEnded { stream, result: Err(StreamError::Left { peer: peer.to_owned() }) });
+        }
+    }
+
+    /// Ends every stream, either way: we left the room.
+    pub(super) fn fail_all_streams(&mut self) {
+        let outgoing: Vec<StreamId> = self.streams_out.drain().map(|(id, _)| id).collect();
+        for stream in outgoing {
+            self.emit(Event::StreamSent { stream, result: Err(StreamError::Closed) });
+        }
+        let incoming: Vec<IncomingStreamId> = self.streams_in.drain().map(|(id, _)| id).collect();
+        for stream in incoming {
+            self.emit(Event::StreamEnded { stream, result: Err(StreamError::Closed) });
+        }
+    }
+
+    /// The earliest verdict deadline of our streams.
+    pub(super) fn stream_deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.streams_out.values().filter_map(|s| s.deadline)
+    }
+}

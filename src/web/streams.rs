@@ -1,0 +1,66 @@
+//! Streamed transfers in the browser. A stream's source is a JS function `read(offset, max)`
+//! made by `js/room.js` over a `Blob` or a `ReadableStream` (a promise of the next bytes as a
+//! `Uint8Array`, or `null` at the end); it is called as the core asks, one read at a time, and the
+//! bytes stay in JS memory. Incoming streams go to `js/room.js` as events, which builds the app's
+//! `ReadableStream` and reports what the app consumed, so the core grants the sender more.
+
+use super::actions::parse_metadata;
+use super::callbacks::{deferred, Ticket};
+use super::driver::{now, with_driver, Driver, Shared, WeakDriver};
+use super::errors::busy;
+use super::payload::JsBytes;
+use super::peer::describe;
+use crate::frame::PayloadKind;
+use crate::room::{RoomError, StreamId, StreamRequest};
+use js_sys::{Array, Function, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+/// Starts streaming what `source` reads to `peer` on `action`: `[promise, streamId]`, the promise
+/// resolving with the size once the peer verified every byte.
+pub(crate) fn send_stream(
+    shared: &Shared,
+    action: String,
+    peer: String,
+    source: Function,
+    size: Option<f64>,
+    metadata: &JsValue,
+) -> Result<Array, JsValue> {
+    let metadata = parse_metadata(metadata)?;
+    let size = size.filter(|s| s.is_finite() && *s >= 0.0).map(|s| s as u64);
+    let request = StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size };
+    let (promise, pending) = deferred(None);
+    let started = with_driver(shared, |driver, _| {
+        let stream = driver.core.send_stream(now(), request)?;
+        driver.stream_sources.insert(stream, source);
+        if let Some(pending) = pending {
+            driver.callbacks.pending.insert(Ticket::Stream(stream), pending);
+        }
+        Ok::<_, RoomError>(stream)
+    });
+    let stream = started.ok_or_else(busy)?.map_err(JsValue::from)?;
+    Ok(Array::of2(&promise, &(stream.0 as f64).into()))
+}
+
+/// The core asks for `max` bytes at `offset` of `stream`'s source: reads them and hands them back.
+pub(crate) fn read(driver: &Driver, weak: &WeakDriver, stream: StreamId, offset: u64, max: u64) {
+    let Some(source) = driver.stream_sources.get(&stream) else { return };
+    let called = source.call2(&JsValue::NULL, &(offset as f64).into(), &(max as f64).into());
+    let weak = weak.clone();
+    spawn_local(async move {
+        let read = match called.map(|value| JsFuture::from(Promise::resolve(&value))) {
+            Ok(future) => future.await,
+            Err(e) => Err(e),
+        };
+        let read = match read {
+            Ok(value) if value.is_null() || value.is_undefined() => Ok(None),
+            Ok(value) => match value.dyn_into::<Uint8Array>() {
+                Ok(bytes) => Ok(Some(JsBytes(bytes))),
+                Err(_) => Err("the source gave something other than a Uint8Array".to_owned()),
+            },
+            Err(e) => Err(describe(&e)),
+        };
+        let Some(shared) = weak.upgrade() else { return };
+        with_driver(&shared, |driver, _| driver.core.stream_read(now(), stream, read));
+    });
+}
