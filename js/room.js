@@ -4,9 +4,11 @@
 
 /** Messages kept per action while it has no receiver, oldest dropped first. */
 const MAX_UNHANDLED_MESSAGES = 256
+/** Streams kept per stream action while it has no `onMessage` (each holds up to its 8 MiB window). */
+const MAX_UNHANDLED_STREAMS = 16
 /**
- * Bytes of an incoming stream its `ReadableStream` queues before the app reads them; what the app
- * reads beyond it is reported consumed, so the sender may send more (see `STREAM_WINDOW`).
+ * The high-water mark of an incoming stream's `ReadableStream`: bytes queued beyond it count as
+ * not yet consumed. The queue itself holds up to the sender's 8 MiB of credit (`STREAM_WINDOW`).
  */
 const STREAM_QUEUE_BYTES = 1024 * 1024
 /** Handshake messages kept per pending peer until its handshake asks for them. */
@@ -40,6 +42,11 @@ function safely (callback, ...args) {
 /** Blobs are read into ArrayBuffers before they are handed to the driver. */
 const readable = data => (data instanceof Blob ? data.arrayBuffer() : data)
 
+/** A `Uint8Array` over the bytes of an `ArrayBuffer` or any view, or `undefined`. */
+const asBytes = value => (value instanceof ArrayBuffer
+  ? new Uint8Array(value)
+  : ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : undefined)
+
 /**
  * What a stream action reads from: `read(offset, max)` promising the next bytes (a `Uint8Array`,
  * or `null` at the end), the size when known, and `close()` to release the source. A `Blob` (a
@@ -56,25 +63,30 @@ function streamSource (source, size) {
   }
   if (source instanceof ReadableStream) {
     const reader = source.getReader()
+    let reading = false
     let done = false
     return {
       read: async () => {
+        reading = true
         const next = await reader.read()
         if (next.done) {
           done = true
           return null
         }
-        return next.value instanceof Uint8Array ? next.value : new Uint8Array(next.value)
+        const bytes = asBytes(next.value)
+        if (!bytes) throw new TypeError('the ReadableStream gave a chunk that is not bytes (an ArrayBuffer or a view)')
+        return bytes
       },
       size,
+      // A stream never read (the send failed at once) is left to the app, unlocked.
       close: () => {
-        if (!done) reader.cancel().catch(() => {})
+        if (reading && !done) reader.cancel().catch(() => {})
         try { reader.releaseLock() } catch {}
       }
     }
   }
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-    const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+  const bytes = asBytes(source)
+  if (bytes) {
     return {
       read: (offset, max) => (offset >= bytes.byteLength ? null : bytes.subarray(offset, offset + max)),
       size: bytes.byteLength,
@@ -182,7 +194,8 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       const queued = Math.max(0, STREAM_QUEUE_BYTES - (controller.desiredSize ?? 0))
       const consumed = enqueued - queued
       if (consumed > reported) {
-        raw.streamConsumed(id, consumed - reported)
+        // The total goes, so a report the driver could not take is made good by the next.
+        raw.streamConsumed(id, consumed)
         reported = consumed
       }
     }
@@ -362,7 +375,10 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       deliver: (readable, peerId, metadata, size) => {
         const context = withMetadata(size === undefined ? { peerId } : { peerId, size }, metadata)
         if (onMessage) return safely(onMessage, readable, context)
-        // At most 16 streams per peer are open (the core refuses more), each held to its window.
+        if (unhandled.length === MAX_UNHANDLED_STREAMS) {
+          console.warn(`rendez: action "${name}" has no onMessage; cancelled a stream beyond the ${MAX_UNHANDLED_STREAMS} kept`)
+          return readable.cancel()
+        }
         unhandled.push([readable, context])
       }
     }

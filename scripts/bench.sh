@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-scripts/isolated.sh bash -c "node bench/run.mjs && node bench/relays.mjs"
+scripts/isolated.sh bash -c "node bench/run.mjs && node bench/files.mjs && node bench/relays.mjs"

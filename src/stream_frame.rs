@@ -3,7 +3,8 @@
 //! sender-to-receiver and receiver-to-sender kinds are distinct, so handles never collide.
 //!
 //! Sender to receiver:
-//! * `13` open: `handle: u32`, `id: [u8; 16]` (stays the same across connections, for resuming),
+//! * `13` open: `handle: u32`, `id: [u8; 16]` (random, the same on every connection the stream
+//!   may take, for resuming it; receivers do not use it yet),
 //!   `offset: u64` (where the data starts), `size: u64` (`u64::MAX`: unknown until the end),
 //!   `payload kind: u8`, `action name: u8 len + UTF-8`, `metadata: u32 len + UTF-8 JSON`
 //!   (`u32::MAX`: none).
@@ -12,7 +13,8 @@
 //! * `16` abort: `handle: u32`; the sender gave the stream up.
 //!
 //! Receiver to sender:
-//! * `17` credit: `handle: u32`, `until: u64`; data may be sent up to that offset.
+//! * `17` credit: `handle: u32`, `until: u64`; data may be sent up to that offset (sent at once
+//!   after the open, so the sender knows the stream was taken).
 //! * `18` closed: `handle: u32`, `reason: u8` ([`CloseReason`]).
 
 use crate::frame::{FrameError, PayloadKind, Reader, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN, PREFIX_LEN};

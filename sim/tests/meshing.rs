@@ -30,10 +30,11 @@ fn sixteen_peers_joining_at_once_reach_full_mesh_within_three_seconds() {
 
 /// Sixteen pages that answer at different speeds: the larger id of two peers introduced to each
 /// other leaves the offer to the smaller one (whose offer would win the tie-break), so presence
-/// rooms set up few connections beyond the 240 ends a full mesh needs (about 300 without that).
+/// rooms set up few connections beyond the 240 ends a full mesh needs (about 300 without that;
+/// trackers' pool offers cross as often either way).
 #[test]
 fn sixteen_uneven_pages_set_up_few_connections_beyond_those_needed() {
-    for (kind, most) in [(StrategyKind::Mqtt, 280), (StrategyKind::Nostr, 280), (StrategyKind::Torrent, 310)] {
+    for kind in [StrategyKind::Mqtt, StrategyKind::Nostr] {
         for seed in 0..3 {
             let mut world = World::new(kind, seed);
             let peers: Vec<usize> = (0..16)
@@ -43,7 +44,7 @@ fn sixteen_uneven_pages_set_up_few_connections_beyond_those_needed() {
                 .collect();
             assert!(world.run_until(Duration::from_secs(3), |w| w.full_mesh(&peers)), "{kind:?} seed {seed}");
             let created: u64 = peers.iter().map(|&p| world.stats(p).connections_created).sum();
-            assert!(created <= most, "{kind:?} seed {seed}: {created} connections set up for 240 ends");
+            assert!(created <= 280, "{kind:?} seed {seed}: {created} connections set up for 240 ends");
         }
     }
 }

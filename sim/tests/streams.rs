@@ -3,7 +3,7 @@
 //! protocol.
 
 use rendez_core::frame::PayloadKind;
-use rendez_core::room::{StreamError, READ_AHEAD, READ_LEN, STREAM_WINDOW};
+use rendez_core::room::{StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, STREAM_WINDOW};
 use rendez_core::stream_frame::{encode_data, encode_open, StreamOpen, STREAM_ID_LEN};
 use rendez_sim::{StrategyKind, World};
 use std::time::Duration;
@@ -45,7 +45,8 @@ fn a_slow_sink_holds_the_sender_to_the_window() {
     world.hold_streams(b, true);
     let payload = pattern(64 * MIB);
     let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
-    world.run_for(Duration::from_secs(5));
+    // Longer than the wait for the receiver to take the stream: its first credit did.
+    world.run_for(ACK_TIMEOUT + Duration::from_secs(10));
     let (&incoming, log) = world.log(b).streams.iter().next().unwrap();
     assert_eq!(log.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the window");
     let read = world.stream_reads(a) * READ_LEN;
@@ -195,4 +196,54 @@ fn transfers_and_streams_to_one_peer_take_turns() {
     assert!(!world.log(a).streams_sent.contains_key(&stream), "the stream is still going");
     world.run_for(Duration::from_secs(10));
     assert!(matches!(world.log(a).streams_sent.get(&stream), Some(Ok(_))));
+}
+
+#[test]
+fn a_peer_that_ignores_streams_fails_them_with_a_timeout() {
+    let (mut world, a, b) = pair(10);
+    // b answers no stream frame (as a peer of an older version, which ignores their kinds).
+    let a_index = a;
+    world.frame_filter =
+        Some(Box::new(move |from, frame: &[u8]| from == a_index || !matches!(frame.get(2), Some(17 | 18))));
+    // One stream fits the credit assumed at the open and ends (its verdict never comes); the other
+    // stops there (it is never taken).
+    let ended = world.send_stream(a, b, "file", pattern(MIB), true).unwrap();
+    let stalled = world.send_stream(a, b, "file", pattern(4 * STREAM_WINDOW as usize), true).unwrap();
+    world.run_for(ACK_TIMEOUT - Duration::from_secs(1));
+    assert!(world.log(a).streams_sent.is_empty(), "still waiting");
+    world.run_for(Duration::from_secs(2));
+    for stream in [ended, stalled] {
+        let result = world.log(a).streams_sent.get(&stream).unwrap();
+        assert_eq!(result.as_ref().unwrap_err().code(), "timeout", "{result:?}");
+    }
+}
+
+#[test]
+fn a_stream_ending_exactly_at_the_window_ends_while_the_sink_holds_it() {
+    let (mut world, a, b) = pair(11);
+    world.hold_streams(b, true);
+    let stream = world.send_stream(a, b, "file", pattern(STREAM_WINDOW as usize), true).unwrap();
+    world.run_for(Duration::from_secs(3));
+    assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Ok(STREAM_WINDOW)));
+}
+
+#[test]
+fn a_second_open_of_one_handle_refuses_both() {
+    let (mut world, a, b) = pair(12);
+    let open = StreamOpen {
+        handle: 5,
+        id: [2; STREAM_ID_LEN],
+        offset: 0,
+        size: None,
+        kind: PayloadKind::Binary,
+        action: "file".into(),
+        metadata: None,
+    };
+    let target = world.peer_id(b).to_owned();
+    world.send_raw_frame(a, &target, encode_open(&open).unwrap());
+    world.send_raw_frame(a, &target, encode_open(&open).unwrap());
+    world.run_for(Duration::from_millis(100));
+    let results: Vec<_> = world.log(b).streams.values().map(|s| s.result.clone()).collect();
+    assert_eq!(results.len(), 1);
+    assert!(matches!(results[0], Some(Err(StreamError::Refused { .. }))), "{results:?}");
 }

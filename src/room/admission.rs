@@ -116,6 +116,6 @@ impl<P: Payload> Room<P> {
         self.emit(Event::PeerJoined { peer });
         self.introduce(conn);
         self.reschedule();
-        self.use_setup_capacity();
+        self.capacity_freed = true;
     }
 }

@@ -257,6 +257,7 @@ impl<P: Payload> Room<P> {
     /// and whether the peer had joined.
     pub(super) fn remove_conn(&mut self, conn: ConnId) -> Option<(String, bool)> {
         let c = self.conns.remove(&conn)?;
+        self.capacity_freed = true;
         self.outputs.push_back(Output::CloseConnection { conn });
         self.offers.retain(|_, id| *id != conn);
         self.leave_round(conn, None);

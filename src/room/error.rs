@@ -1,6 +1,7 @@
 //! Errors the app sees, each with a stable [`code`](RoomError::code) for JS `Error.code`.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Why an app call was refused at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,8 @@ pub enum StreamError {
     Aborted { peer: String },
     /// The peer did not take the stream, or broke its protocol (the reason says how).
     Refused { peer: String, reason: String },
+    /// The peer did not take the stream, or confirm it once sent, in time.
+    Timeout { peer: String, waited: Duration },
     /// The peer left the room before the stream was complete.
     Left { peer: String },
     /// We left the room.
@@ -111,6 +114,7 @@ impl StreamError {
             Self::Cancelled { .. } => "cancelled",
             Self::Aborted { .. } => "aborted",
             Self::Refused { .. } => "refused",
+            Self::Timeout { .. } => "timeout",
             Self::Left { .. } => "left",
             Self::Closed => "closed",
             Self::Source(_) => "source",
@@ -125,6 +129,9 @@ impl fmt::Display for StreamError {
             Self::Cancelled { peer } => write!(f, "peer {peer} cancelled the stream"),
             Self::Aborted { peer } => write!(f, "the stream with peer {peer} was aborted by its sender"),
             Self::Refused { peer, reason } => write!(f, "peer {peer} refused the stream: {reason}"),
+            Self::Timeout { peer, waited } => {
+                write!(f, "peer {peer} did not answer the stream within {} s", waited.as_secs())
+            }
             Self::Left { peer } => write!(f, "peer left room ({peer}) before the stream was complete"),
             Self::Closed => f.write_str("the room has been left"),
             Self::Source(reason) => write!(f, "cannot read what is being sent: {reason}"),

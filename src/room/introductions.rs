@@ -5,8 +5,9 @@
 //! Rules: when a peer joins, we send it the list of the other peers we have in the room (passive
 //! ones left out for a passive newcomer), at most [`MAX_INTRODUCED`]; a list is read once per
 //! connection; for each listed peer we have no connection to (and that is not passive when we are)
-//! we make a direct offer (to a peer with a smaller id than ours only after [`INTRODUCTION_DEFER`],
-//! as it is likely introduced to us too and its offer would win the tie-break) once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
+//! we make a direct offer (to a peer with a smaller id than ours only after
+//! [`INTRODUCTION_DEFER`], as it is likely introduced to us too and its offer would win the
+//! tie-break) once fewer than [`MAX_INTRODUCTION_OFFERS`] of these and fewer than
 //! [`MAX_UNOPENED_CONNECTIONS`] connections in all are being set up (so room is left for the
 //! newcomers' offers to us; at most [`MAX_INTRODUCED`] introductions wait, the oldest dropped
 //! first); for at most [`POOL_ANSWER_WAIT`] after our latest offer pool went out, introductions

@@ -15,10 +15,11 @@
 //! 4. Arm the timer for [`Room::poll_timeout`], and wait again.
 //!
 //! Where each rule lives: relay connections and their backoff in `relays`; announcing, offers,
-//! answers, the tie-break, the set-up cap and replay protection in `discovery`; offers waiting for set-up
-//! capacity in `waiting_offers`; negotiation
-//! steps and perfect negotiation in `negotiation`; frames from peers in `inbox`; sends, acks and
-//! their timeouts and aborts in `outbox`; requests and replies in `requests`; admission and
+//! answers, the tie-break, the set-up cap and replay protection in `discovery`; offers waiting
+//! for set-up capacity in `waiting_offers`; negotiation steps and perfect negotiation in
+//! `negotiation`; frames from peers in `inbox`; sends, acks and their timeouts and aborts in
+//! `outbox`; streamed sends and receives in `streams_out` and `streams_in`; requests and replies
+//! in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
 //! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
 //! `liveness`; pings in `pings`; media metadata in `media`; a room whose key is still being
@@ -205,6 +206,8 @@ pub struct Room<P> {
     early_candidates: Map<(String, String), Vec<String>>,
     /// Offers waiting for set-up capacity.
     waiting_offers: VecDeque<waiting_offers::WaitingOffer>,
+    /// A connection went away or joined since capacity was last used (see `waiting_offers`).
+    capacity_freed: bool,
     /// Peers introduced to us that we will offer a connection to once set-up capacity allows.
     introductions: VecDeque<introductions::Introduction>,
     /// Introduced peers whose first offer failed and that were introduced once more.
@@ -274,6 +277,7 @@ impl<P: Payload> Room<P> {
             next_conn_deadline: None,
             early_candidates: Map::default(),
             waiting_offers: VecDeque::new(),
+            capacity_freed: false,
             introductions: VecDeque::new(),
             reintroduced: Set::default(),
             presences: presences::Presences::default(),
@@ -377,6 +381,9 @@ impl<P: Payload> Room<P> {
 
     /// The next thing for the driver to carry out, or `None` once drained.
     pub fn poll_output(&mut self) -> Option<Output<P>> {
+        if std::mem::take(&mut self.capacity_freed) && !self.left {
+            self.use_setup_capacity();
+        }
         if let Some(output) = self.outputs.pop_front() {
             return Some(output);
         }

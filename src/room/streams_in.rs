@@ -4,8 +4,9 @@
 //! Rules: only a joined peer may stream to us, at most [`MAX_INCOMING_STREAMS`] streams at once
 //! (further ones are refused); each piece is handed on at once ([`Event::StreamData`]) and
 //! hashed through the room's scratch buffer, so the room holds no payload byte; data must come in
-//! order, within the credit granted ([`STREAM_WINDOW`] from the open, then more as the app reports
-//! bytes consumed: a fresh grant once half the window is consumed) and within the size announced,
+//! order, within the credit granted ([`STREAM_WINDOW`] from the open, confirmed to the sender at
+//! once, then more as the app reports bytes consumed: a fresh grant once half the window is
+//! consumed) and within the size announced,
 //! or the stream is refused and fails; at the end frame the size and SHA-256 are compared with
 //! what arrived, and the stream ends `Ok` only if both match (else [`StreamError::Integrity`]),
 //! the sender told either way; the app may cancel a stream, and the sender is told.
@@ -37,12 +38,13 @@ pub(super) struct IncomingStream {
 }
 
 impl<P: Payload> Room<P> {
-    /// The app consumed `bytes` more of stream `stream` (wrote them to its sink): the sender may
-    /// send that much further.
-    pub fn stream_consumed(&mut self, now: Instant, stream: IncomingStreamId, bytes: u64) {
+    /// The app has consumed `total` bytes of stream `stream` in all (written them to its sink):
+    /// the sender may send that much further. A total is reported rather than an increment, so
+    /// a report that never arrives is made good by the next.
+    pub fn stream_consumed(&mut self, now: Instant, stream: IncomingStreamId, total: u64) {
         self.now = now;
         let Some(s) = self.streams_in.get_mut(&stream) else { return };
-        s.consumed = s.consumed.saturating_add(bytes).min(s.received);
+        s.consumed = s.consumed.max(total.min(s.received));
         if s.consumed.saturating_add(STREAM_WINDOW) >= s.granted.saturating_add(STREAM_WINDOW / 2) {
             s.granted = s.consumed.saturating_add(STREAM_WINDOW);
             let (conn, frame) = (s.conn, encode_credit(s.handle, s.granted));
@@ -62,8 +64,11 @@ impl<P: Payload> Room<P> {
     pub(super) fn on_stream_open(&mut self, conn: ConnId, open: StreamOpen) {
         let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
         let from_peer = self.streams_in.values().filter(|s| s.conn == conn).count();
-        let duplicate = self.streams_in.values().any(|s| s.conn == conn && s.handle == open.handle);
-        if duplicate || from_peer >= MAX_INCOMING_STREAMS || open.offset != 0 {
+        let duplicate = self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == open.handle);
+        if let Some((&stream, _)) = duplicate {
+            return self.refuse_incoming(stream, format!("it opened stream {} twice", open.handle));
+        }
+        if from_peer >= MAX_INCOMING_STREAMS || open.offset != 0 {
             self.warn_about(conn, format!("refused a stream (at most {MAX_INCOMING_STREAMS} at once, from the start)"));
             return self.send_control(conn, encode_closed(open.handle, CloseReason::Refused));
         }
@@ -82,6 +87,9 @@ impl<P: Payload> Room<P> {
                 digest: PayloadDigest::default(),
             },
         );
+        // The sender learns at once that we take the stream (a peer of an older version would
+        // ignore it), with the credit it already assumed.
+        self.send_control(conn, encode_credit(open.handle, STREAM_WINDOW));
         let StreamOpen { action, kind, metadata, size, .. } = open;
         self.emit(Event::StreamStarted { stream, peer, action, kind, metadata, size });
     }

@@ -64,9 +64,11 @@ pub(super) struct OutgoingStream<P> {
     /// The receiver lets us send up to this offset.
     credit: u64,
     digest: PayloadDigest,
+    /// When the open frame went out, until the receiver answers it.
+    opened: Option<Instant>,
     /// When the end frame went out.
     ended: Option<Instant>,
-    /// When to give up waiting for the receiver's verdict.
+    /// When to give up waiting for the receiver to take the stream, or for its verdict.
     deadline: Option<Instant>,
 }
 
@@ -78,9 +80,11 @@ impl<P: Payload> OutgoingStream<P> {
             || (self.exhausted && self.pending_len == 0 && self.ended.is_none())
     }
 
-    /// Whether the next piece of the source should be read now.
+    /// Whether the next piece of the source should be read now (at the announced size, only its
+    /// end is left to read, which needs no credit).
     fn wants_read(&self) -> bool {
-        !self.reading && !self.exhausted && self.pending_len < READ_AHEAD && self.read < self.credit
+        let room = self.read < self.credit || self.size == Some(self.read);
+        !self.reading && !self.exhausted && self.pending_len < READ_AHEAD && room
     }
 }
 
@@ -128,6 +132,7 @@ impl<P: Payload> Room<P> {
                 framed: 0,
                 credit: STREAM_WINDOW,
                 digest: PayloadDigest::default(),
+                opened: None,
                 ended: None,
                 deadline: None,
             },
@@ -209,6 +214,8 @@ impl<P: Payload> Room<P> {
         let c = self.conns.get_mut(&conn)?;
         let (_, s) = self.streams_out.iter_mut().find(|(_, s)| s.conn == conn && s.has_frame())?;
         let frame = if let Some(open) = s.open.take() {
+            s.opened = Some(now);
+            s.deadline = Some(now + ACK_TIMEOUT);
             OutFrame { header: open, body: None }
         } else if s.pending_len > 0 && s.framed < s.credit {
             let header = encode_data(s.handle, s.framed);
@@ -233,7 +240,10 @@ impl<P: Payload> Room<P> {
             return None;
         };
         let deadline = s.deadline;
-        c.buffered += frame.len();
+        // The driver reports the channel's buffer after frames with a body only.
+        if frame.body.is_some() {
+            c.buffered += frame.len();
+        }
         c.last_sent = now;
         if let Some(at) = deadline {
             self.note_deadline(at);
@@ -247,6 +257,9 @@ impl<P: Payload> Room<P> {
         let Some(s) = self.streams_out.iter_mut().map(|(_, s)| s).find(|s| s.conn == conn && s.handle == handle) else {
             return;
         };
+        if s.opened.take().is_some() && s.ended.is_none() {
+            s.deadline = None;
+        }
         if until > s.credit {
             s.credit = until;
             self.queue_for_sending(conn);
@@ -281,27 +294,25 @@ impl<P: Payload> Room<P> {
         self.emit(Event::StreamSent { stream, result });
     }
 
-    /// Fails the streams whose receiver's verdict is overdue (the wait goes on while the channel
-    /// still holds data, up to [`MAX_ACK_WAIT`] after the end frame).
+    /// Fails the streams the receiver did not take within [`ACK_TIMEOUT`] of the open frame (a
+    /// peer of an older version ignores it), or whose verdict is overdue (the wait goes on while
+    /// the channel still holds data, up to [`MAX_ACK_WAIT`] after the end frame).
     pub(super) fn overdue_stream_verdicts(&mut self) {
         let now = self.now;
         let mut overdue = Vec::new();
         for (&stream, s) in self.streams_out.iter_mut() {
-            let (Some(deadline), Some(ended)) = (s.deadline, s.ended) else { continue };
-            if deadline > now {
-                continue;
-            }
-            let draining = self.conns.get(&s.conn).is_some_and(|c| c.buffered > 0);
-            let limit = ended + MAX_ACK_WAIT;
+            let Some(deadline) = s.deadline.filter(|&at| at <= now) else { continue };
+            let Some(since) = s.ended.or(s.opened) else { continue };
+            let draining = s.ended.is_some() && self.conns.get(&s.conn).is_some_and(|c| c.buffered > 0);
+            let limit = since + MAX_ACK_WAIT;
             if draining && now < limit {
                 s.deadline = Some((now + ACK_TIMEOUT).min(limit));
             } else {
-                overdue.push((stream, s.peer.clone()));
+                overdue.push((stream, s.peer.clone(), deadline.since(since)));
             }
         }
-        for (stream, peer) in overdue {
-            let reason = format!("no verdict within {} s of the end", ACK_TIMEOUT.as_secs());
-            self.end_outgoing(stream, Err(StreamError::Refused { peer, reason }), true);
+        for (stream, peer, waited) in overdue {
+            self.end_outgoing(stream, Err(StreamError::Timeout { peer, waited }), true);
         }
     }
 

@@ -3,8 +3,9 @@
 //!
 //! Rules: an opened, first-seen offer that finds [`MAX_UNOPENED_CONNECTIONS`] connections being
 //! set up waits, at most [`MAX_WAITING_OFFERS`] of them (the oldest dropped first) and one per
-//! peer (a newer one replaces it); whenever capacity frees (a connection joins or goes away, or
-//! time passes) waiting offers are answered first, oldest first, then introductions are followed;
+//! peer (a newer one replaces it); whenever capacity may have freed (a connection joined or went
+//! away: checked before the next output; or time passed) waiting offers are answered first, oldest
+//! first, then introductions are followed;
 //! an offer that waited longer than [`OFFER_WAIT`] is dropped, and one from a peer we meanwhile
 //! connected to another way is decided by the usual tie-break.
 

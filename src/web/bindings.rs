@@ -6,7 +6,7 @@ use super::callbacks::{Callbacks, Ticket};
 use super::config::{self, RoomConfig as JsConfig};
 use super::console::install_panic_hook;
 use super::driver::{self, now, read, with_callbacks, with_driver, Shared};
-use super::errors::invalid;
+use super::errors::{busy, invalid};
 use super::key_derivation;
 use super::media;
 use super::page;
@@ -137,11 +137,11 @@ impl Room {
         with_driver(&self.inner, |driver, _| driver.core.abort_stream(now(), StreamId(id as u64)));
     }
 
-    /// The app consumed `bytes` more of incoming stream `id`.
+    /// The app has consumed `total` bytes of incoming stream `id` in all.
     #[wasm_bindgen(js_name = streamConsumed)]
-    pub fn stream_consumed(&self, id: f64, bytes: f64) {
+    pub fn stream_consumed(&self, id: f64, total: f64) -> Result<(), JsValue> {
         let id = IncomingStreamId(id as u64);
-        with_driver(&self.inner, |driver, _| driver.core.stream_consumed(now(), id, bytes as u64));
+        with_driver(&self.inner, |driver, _| driver.core.stream_consumed(now(), id, total as u64)).ok_or_else(busy)
     }
 
     /// The app cancelled incoming stream `id`: its sender is told.

@@ -7,7 +7,7 @@
 use super::actions::parse_metadata;
 use super::callbacks::{deferred, Ticket};
 use super::driver::{now, with_driver, Driver, Shared, WeakDriver};
-use super::errors::busy;
+use super::errors::{busy, invalid};
 use super::payload::JsBytes;
 use super::peer::describe;
 use crate::frame::PayloadKind;
@@ -15,6 +15,9 @@ use crate::room::{RoomError, StreamId, StreamRequest};
 use js_sys::{Array, Function, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+/// Largest size a JS number holds exactly: 2^53 − 1.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Starts streaming what `source` reads to `peer` on `action`: `[promise, streamId]`, the promise
 /// resolving with the size once the peer verified every byte.
@@ -27,7 +30,12 @@ pub(crate) fn send_stream(
     metadata: &JsValue,
 ) -> Result<Array, JsValue> {
     let metadata = parse_metadata(metadata)?;
-    let size = size.filter(|s| s.is_finite() && *s >= 0.0).map(|s| s as u64);
+    let size = match size {
+        Some(s) if !(s >= 0.0 && s.fract() == 0.0 && s <= MAX_SAFE_INTEGER) => {
+            return Err(invalid("size must be a whole number of bytes, at most Number.MAX_SAFE_INTEGER"))
+        }
+        other => other.map(|s| s as u64),
+    };
     let request = StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size };
     let (promise, pending) = deferred(None);
     let started = with_driver(shared, |driver, _| {
@@ -43,11 +51,13 @@ pub(crate) fn send_stream(
 }
 
 /// The core asks for `max` bytes at `offset` of `stream`'s source: reads them and hands them back.
+/// The source runs app code (a `ReadableStream`'s `pull`), so it is called from a microtask, when
+/// the driver is no longer borrowed, never during the drain.
 pub(crate) fn read(driver: &Driver, weak: &WeakDriver, stream: StreamId, offset: u64, max: u64) {
-    let Some(source) = driver.stream_sources.get(&stream) else { return };
-    let called = source.call2(&JsValue::NULL, &(offset as f64).into(), &(max as f64).into());
+    let Some(source) = driver.stream_sources.get(&stream).cloned() else { return };
     let weak = weak.clone();
     spawn_local(async move {
+        let called = source.call2(&JsValue::NULL, &(offset as f64).into(), &(max as f64).into());
         let read = match called.map(|value| JsFuture::from(Promise::resolve(&value))) {
             Ok(future) => future.await,
             Err(e) => Err(e),

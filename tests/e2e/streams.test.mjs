@@ -1,4 +1,4 @@
-// Streamed transfers between real browsers: a 1 GiB stream (STREAM_MIB sets another size) between
+// Streamed transfers between real browsers: a 512 MiB stream (STREAM_MIB sets another size) between
 // two browser processes with the receiving browser's memory measured, a byte changed on the way,
 // and cancelling on either side.
 import { test } from 'node:test'
@@ -93,12 +93,12 @@ async function pair (browserA, browserB, roomId) {
   return [a, b]
 }
 
-test('a 1 GiB stream between two browser processes arrives byte-identical while the receiving browser grows by less than 96 MiB', async () => {
+test('a 512 MiB stream between two browser processes arrives byte-identical while the receiving browser grows by less than 96 MiB', async () => {
   const marker = '--rendez-e2e-receiver'
   const receiving = await launchBrowser([marker])
   try {
-    const [a, b] = await pair(env.browser, receiving, 'streams-2gib')
-    const size = Number(process.env.STREAM_MIB ?? 1024) * MIB
+    const [a, b] = await pair(env.browser, receiving, 'streams-big')
+    const size = Number(process.env.STREAM_MIB ?? 512) * MIB
     const baseline = browserMemory(marker)
     let peak = baseline
     const sampler = setInterval(() => { peak = Math.max(peak, browserMemory(marker)) }, 250)
@@ -169,4 +169,24 @@ test('the receiver cancelling stops the sender, and the sender aborting errors t
   await a.page.evaluate(() => abortStream())
   assert.equal(await aborted, 'AbortError')
   assert.equal(await receiverError, 'aborted')
+})
+
+test('a received stream forwarded to another peer arrives whole', async () => {
+  const [a, b] = await pair(env.browser, env.browser, 'streams-forward')
+  const c = await openPeer(env.browser, env.files.url, env.relay.url, 'streams-forward')
+  for (const peer of [a, b]) await waitFor(peer.page, id => log.joins.includes(id), c.selfId)
+  await waitFor(c.page, ids => ids.every(id => log.joins.includes(id)), [a.selfId, b.selfId])
+  await setUpStreams(c.page)
+  await b.page.evaluate(target => {
+    file.onMessage = (stream, { size }) => { window.forwarded = file.send(stream, { target, size }) }
+  }, c.selfId)
+  const size = 24 * MIB
+  const digest = await a.page.evaluate(async ([target, size]) => {
+    const source = randomStream(size)
+    await file.send(source, { target, size })
+    return source.digest
+  }, [b.selfId, size])
+  await waitFor(c.page, () => incoming[0]?.digest || incoming[0]?.error, undefined, 60_000)
+  assert.deepEqual(await c.page.evaluate(() => incoming[0]), { peerId: b.selfId, size, metadata: undefined, received: size, digest, error: null })
+  assert.equal(await b.page.evaluate(() => forwarded), size)
 })

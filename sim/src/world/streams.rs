@@ -19,8 +19,9 @@ pub struct IncomingLog {
     pub metadata: Option<String>,
     pub size: Option<u64>,
     pub bytes: Vec<u8>,
-    /// Bytes arrived that the app has not consumed yet.
+    /// Bytes arrived that the app has not consumed yet, and those it has.
     pub unconsumed: u64,
+    pub consumed: u64,
     /// The most bytes arrived and not consumed at any time.
     pub most_unconsumed: u64,
     pub result: Option<Result<u64, StreamError>>,
@@ -95,12 +96,14 @@ impl World {
         self.peers[p].streams.holding = holding;
     }
 
-    /// `p`'s app consumes `bytes` of incoming stream `stream`.
+    /// `p`'s app consumes `bytes` more of incoming stream `stream`.
     pub fn consume(&mut self, p: PeerIndex, stream: IncomingStreamId, bytes: u64) {
-        if let Some(log) = self.peers[p].log.streams.get_mut(&stream) {
-            log.unconsumed = log.unconsumed.saturating_sub(bytes);
-        }
-        self.app(p, |room, now| room.stream_consumed(now, stream, bytes));
+        let Some(log) = self.peers[p].log.streams.get_mut(&stream) else { return };
+        let bytes = bytes.min(log.unconsumed);
+        log.unconsumed -= bytes;
+        log.consumed += bytes;
+        let total = log.consumed;
+        self.app(p, |room, now| room.stream_consumed(now, stream, total));
     }
 
     pub fn cancel_incoming_stream(&mut self, p: PeerIndex, stream: IncomingStreamId) {
