@@ -49,7 +49,8 @@ const asBytes = value => (value instanceof ArrayBuffer
 
 /**
  * What a stream action reads from: `read(offset, max)` promising the next bytes (a `Uint8Array`,
- * or `null` at the end), the size when known, and `close()` to release the source. A `Blob` (a
+ * or `null` at the end), the size when known, whether any offset can be read (then a stream cut
+ * off with its connection resumes), and `close()` to release the source. A `Blob` (a
  * `File`) is read slice by slice at the offsets asked for; a `ReadableStream` chunk by chunk;
  * bytes in memory as views.
  */
@@ -58,6 +59,7 @@ function streamSource (source, size) {
     return {
       read: async (offset, max) => (offset >= source.size ? null : new Uint8Array(await source.slice(offset, offset + max).arrayBuffer())),
       size: source.size,
+      seekable: true,
       close: () => {}
     }
   }
@@ -78,6 +80,7 @@ function streamSource (source, size) {
         return bytes
       },
       size,
+      seekable: false,
       // A stream never read (the send failed at once) is left to the app, unlocked.
       close: () => {
         if (reading && !done) reader.cancel().catch(() => {})
@@ -90,6 +93,7 @@ function streamSource (source, size) {
     return {
       read: (offset, max) => (offset >= bytes.byteLength ? null : bytes.subarray(offset, offset + max)),
       size: bytes.byteLength,
+      seekable: true,
       close: () => {}
     }
   }
@@ -355,9 +359,9 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     const send = async (source, options) => {
       const { target, metadata, signal } = options ?? {}
       if (typeof target !== 'string') throw rendezError('a stream goes to one peer: options.target, a peer id', 'invalid')
-      const { read, size, close } = streamSource(source, options?.size)
+      const { read, size, seekable, close } = streamSource(source, options?.size)
       try {
-        return await abortable(signal, () => raw.sendStream(name, target, read, size, metadata), id => raw.abortStream(id))
+        return await abortable(signal, () => raw.sendStream(name, target, read, size, seekable, metadata), id => raw.abortStream(id))
       } finally {
         close()
       }

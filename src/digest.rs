@@ -13,7 +13,7 @@ pub const SCRATCH_LEN: usize = 64 * 1024;
 pub struct Scratch(Vec<u8>);
 
 /// The SHA-256 of the bytes seen so far.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct PayloadDigest(Sha256);
 
 impl PayloadDigest {

@@ -16,6 +16,9 @@
 //! * `17` credit: `handle: u32`, `until: u64`; data may be sent up to that offset (sent at once
 //!   after the open, so the sender knows the stream was taken).
 //! * `18` closed: `handle: u32`, `reason: u8` ([`CloseReason`]).
+//! * `19` resume: `handle: u32`, `offset: u64`; the answer to an open whose id names a stream cut
+//!   off with an earlier connection: the receiver holds its first `offset` bytes, and the sender
+//!   goes on from there (the credit frame follows).
 
 use crate::frame::{FrameError, PayloadKind, Reader, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN, PREFIX_LEN};
 
@@ -25,6 +28,7 @@ pub(crate) const KIND_STREAM_END: u8 = 15;
 pub(crate) const KIND_STREAM_ABORT: u8 = 16;
 pub(crate) const KIND_STREAM_CREDIT: u8 = 17;
 pub(crate) const KIND_STREAM_CLOSED: u8 = 18;
+pub(crate) const KIND_STREAM_RESUME: u8 = 19;
 const UNKNOWN_SIZE: u64 = u64::MAX;
 const NO_METADATA: u32 = u32::MAX;
 
@@ -68,6 +72,7 @@ pub enum StreamHeader {
     Abort(u32),
     Credit { handle: u32, until: u64 },
     Closed { handle: u32, reason: CloseReason },
+    Resume { handle: u32, offset: u64 },
 }
 
 /// `[length prefix][header]` of a stream's open frame.
@@ -121,6 +126,11 @@ pub fn encode_credit(handle: u32, until: u64) -> Vec<u8> {
     fixed(KIND_STREAM_CREDIT, handle, &until.to_be_bytes())
 }
 
+/// A whole resume frame.
+pub fn encode_resume(handle: u32, offset: u64) -> Vec<u8> {
+    fixed(KIND_STREAM_RESUME, handle, &offset.to_be_bytes())
+}
+
 /// A whole closed frame.
 pub fn encode_closed(handle: u32, reason: CloseReason) -> Vec<u8> {
     fixed(KIND_STREAM_CLOSED, handle, &[reason as u8])
@@ -157,6 +167,7 @@ pub(crate) fn decode(kind: u8, r: &mut Reader<'_>) -> Result<StreamHeader, Frame
         KIND_STREAM_END => StreamHeader::End { handle, size: r.u64()?, digest: r.array()? },
         KIND_STREAM_ABORT => StreamHeader::Abort(handle),
         KIND_STREAM_CREDIT => StreamHeader::Credit { handle, until: r.u64()? },
+        KIND_STREAM_RESUME => StreamHeader::Resume { handle, offset: r.u64()? },
         _ => StreamHeader::Closed {
             handle,
             reason: match r.u8()? {
@@ -201,6 +212,7 @@ mod tests {
         assert_eq!(decoded(&encode_end(3, 77, &digest)), StreamHeader::End { handle: 3, size: 77, digest });
         assert_eq!(decoded(&encode_abort(3)), StreamHeader::Abort(3));
         assert_eq!(decoded(&encode_credit(3, 99)), StreamHeader::Credit { handle: 3, until: 99 });
+        assert_eq!(decoded(&encode_resume(3, 1 << 33)), StreamHeader::Resume { handle: 3, offset: 1 << 33 });
         for reason in [CloseReason::Verified, CloseReason::Integrity, CloseReason::Cancelled, CloseReason::Refused] {
             assert_eq!(decoded(&encode_closed(3, reason)), StreamHeader::Closed { handle: 3, reason });
         }

@@ -3,7 +3,7 @@
 //! protocol.
 
 use rendez_core::frame::PayloadKind;
-use rendez_core::room::{StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, STREAM_WINDOW};
+use rendez_core::room::{StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, RESUME_WAIT, STREAM_WINDOW};
 use rendez_core::stream_frame::{encode_data, encode_open, StreamOpen, STREAM_ID_LEN};
 use rendez_sim::{StrategyKind, World};
 use std::time::Duration;
@@ -124,10 +124,12 @@ fn a_peer_leaving_mid_stream_ends_it_on_both_sides() {
     world.run_for(Duration::from_millis(500));
     world.leave(b);
     world.run_for(Duration::from_millis(200));
+    let incoming = world.log(b).streams.values().next().unwrap();
+    assert_eq!(incoming.result, Some(Err(StreamError::Closed)), "the side that left is told at once");
+    assert!(world.log(a).streams_sent.is_empty(), "the other waits for the peer to come back");
+    world.run_for(RESUME_WAIT);
     let peer_b = world.peer_id(b).to_owned();
     assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Err(StreamError::Left { peer: peer_b })));
-    let incoming = world.log(b).streams.values().next().unwrap();
-    assert_eq!(incoming.result, Some(Err(StreamError::Closed)));
 }
 
 #[test]
@@ -246,4 +248,34 @@ fn a_second_open_of_one_handle_refuses_both() {
     let results: Vec<_> = world.log(b).streams.values().map(|s| s.result.clone()).collect();
     assert_eq!(results.len(), 1);
     assert!(matches!(results[0], Some(Err(StreamError::Refused { .. }))), "{results:?}");
+}
+
+#[test]
+fn a_stream_cut_off_with_its_connection_resumes_where_the_receiver_stopped() {
+    let (mut world, a, b) = pair(13);
+    world.bandwidth = Some(8 * MIB as u64);
+    let payload = pattern(48 * MIB);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_secs(2));
+    let target = world.peer_id(b).to_owned();
+    world.mute_connection(a, &target);
+    // Both notice the silence, lose each other, meet again through the relay and resume.
+    assert!(world.run_until(RESUME_WAIT, |w| w.log(a).streams_sent.contains_key(&stream)));
+    assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
+    assert_eq!(world.log(b).streams.len(), 1, "the app saw one stream");
+    let incoming = world.log(b).streams.values().next().unwrap();
+    assert_eq!(incoming.result, Some(Ok(payload.len() as u64)));
+    assert!(incoming.bytes == payload, "every byte once, in order");
+}
+
+#[test]
+fn a_one_way_source_cannot_resume_and_fails_when_its_connection_drops() {
+    let (mut world, a, b) = pair(14);
+    world.bandwidth = Some(8 * MIB as u64);
+    let stream = world.send_stream_unseekable(a, b, "file", pattern(48 * MIB)).unwrap();
+    world.run_for(Duration::from_secs(2));
+    let target = world.peer_id(b).to_owned();
+    world.mute_connection(a, &target);
+    assert!(world.run_until(Duration::from_secs(30), |w| w.log(a).streams_sent.contains_key(&stream)));
+    assert_eq!(world.log(a).streams_sent[&stream].as_ref().unwrap_err().code(), "left");
 }

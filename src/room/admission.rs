@@ -115,6 +115,7 @@ impl<P: Payload> Room<P> {
         }
         self.emit(Event::PeerJoined { peer });
         self.introduce(conn);
+        self.resume_streams(conn);
         self.reschedule();
         self.capacity_freed = true;
     }

@@ -271,7 +271,7 @@ impl<P: Payload> Room<P> {
         self.settle_all(settled);
         self.fail_requests_on(conn, &remote);
         self.pings.fail_conn(conn, &remote, &mut self.outputs);
-        self.fail_streams_on(conn, &remote);
+        self.park_streams_on(conn, &remote);
         if admitting && self.config.admission == Admission::Handshake {
             self.emit(Event::HandshakeEnded { peer: remote.clone(), conn });
         }

@@ -65,6 +65,7 @@ impl<P: Payload> Room<P> {
                 StreamHeader::Abort(handle) => self.on_stream_abort(conn, handle),
                 StreamHeader::Credit { handle, until } => self.on_stream_credit(conn, handle, until),
                 StreamHeader::Closed { handle, reason } => self.on_stream_closed(conn, handle, reason),
+                StreamHeader::Resume { handle, offset } => self.on_stream_resume(conn, handle, offset),
             },
             Header::Unknown(_) => {}
         }

@@ -18,7 +18,8 @@
 //! answers, the tie-break, the set-up cap and replay protection in `discovery`; offers waiting
 //! for set-up capacity in `waiting_offers`; negotiation steps and perfect negotiation in
 //! `negotiation`; frames from peers in `inbox`; sends, acks and their timeouts and aborts in
-//! `outbox`; streamed sends and receives in `streams_out` and `streams_in`; requests and replies
+//! `outbox`; streamed sends and receives in `streams_out` and `streams_in`, and their resuming in
+//! `stream_resume`; requests and replies
 //! in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
 //! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
@@ -46,6 +47,7 @@ mod rate_limit;
 mod relays;
 mod replay;
 mod requests;
+mod stream_resume;
 mod streams_in;
 mod streams_out;
 mod trickle;
@@ -63,6 +65,7 @@ pub use presences::{
     MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
 };
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
+pub use stream_resume::{MAX_DIGEST_STATES, MAX_FINISHED_STREAMS, RESUME_WAIT};
 pub use streams_in::MAX_INCOMING_STREAMS;
 pub use streams_out::{StreamRequest, READ_AHEAD, READ_LEN, STREAM_WINDOW};
 pub use waiting_offers::{MAX_WAITING_OFFERS, OFFER_WAIT};
@@ -191,6 +194,8 @@ pub struct Room<P> {
     /// Streams peers send us, and the id of the next one.
     streams_in: Map<IncomingStreamId, streams_in::IncomingStream>,
     next_incoming_stream: u64,
+    /// Streams we finished lately: their sender's peer id and stream id, and when.
+    finished_streams: VecDeque<(String, [u8; crate::stream_frame::STREAM_ID_LEN], Instant)>,
     /// The buffer stream bytes are hashed through.
     scratch: Scratch,
     pings: Pings,
@@ -268,6 +273,7 @@ impl<P: Payload> Room<P> {
             next_stream_handle: 0,
             streams_in: Map::default(),
             next_incoming_stream: 0,
+            finished_streams: VecDeque::new(),
             scratch: Scratch::default(),
             pings: Pings::default(),
             replays: ReplayGuard::default(),
@@ -357,6 +363,7 @@ impl<P: Payload> Room<P> {
             self.stalled_transfers();
             self.overdue_acks();
             self.overdue_stream_verdicts();
+            self.expire_waiting_streams();
             let streams = self.stream_deadlines().min();
             self.next_conn_deadline = self.conns.values().flat_map(|c| c.deadlines()).chain(streams).min();
         }

@@ -9,14 +9,17 @@
 //! consumed) and within the size announced,
 //! or the stream is refused and fails; at the end frame the size and SHA-256 are compared with
 //! what arrived, and the stream ends `Ok` only if both match (else [`StreamError::Integrity`]),
-//! the sender told either way; the app may cancel a stream, and the sender is told.
+//! the sender told either way; the app may cancel a stream, and the sender is told; a stream cut
+//! off with its connection waits for the sender to come back (see `stream_resume`).
 
 use super::error::StreamError;
 use super::streams_out::STREAM_WINDOW;
 use super::{ConnId, Event, IncomingStreamId, Room};
 use crate::digest::PayloadDigest;
 use crate::payload::Payload;
-use crate::stream_frame::{encode_closed, encode_credit, CloseReason, StreamOpen, DIGEST_LEN};
+use crate::stream_frame::{
+    encode_closed, encode_credit, encode_resume, CloseReason, StreamOpen, DIGEST_LEN, STREAM_ID_LEN,
+};
 use crate::time::Instant;
 
 /// Streams one peer may send us at once, at most.
@@ -25,7 +28,11 @@ pub const MAX_INCOMING_STREAMS: usize = 16;
 /// A stream a peer is sending us.
 pub(super) struct IncomingStream {
     pub conn: ConnId,
-    peer: String,
+    pub peer: String,
+    /// The sender's id for it, the same on every connection.
+    pub id: [u8; STREAM_ID_LEN],
+    /// When its connection was lost (see `stream_resume`).
+    pub parked: Option<Instant>,
     handle: u32,
     size: Option<u64>,
     /// Bytes arrived (the offset of the next piece).
@@ -63,6 +70,12 @@ impl<P: Payload> Room<P> {
     /// The peer of `conn` opens a stream to us.
     pub(super) fn on_stream_open(&mut self, conn: ConnId, open: StreamOpen) {
         let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
+        if let Some(stream) = self.earlier_incoming(&peer, &open.id, conn) {
+            return self.resume_incoming(stream, conn, open.handle);
+        }
+        if self.finished_lately(&peer, &open.id) {
+            return self.send_control(conn, encode_closed(open.handle, CloseReason::Verified));
+        }
         let from_peer = self.streams_in.values().filter(|s| s.conn == conn).count();
         let duplicate = self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == open.handle);
         if let Some((&stream, _)) = duplicate {
@@ -79,6 +92,8 @@ impl<P: Payload> Room<P> {
             IncomingStream {
                 conn,
                 peer: peer.clone(),
+                id: open.id,
+                parked: None,
                 handle: open.handle,
                 size: open.size,
                 received: 0,
@@ -94,9 +109,23 @@ impl<P: Payload> Room<P> {
         self.emit(Event::StreamStarted { stream, peer, action, kind, metadata, size });
     }
 
+    /// Stream `stream`, cut off with its connection, is opened anew as `handle` on `conn`: the
+    /// sender learns how much we hold and may send, and goes on from there.
+    fn resume_incoming(&mut self, stream: IncomingStreamId, conn: ConnId, handle: u32) {
+        let Some(s) = self.streams_in.get_mut(&stream) else { return };
+        s.conn = conn;
+        s.handle = handle;
+        s.parked = None;
+        let (received, granted) = (s.received, s.granted);
+        self.send_control(conn, encode_resume(handle, received));
+        self.send_control(conn, encode_credit(handle, granted));
+    }
+
     /// Bytes `data` at `offset` of the stream `handle` the peer of `conn` sends us.
     pub(super) fn on_stream_data(&mut self, conn: ConnId, handle: u32, offset: u64, data: P) {
-        let Some((&stream, s)) = self.streams_in.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle) else {
+        let Some((&stream, s)) =
+            self.streams_in.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle && s.parked.is_none())
+        else {
             return;
         };
         let end = offset.saturating_add(data.len());
@@ -128,6 +157,9 @@ impl<P: Payload> Room<P> {
         let verified = s.digest.finish() == digest;
         let reason = if verified { CloseReason::Verified } else { CloseReason::Integrity };
         self.send_control(conn, encode_closed(handle, reason));
+        if verified {
+            self.remember_finished(s.peer.clone(), s.id);
+        }
         let result = if verified { Ok(size) } else { Err(StreamError::Integrity { peer: s.peer }) };
         self.emit(Event::StreamEnded { stream, result });
     }

@@ -11,8 +11,9 @@
 //! digest matched ([`Event::StreamSent`]); a source that yields more or fewer bytes than the size
 //! announced fails the stream; the receiver's verdict must come within [`ACK_TIMEOUT`] of the
 //! end frame leaving (longer while the channel drains, up to [`MAX_ACK_WAIT`]); aborting, the
-//! receiver cancelling or refusing, the peer leaving and leaving the room end it at once, and the
-//! other side is told.
+//! receiver cancelling or refusing and leaving the room end it at once, and the other side is
+//! told; a stream cut off with its connection waits for the peer to come back (see
+//! `stream_resume`).
 
 use super::error::StreamError;
 use super::outbox::MAX_ACK_WAIT;
@@ -41,50 +42,71 @@ pub struct StreamRequest {
     pub metadata: Option<String>,
     /// Total bytes, when known up front (a file's size); the source must hold exactly that many.
     pub size: Option<u64>,
+    /// Whether the source can be read again from any offset (a file, bytes; not a one-way
+    /// stream): then a stream cut off with its connection resumes when the peer comes back.
+    pub seekable: bool,
 }
 
 /// A stream being sent.
 pub(super) struct OutgoingStream<P> {
-    conn: ConnId,
-    peer: String,
-    handle: u32,
+    pub(super) conn: ConnId,
+    pub(super) peer: String,
+    pub(super) handle: u32,
     /// The open frame, until it is sent.
-    open: Option<Vec<u8>>,
-    size: Option<u64>,
+    pub(super) open: Option<Vec<u8>>,
+    pub(super) size: Option<u64>,
     /// Bytes asked of the source so far (the offset of the next read).
-    read: u64,
-    reading: bool,
+    pub(super) read: u64,
+    pub(super) reading: bool,
     /// The source said it holds no more.
-    exhausted: bool,
+    pub(super) exhausted: bool,
     /// Pieces read and not yet framed, in order.
-    pending: VecDeque<P>,
-    pending_len: u64,
+    pub(super) pending: VecDeque<P>,
+    pub(super) pending_len: u64,
     /// Bytes framed so far.
-    framed: u64,
+    pub(super) framed: u64,
     /// The receiver lets us send up to this offset.
-    credit: u64,
-    digest: PayloadDigest,
+    pub(super) credit: u64,
+    pub(super) digest: PayloadDigest,
     /// When the open frame went out, until the receiver answers it.
-    opened: Option<Instant>,
+    pub(super) opened: Option<Instant>,
     /// When the end frame went out.
-    ended: Option<Instant>,
+    pub(super) ended: Option<Instant>,
     /// When to give up waiting for the receiver to take the stream, or for its verdict.
-    deadline: Option<Instant>,
+    pub(super) deadline: Option<Instant>,
+    /// How it is described at the open (with its id, the same on every connection).
+    pub(super) description: StreamOpen,
+    /// Whether the source can be read again from any offset, so the stream can resume.
+    pub(super) seekable: bool,
+    /// Resuming (see `stream_resume`): states of the digest at earlier offsets, bytes read again
+    /// only to be hashed (up to this offset), the size the end frame gave, when the connection
+    /// was lost, and whether the stream was opened anew and awaits the receiver's answer.
+    pub(super) snapshots: VecDeque<(u64, PayloadDigest)>,
+    pub(super) skip_until: u64,
+    pub(super) ended_size: Option<u64>,
+    pub(super) parked: Option<Instant>,
+    pub(super) reopened: bool,
+    /// The read in flight was asked for before a restart: its bytes are dropped.
+    pub(super) stale_read: bool,
 }
 
 impl<P: Payload> OutgoingStream<P> {
     /// Whether a frame of this stream can go out now.
     fn has_frame(&self) -> bool {
+        if self.parked.is_some() {
+            return false;
+        }
         self.open.is_some()
             || (self.pending_len > 0 && self.framed < self.credit)
-            || (self.exhausted && self.pending_len == 0 && self.ended.is_none())
+            || (self.exhausted && self.pending_len == 0 && self.ended.is_none() && !self.reopened)
     }
 
     /// Whether the next piece of the source should be read now (at the announced size, only its
     /// end is left to read, which needs no credit).
     fn wants_read(&self) -> bool {
-        let room = self.read < self.credit || self.size == Some(self.read);
-        !self.reading && !self.exhausted && self.pending_len < READ_AHEAD && room
+        let room = self.read < self.credit.max(self.skip_until) || self.size == Some(self.read);
+        let live = self.parked.is_none() && !self.reopened;
+        live && !self.reading && !self.exhausted && self.pending_len < READ_AHEAD && room
     }
 }
 
@@ -104,7 +126,7 @@ impl<P: Payload> Room<P> {
         self.random.fill(&mut id);
         let handle = self.next_stream_handle;
         self.next_stream_handle = handle.wrapping_add(1);
-        let open = StreamOpen {
+        let description = StreamOpen {
             handle,
             id,
             offset: 0,
@@ -113,7 +135,7 @@ impl<P: Payload> Room<P> {
             action: request.action,
             metadata: request.metadata,
         };
-        let open = encode_open(&open).map_err(|e| RoomError::Invalid(e.to_string()))?;
+        let open = encode_open(&description).map_err(|e| RoomError::Invalid(e.to_string()))?;
         let stream = StreamId(self.next_stream);
         self.next_stream += 1;
         self.streams_out.insert(
@@ -135,6 +157,14 @@ impl<P: Payload> Room<P> {
                 opened: None,
                 ended: None,
                 deadline: None,
+                description,
+                seekable: request.seekable,
+                snapshots: VecDeque::new(),
+                skip_until: 0,
+                ended_size: None,
+                parked: None,
+                reopened: false,
+                stale_read: false,
             },
         );
         self.queue_for_sending(conn);
@@ -148,14 +178,27 @@ impl<P: Payload> Room<P> {
         self.now = now;
         let Some(s) = self.streams_out.get_mut(&stream) else { return };
         s.reading = false;
+        if std::mem::take(&mut s.stale_read) {
+            return self.read_streams();
+        }
+        if s.parked.is_some() || s.reopened {
+            // Read for a connection since lost: it is read again from where the peer resumes.
+            return;
+        }
         let failure = match read {
             Ok(Some(bytes)) => {
+                if s.seekable {
+                    s.snapshot();
+                }
+                let start = s.read;
                 s.read += bytes.len();
                 s.digest.update(&bytes, &mut self.scratch);
                 let over = s.size.filter(|&size| s.read > size);
-                if !bytes.is_empty() {
-                    s.pending_len += bytes.len();
-                    s.pending.push_back(bytes);
+                // Bytes the receiver holds already (see `stream_resume`) are only hashed.
+                let unsent = bytes.slice(s.skip_until.saturating_sub(start).min(bytes.len())..bytes.len());
+                if !unsent.is_empty() {
+                    s.pending_len += unsent.len();
+                    s.pending.push_back(unsent);
                 }
                 over.map(|size| format!("the source holds more than the {size} bytes announced"))
             }
@@ -232,8 +275,9 @@ impl<P: Payload> Room<P> {
             s.framed += take;
             OutFrame { header, body: Some(body) }
         } else if s.exhausted && s.pending_len == 0 && s.ended.is_none() {
-            let digest = std::mem::take(&mut s.digest).finish();
+            let digest = s.digest.clone().finish();
             s.ended = Some(now);
+            s.ended_size = Some(s.framed);
             s.deadline = Some(now + ACK_TIMEOUT);
             OutFrame { header: encode_end(s.handle, s.framed, &digest), body: None }
         } else {
@@ -260,6 +304,10 @@ impl<P: Payload> Room<P> {
         if s.opened.take().is_some() && s.ended.is_none() {
             s.deadline = None;
         }
+        if std::mem::take(&mut s.reopened) {
+            // Taken as a new stream: everything goes again.
+            s.restart_at(0);
+        }
         if until > s.credit {
             s.credit = until;
             self.queue_for_sending(conn);
@@ -274,7 +322,9 @@ impl<P: Payload> Room<P> {
         };
         let peer = s.peer.clone();
         let result = match reason {
-            CloseReason::Verified if s.ended.is_some() => Ok(s.framed),
+            CloseReason::Verified if s.ended.is_some() || s.reopened => s.ended_size.ok_or_else(|| {
+                StreamError::Refused { peer: peer.clone(), reason: "it confirmed the stream before its end".into() }
+            }),
             CloseReason::Verified => {
                 Err(StreamError::Refused { peer, reason: "it confirmed the stream before its end".into() })
             }
@@ -300,7 +350,7 @@ impl<P: Payload> Room<P> {
     pub(super) fn overdue_stream_verdicts(&mut self) {
         let now = self.now;
         let mut overdue = Vec::new();
-        for (&stream, s) in self.streams_out.iter_mut() {
+        for (&stream, s) in self.streams_out.iter_mut().filter(|(_, s)| s.parked.is_none()) {
             let Some(deadline) = s.deadline.filter(|&at| at <= now) else { continue };
             let Some(since) = s.ended.or(s.opened) else { continue };
             let draining = s.ended.is_some() && self.conns.get(&s.conn).is_some_and(|c| c.buffered > 0);
@@ -316,22 +366,6 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Ends every stream, either way, on `conn`, whose peer `peer` left.
-    pub(super) fn fail_streams_on(&mut self, conn: ConnId, peer: &str) {
-        let outgoing: Vec<StreamId> =
-            self.streams_out.iter().filter(|(_, s)| s.conn == conn).map(|(&id, _)| id).collect();
-        for stream in outgoing {
-            self.streams_out.remove(&stream);
-            self.emit(Event::StreamSent { stream, result: Err(StreamError::Left { peer: peer.to_owned() }) });
-        }
-        let incoming: Vec<IncomingStreamId> =
-            self.streams_in.iter().filter(|(_, s)| s.conn == conn).map(|(&id, _)| id).collect();
-        for stream in incoming {
-            self.streams_in.remove(&stream);
-            self.emit(Event::StreamEnded { stream, result: Err(StreamError::Left { peer: peer.to_owned() }) });
-        }
-    }
-
     /// Ends every stream, either way: we left the room.
     pub(super) fn fail_all_streams(&mut self) {
         let outgoing: Vec<StreamId> = self.streams_out.drain().map(|(id, _)| id).collect();
@@ -344,8 +378,8 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// The earliest verdict deadline of our streams.
+    /// The deadlines of our streams (the receiver's answer or verdict, a peer's return).
     pub(super) fn stream_deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
-        self.streams_out.values().filter_map(|s| s.deadline)
+        self.streams_out.values().filter_map(|s| s.deadline).chain(self.waiting_stream_deadline())
     }
 }

@@ -119,6 +119,8 @@ impl Room {
     }
 
     /// Streams what `source(offset, max)` reads to `peer` on `action`: `[promise, streamId]`.
+    /// A `seekable` source reads any offset asked, so the stream resumes after a dropped
+    /// connection.
     #[wasm_bindgen(js_name = sendStream)]
     pub fn send_stream(
         &self,
@@ -126,9 +128,10 @@ impl Room {
         peer: String,
         source: Function,
         size: Option<f64>,
+        seekable: bool,
         metadata: JsValue,
     ) -> Result<Array, JsValue> {
-        streams::send_stream(&self.inner, action, peer, source, size, &metadata)
+        streams::send_stream(&self.inner, action, peer, source, size, seekable, &metadata)
     }
 
     /// Aborts stream `id`: its promise rejects with an `AbortError` and its receiver drops it.

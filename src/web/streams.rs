@@ -27,6 +27,7 @@ pub(crate) fn send_stream(
     peer: String,
     source: Function,
     size: Option<f64>,
+    seekable: bool,
     metadata: &JsValue,
 ) -> Result<Array, JsValue> {
     let metadata = parse_metadata(metadata)?;
@@ -36,7 +37,7 @@ pub(crate) fn send_stream(
         }
         other => other.map(|s| s as u64),
     };
-    let request = StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size };
+    let request = StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size, seekable };
     let (promise, pending) = deferred(None);
     let started = with_driver(shared, |driver, _| {
         let stream = driver.core.send_stream(now(), request)?;

@@ -63,6 +63,18 @@ impl World {
         self.stream_with_size(p, target, action, bytes, Some(size))
     }
 
+    /// `p` streams `bytes` to `target` as from a source read only once (a `ReadableStream`).
+    pub fn send_stream_unseekable(
+        &mut self,
+        p: PeerIndex,
+        target: PeerIndex,
+        action: &str,
+        bytes: Vec<u8>,
+    ) -> Result<StreamId, RoomError> {
+        let size = Some(bytes.len() as u64);
+        self.stream_from(p, target, action, bytes, size, false)
+    }
+
     fn stream_with_size(
         &mut self,
         p: PeerIndex,
@@ -71,12 +83,25 @@ impl World {
         bytes: Vec<u8>,
         size: Option<u64>,
     ) -> Result<StreamId, RoomError> {
+        self.stream_from(p, target, action, bytes, size, true)
+    }
+
+    fn stream_from(
+        &mut self,
+        p: PeerIndex,
+        target: PeerIndex,
+        action: &str,
+        bytes: Vec<u8>,
+        size: Option<u64>,
+        seekable: bool,
+    ) -> Result<StreamId, RoomError> {
         let request = StreamRequest {
             peer: self.peers[target].id.clone(),
             action: action.to_owned(),
             kind: PayloadKind::Binary,
             metadata: None,
             size,
+            seekable,
         };
         let source = SharedBytes::from(bytes);
         let now = self.now;

@@ -1,0 +1,188 @@
+//! Resuming streams cut off with their connection: when a connection drops mid-stream and the peer
+//! comes back on a new one, the stream goes on from the bytes the receiver holds, not from zero.
+//!
+//! Rules: when a connection goes away, a stream to its peer whose source can be read again from
+//! any offset, and every stream from its peer, wait up to [`RESUME_WAIT`] (the app sees nothing
+//! meanwhile; a one-way source fails the stream at once, with `left`); when the peer joins again,
+//! the sender opens the stream anew with the same id and sends nothing until the receiver answers:
+//! with a resume frame (it holds the first `offset` bytes; the sender restores its digest from the
+//! latest state at or before that offset, reads the bytes between again only to hash them, and
+//! sends from the offset), with credit alone (it does not know the stream: everything goes again),
+//! or with "verified" (it finished the stream before the connection dropped); the sender keeps its
+//! digest's state at each of the last [`MAX_DIGEST_STATES`] reads, which covers every offset the
+//! receiver can hold (the window plus the read-ahead back from what was framed), and the state
+//! at zero; a receiver remembers the streams it finished for [`RESUME_WAIT`] (at most
+//! [`MAX_FINISHED_STREAMS`]); a stream still waiting after [`RESUME_WAIT`] fails with `left`.
+
+use super::error::StreamError;
+use super::streams_in::IncomingStream;
+use super::streams_out::OutgoingStream;
+use super::{ConnId, Event, IncomingStreamId, Room, StreamId};
+use crate::digest::PayloadDigest;
+use crate::payload::Payload;
+use crate::stream_frame::{encode_open, STREAM_ID_LEN};
+use crate::time::Instant;
+use std::time::Duration;
+
+/// How long a stream cut off with its connection waits for its peer to come back.
+pub const RESUME_WAIT: Duration = Duration::from_secs(60);
+/// States of a sender's digest kept for resuming (one per read).
+pub const MAX_DIGEST_STATES: usize = 16;
+/// Streams a receiver remembers having finished, for a sender that lost the verdict.
+pub const MAX_FINISHED_STREAMS: usize = 64;
+
+impl<P: Payload> OutgoingStream<P> {
+    /// Keeps the digest's state at the offset about to be read.
+    pub(super) fn snapshot(&mut self) {
+        if self.snapshots.back().is_some_and(|&(at, _)| at == self.read) {
+            return;
+        }
+        if self.snapshots.len() == MAX_DIGEST_STATES {
+            self.snapshots.pop_front();
+        }
+        self.snapshots.push_back((self.read, self.digest.clone()));
+    }
+
+    /// Goes on from `offset`, which the receiver holds: the digest from the latest state at or
+    /// before it, the bytes up to `offset` read again only to be hashed.
+    pub(super) fn restart_at(&mut self, offset: u64) {
+        let (at, digest) = self
+            .snapshots
+            .iter()
+            .rev()
+            .find(|&&(at, _)| at <= offset)
+            .map_or((0, PayloadDigest::default()), |(at, digest)| (*at, digest.clone()));
+        self.digest = digest;
+        self.read = at;
+        self.skip_until = offset;
+        self.framed = offset;
+        self.pending.clear();
+        self.pending_len = 0;
+        self.exhausted = false;
+        self.ended = None;
+        self.stale_read = self.reading;
+    }
+}
+
+impl<P: Payload> Room<P> {
+    /// The connection `conn` to `peer` went away: its streams wait for the peer to come back,
+    /// but those whose source cannot be read again fail.
+    pub(super) fn park_streams_on(&mut self, conn: ConnId, peer: &str) {
+        let now = self.now;
+        let mut failed = Vec::new();
+        for (&stream, s) in self.streams_out.iter_mut().filter(|(_, s)| s.conn == conn && s.parked.is_none()) {
+            if !s.seekable {
+                failed.push(stream);
+                continue;
+            }
+            s.parked = Some(now);
+            s.deadline = Some(now + RESUME_WAIT);
+            s.pending.clear();
+            s.pending_len = 0;
+        }
+        for stream in failed {
+            self.streams_out.remove(&stream);
+            self.emit(Event::StreamSent { stream, result: Err(StreamError::Left { peer: peer.to_owned() }) });
+        }
+        for (_, s) in self.streams_in.iter_mut().filter(|(_, s)| s.conn == conn) {
+            s.parked.get_or_insert(now);
+        }
+        self.note_deadline(now + RESUME_WAIT);
+    }
+
+    /// The peer of `conn` joined: the streams to it that were cut off are opened anew.
+    pub(super) fn resume_streams(&mut self, conn: ConnId) {
+        let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
+        let mut resumed = false;
+        for (_, s) in self.streams_out.iter_mut().filter(|(_, s)| s.parked.is_some() && s.peer == peer) {
+            let handle = self.next_stream_handle;
+            self.next_stream_handle = handle.wrapping_add(1);
+            s.description.handle = handle;
+            let Ok(open) = encode_open(&s.description) else { continue };
+            s.conn = conn;
+            s.handle = handle;
+            s.open = Some(open);
+            s.parked = None;
+            s.reopened = true;
+            s.deadline = None;
+            resumed = true;
+        }
+        if resumed {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                if c.outbox.take_turn() {
+                    self.sending.push_back(conn);
+                }
+            }
+        }
+    }
+
+    /// The receiver of our stream `handle` on `conn` holds its first `offset` bytes.
+    pub(super) fn on_stream_resume(&mut self, conn: ConnId, handle: u32, offset: u64) {
+        let Some(s) = self.streams_out.iter_mut().map(|(_, s)| s).find(|s| s.conn == conn && s.handle == handle) else {
+            return;
+        };
+        if !std::mem::take(&mut s.reopened) {
+            return;
+        }
+        let known = s.ended_size.or(s.size).is_none_or(|size| offset <= size);
+        if !known {
+            return;
+        }
+        s.opened = None;
+        s.deadline = None;
+        s.restart_at(offset);
+        self.read_streams();
+    }
+
+    /// A stream from `peer` with `id` on a connection other than `conn` (waiting for it, or on a
+    /// connection whose loss we have not noticed yet), if any.
+    pub(super) fn earlier_incoming(
+        &self,
+        peer: &str,
+        id: &[u8; STREAM_ID_LEN],
+        conn: ConnId,
+    ) -> Option<IncomingStreamId> {
+        let earlier = |s: &&IncomingStream| s.peer == peer && &s.id == id && s.conn != conn;
+        self.streams_in.iter().find(|(_, s)| earlier(s)).map(|(&i, _)| i)
+    }
+
+    /// Whether we finished a stream from `peer` with `id` lately.
+    pub(super) fn finished_lately(&self, peer: &str, id: &[u8; STREAM_ID_LEN]) -> bool {
+        self.finished_streams.iter().any(|(p, i, _)| p == peer && i == id)
+    }
+
+    /// Remembers that we finished the stream from `peer` with `id`.
+    pub(super) fn remember_finished(&mut self, peer: String, id: [u8; STREAM_ID_LEN]) {
+        if self.finished_streams.len() == MAX_FINISHED_STREAMS {
+            self.finished_streams.pop_front();
+        }
+        self.finished_streams.push_back((peer, id, self.now));
+    }
+
+    /// Fails the streams whose peer did not come back within [`RESUME_WAIT`], and forgets old
+    /// finished streams.
+    pub(super) fn expire_waiting_streams(&mut self) {
+        let now = self.now;
+        let expired = |since: Option<Instant>| since.is_some_and(|at| now.since(at) >= RESUME_WAIT);
+        let outgoing: Vec<(StreamId, String)> =
+            self.streams_out.iter().filter(|(_, s)| expired(s.parked)).map(|(&id, s)| (id, s.peer.clone())).collect();
+        for (stream, peer) in outgoing {
+            self.streams_out.remove(&stream);
+            self.emit(Event::StreamSent { stream, result: Err(StreamError::Left { peer }) });
+        }
+        let incoming: Vec<(IncomingStreamId, String)> =
+            self.streams_in.iter().filter(|(_, s)| expired(s.parked)).map(|(&id, s)| (id, s.peer.clone())).collect();
+        for (stream, peer) in incoming {
+            self.streams_in.remove(&stream);
+            self.emit(Event::StreamEnded { stream, result: Err(StreamError::Left { peer }) });
+        }
+        self.finished_streams.retain(|&(_, _, at)| now.since(at) < RESUME_WAIT);
+    }
+
+    /// When the earliest waiting stream expires.
+    pub(super) fn waiting_stream_deadline(&self) -> Option<Instant> {
+        let outgoing = self.streams_out.values().filter_map(|s| s.parked);
+        let incoming = self.streams_in.values().filter_map(|s| s.parked);
+        outgoing.chain(incoming).min().map(|at| at + RESUME_WAIT)
+    }
+}
