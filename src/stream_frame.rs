@@ -61,6 +61,8 @@ pub enum CloseReason {
     Cancelled = 2,
     /// The receiver does not take it (no room for it, or it broke the protocol).
     Refused = 3,
+    /// The receiver left the room.
+    Left = 4,
 }
 
 /// A decoded stream frame header.
@@ -174,6 +176,7 @@ pub(crate) fn decode(kind: u8, r: &mut Reader<'_>) -> Result<StreamHeader, Frame
                 0 => CloseReason::Verified,
                 1 => CloseReason::Integrity,
                 2 => CloseReason::Cancelled,
+                4 => CloseReason::Left,
                 _ => CloseReason::Refused,
             },
         },
@@ -213,7 +216,13 @@ mod tests {
         assert_eq!(decoded(&encode_abort(3)), StreamHeader::Abort(3));
         assert_eq!(decoded(&encode_credit(3, 99)), StreamHeader::Credit { handle: 3, until: 99 });
         assert_eq!(decoded(&encode_resume(3, 1 << 33)), StreamHeader::Resume { handle: 3, offset: 1 << 33 });
-        for reason in [CloseReason::Verified, CloseReason::Integrity, CloseReason::Cancelled, CloseReason::Refused] {
+        for reason in [
+            CloseReason::Verified,
+            CloseReason::Integrity,
+            CloseReason::Cancelled,
+            CloseReason::Refused,
+            CloseReason::Left,
+        ] {
             assert_eq!(decoded(&encode_closed(3, reason)), StreamHeader::Closed { handle: 3, reason });
         }
     }

@@ -125,9 +125,8 @@ fn a_peer_leaving_mid_stream_ends_it_on_both_sides() {
     world.leave(b);
     world.run_for(Duration::from_millis(200));
     let incoming = world.log(b).streams.values().next().unwrap();
-    assert_eq!(incoming.result, Some(Err(StreamError::Closed)), "the side that left is told at once");
-    assert!(world.log(a).streams_sent.is_empty(), "the other waits for the peer to come back");
-    world.run_for(RESUME_WAIT);
+    assert_eq!(incoming.result, Some(Err(StreamError::Closed)));
+    // The peer that left said so: no wait for it to come back.
     let peer_b = world.peer_id(b).to_owned();
     assert_eq!(world.log(a).streams_sent.get(&stream), Some(&Err(StreamError::Left { peer: peer_b })));
 }
@@ -278,4 +277,27 @@ fn a_one_way_source_cannot_resume_and_fails_when_its_connection_drops() {
     world.mute_connection(a, &target);
     assert!(world.run_until(Duration::from_secs(30), |w| w.log(a).streams_sent.contains_key(&stream)));
     assert_eq!(world.log(a).streams_sent[&stream].as_ref().unwrap_err().code(), "left");
+}
+
+#[test]
+fn a_stream_cancelled_while_its_sender_was_cut_off_stays_cancelled() {
+    let (mut world, a, b) = pair(15);
+    world.bandwidth = Some(8 * MIB as u64);
+    world.hold_streams(b, true);
+    let stream = world.send_stream(a, b, "file", pattern(48 * MIB), true).unwrap();
+    world.run_for(Duration::from_secs(1));
+    let target = world.peer_id(b).to_owned();
+    world.mute_connection(a, &target);
+    // Both lose each other (about 20 s of silence) and cannot meet again while the relay is
+    // down; meanwhile b's app cancels the waiting stream.
+    world.stop_server(0);
+    world.run_for(Duration::from_secs(25));
+    assert!(world.log(a).streams_sent.is_empty(), "the sender waits for the peer");
+    let incoming = *world.log(b).streams.keys().next().unwrap();
+    world.cancel_incoming_stream(b, incoming);
+    world.start_server(0);
+    assert!(world.run_until(RESUME_WAIT, |w| w.log(a).streams_sent.contains_key(&stream)));
+    let peer_b = world.peer_id(b).to_owned();
+    assert_eq!(world.log(a).streams_sent[&stream], Err(StreamError::Cancelled { peer: peer_b }));
+    assert_eq!(world.log(b).streams.len(), 1, "no second stream for the app");
 }

@@ -194,8 +194,8 @@ pub struct Room<P> {
     /// Streams peers send us, and the id of the next one.
     streams_in: Map<IncomingStreamId, streams_in::IncomingStream>,
     next_incoming_stream: u64,
-    /// Streams we finished lately: their sender's peer id and stream id, and when.
-    finished_streams: VecDeque<(String, [u8; crate::stream_frame::STREAM_ID_LEN], Instant)>,
+    /// Streams we received or cancelled lately (see `stream_resume`).
+    finished_streams: VecDeque<stream_resume::FinishedStream>,
     /// The buffer stream bytes are hashed through.
     scratch: Scratch,
     pings: Pings,

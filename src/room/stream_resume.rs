@@ -8,11 +8,13 @@
 //! with a resume frame (it holds the first `offset` bytes; the sender restores its digest from the
 //! latest state at or before that offset, reads the bytes between again only to hash them, and
 //! sends from the offset), with credit alone (it does not know the stream: everything goes again),
-//! or with "verified" (it finished the stream before the connection dropped); the sender keeps its
+//! or with "verified" or "cancelled" (it ended the stream before the connection dropped, or its app
+//! cancelled it meanwhile); a resume offset beyond what was sent fails the stream; the sender keeps its
 //! digest's state at each of the last [`MAX_DIGEST_STATES`] reads, which covers every offset the
 //! receiver can hold (the window plus the read-ahead back from what was framed), and the state
-//! at zero; a receiver remembers the streams it finished for [`RESUME_WAIT`] (at most
-//! [`MAX_FINISHED_STREAMS`]); a stream still waiting after [`RESUME_WAIT`] fails with `left`.
+//! at zero; a receiver remembers the streams it ended for [`RESUME_WAIT`] (at most
+//! [`MAX_FINISHED_STREAMS`]); a stream still waiting after [`RESUME_WAIT`] fails with `left`; a
+//! peer that leaves the room tells its peers, whose streams with it end at once.
 
 use super::error::StreamError;
 use super::streams_in::IncomingStream;
@@ -20,7 +22,7 @@ use super::streams_out::OutgoingStream;
 use super::{ConnId, Event, IncomingStreamId, Room, StreamId};
 use crate::digest::PayloadDigest;
 use crate::payload::Payload;
-use crate::stream_frame::{encode_open, STREAM_ID_LEN};
+use crate::stream_frame::{encode_open, CloseReason, STREAM_ID_LEN};
 use crate::time::Instant;
 use std::time::Duration;
 
@@ -30,6 +32,15 @@ pub const RESUME_WAIT: Duration = Duration::from_secs(60);
 pub const MAX_DIGEST_STATES: usize = 16;
 /// Streams a receiver remembers having finished, for a sender that lost the verdict.
 pub const MAX_FINISHED_STREAMS: usize = 64;
+
+/// A stream we received lately, for a sender that lost our verdict with its connection.
+pub(super) struct FinishedStream {
+    peer: String,
+    id: [u8; STREAM_ID_LEN],
+    /// Verified, or cancelled by the app.
+    reason: CloseReason,
+    at: Instant,
+}
 
 impl<P: Payload> OutgoingStream<P> {
     /// Keeps the digest's state at the offset about to be read.
@@ -52,6 +63,8 @@ impl<P: Payload> OutgoingStream<P> {
             .rev()
             .find(|&&(at, _)| at <= offset)
             .map_or((0, PayloadDigest::default()), |(at, digest)| (*at, digest.clone()));
+        // States past the one taken are of bytes read again now: they are kept anew.
+        self.snapshots.retain(|&(kept, _)| kept <= at);
         self.digest = digest;
         self.read = at;
         self.skip_until = offset;
@@ -76,6 +89,7 @@ impl<P: Payload> Room<P> {
                 continue;
             }
             s.parked = Some(now);
+            s.framed_before = s.framed_before.max(s.framed);
             s.deadline = Some(now + RESUME_WAIT);
             s.pending.clear();
             s.pending_len = 0;
@@ -118,16 +132,18 @@ impl<P: Payload> Room<P> {
 
     /// The receiver of our stream `handle` on `conn` holds its first `offset` bytes.
     pub(super) fn on_stream_resume(&mut self, conn: ConnId, handle: u32, offset: u64) {
-        let Some(s) = self.streams_out.iter_mut().map(|(_, s)| s).find(|s| s.conn == conn && s.handle == handle) else {
+        let Some((&stream, s)) = self.streams_out.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle) else {
             return;
         };
-        if !std::mem::take(&mut s.reopened) {
+        if !s.reopened {
             return;
         }
-        let known = s.ended_size.or(s.size).is_none_or(|size| offset <= size);
-        if !known {
-            return;
+        if offset > s.framed_before {
+            let (peer, framed) = (s.peer.clone(), s.framed_before);
+            let reason = format!("it claims {offset} bytes of a stream we sent {framed} of");
+            return self.end_stream_refused(stream, peer, reason);
         }
+        s.reopened = false;
         s.opened = None;
         s.deadline = None;
         s.restart_at(offset);
@@ -146,17 +162,17 @@ impl<P: Payload> Room<P> {
         self.streams_in.iter().find(|(_, s)| earlier(s)).map(|(&i, _)| i)
     }
 
-    /// Whether we finished a stream from `peer` with `id` lately.
-    pub(super) fn finished_lately(&self, peer: &str, id: &[u8; STREAM_ID_LEN]) -> bool {
-        self.finished_streams.iter().any(|(p, i, _)| p == peer && i == id)
+    /// How we ended a stream from `peer` with `id` lately (verified or cancelled), if we did.
+    pub(super) fn finished_lately(&self, peer: &str, id: &[u8; STREAM_ID_LEN]) -> Option<CloseReason> {
+        self.finished_streams.iter().find(|f| f.peer == peer && &f.id == id).map(|f| f.reason)
     }
 
-    /// Remembers that we finished the stream from `peer` with `id`.
-    pub(super) fn remember_finished(&mut self, peer: String, id: [u8; STREAM_ID_LEN]) {
+    /// Remembers that we ended the stream from `peer` with `id`, for `reason`.
+    pub(super) fn remember_finished(&mut self, peer: String, id: [u8; STREAM_ID_LEN], reason: CloseReason) {
         if self.finished_streams.len() == MAX_FINISHED_STREAMS {
             self.finished_streams.pop_front();
         }
-        self.finished_streams.push_back((peer, id, self.now));
+        self.finished_streams.push_back(FinishedStream { peer, id, reason, at: self.now });
     }
 
     /// Fails the streams whose peer did not come back within [`RESUME_WAIT`], and forgets old
@@ -176,7 +192,7 @@ impl<P: Payload> Room<P> {
             self.streams_in.remove(&stream);
             self.emit(Event::StreamEnded { stream, result: Err(StreamError::Left { peer }) });
         }
-        self.finished_streams.retain(|&(_, _, at)| now.since(at) < RESUME_WAIT);
+        self.finished_streams.retain(|f| now.since(f.at) < RESUME_WAIT);
     }
 
     /// When the earliest waiting stream expires.

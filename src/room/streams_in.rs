@@ -33,7 +33,7 @@ pub(super) struct IncomingStream {
     pub id: [u8; STREAM_ID_LEN],
     /// When its connection was lost (see `stream_resume`).
     pub parked: Option<Instant>,
-    handle: u32,
+    pub handle: u32,
     size: Option<u64>,
     /// Bytes arrived (the offset of the next piece).
     received: u64,
@@ -64,6 +64,8 @@ impl<P: Payload> Room<P> {
         self.now = now;
         if let Some(s) = self.streams_in.remove(&stream) {
             self.send_control(s.conn, encode_closed(s.handle, CloseReason::Cancelled));
+            // A sender cut off meanwhile learns it when it opens the stream anew.
+            self.remember_finished(s.peer, s.id, CloseReason::Cancelled);
         }
     }
 
@@ -73,10 +75,11 @@ impl<P: Payload> Room<P> {
         if let Some(stream) = self.earlier_incoming(&peer, &open.id, conn) {
             return self.resume_incoming(stream, conn, open.handle);
         }
-        if self.finished_lately(&peer, &open.id) {
-            return self.send_control(conn, encode_closed(open.handle, CloseReason::Verified));
+        if let Some(reason) = self.finished_lately(&peer, &open.id) {
+            return self.send_control(conn, encode_closed(open.handle, reason));
         }
-        let from_peer = self.streams_in.values().filter(|s| s.conn == conn).count();
+        // Streams waiting for the peer to come back count too.
+        let from_peer = self.streams_in.values().filter(|s| s.peer == peer).count();
         let duplicate = self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == open.handle);
         if let Some((&stream, _)) = duplicate {
             return self.refuse_incoming(stream, format!("it opened stream {} twice", open.handle));
@@ -158,7 +161,7 @@ impl<P: Payload> Room<P> {
         let reason = if verified { CloseReason::Verified } else { CloseReason::Integrity };
         self.send_control(conn, encode_closed(handle, reason));
         if verified {
-            self.remember_finished(s.peer.clone(), s.id);
+            self.remember_finished(s.peer.clone(), s.id, CloseReason::Verified);
         }
         let result = if verified { Ok(size) } else { Err(StreamError::Integrity { peer: s.peer }) };
         self.emit(Event::StreamEnded { stream, result });

@@ -21,7 +21,9 @@ use super::{ConnId, Event, IncomingStreamId, OutFrame, Output, Room, RoomError, 
 use crate::digest::PayloadDigest;
 use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
 use crate::payload::Payload;
-use crate::stream_frame::{encode_abort, encode_data, encode_end, encode_open, CloseReason, StreamOpen, STREAM_ID_LEN};
+use crate::stream_frame::{
+    encode_abort, encode_closed, encode_data, encode_end, encode_open, CloseReason, StreamOpen, STREAM_ID_LEN,
+};
 use crate::time::Instant;
 use std::collections::VecDeque;
 
@@ -86,6 +88,8 @@ pub(super) struct OutgoingStream<P> {
     pub(super) ended_size: Option<u64>,
     pub(super) parked: Option<Instant>,
     pub(super) reopened: bool,
+    /// The most it framed before its connection was lost (a receiver cannot hold more).
+    pub(super) framed_before: u64,
     /// The read in flight was asked for before a restart: its bytes are dropped.
     pub(super) stale_read: bool,
 }
@@ -164,6 +168,7 @@ impl<P: Payload> Room<P> {
                 ended_size: None,
                 parked: None,
                 reopened: false,
+                framed_before: 0,
                 stale_read: false,
             },
         );
@@ -305,8 +310,12 @@ impl<P: Payload> Room<P> {
             s.deadline = None;
         }
         if std::mem::take(&mut s.reopened) {
-            // Taken as a new stream: everything goes again.
+            // Taken as a new stream: everything goes again, within this credit alone.
             s.restart_at(0);
+            s.deadline = None;
+            s.credit = until;
+            self.queue_for_sending(conn);
+            return self.read_streams();
         }
         if until > s.credit {
             s.credit = until;
@@ -331,8 +340,15 @@ impl<P: Payload> Room<P> {
             CloseReason::Integrity => Err(StreamError::Integrity { peer }),
             CloseReason::Cancelled => Err(StreamError::Cancelled { peer }),
             CloseReason::Refused => Err(StreamError::Refused { peer, reason: "it does not take the stream".into() }),
+            CloseReason::Left => Err(StreamError::Left { peer }),
         };
         self.end_outgoing(stream, result, false);
+    }
+
+    /// Fails stream `stream`, whose receiver `peer` broke the protocol, and tells it.
+    pub(super) fn end_stream_refused(&mut self, stream: StreamId, peer: String, reason: String) {
+        self.warn(format!("dropped a stream to peer {peer}: {reason}"));
+        self.end_outgoing(stream, Err(StreamError::Refused { peer, reason }), true);
     }
 
     /// Ends stream `stream` with `result`, telling the receiver when `tell` (it does not know).
@@ -366,8 +382,19 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Ends every stream, either way: we left the room.
+    /// Ends every stream, either way: we left the room. Peers still connected are told, so they
+    /// do not wait for us to come back.
     pub(super) fn fail_all_streams(&mut self) {
+        let outgoing: Vec<(ConnId, u32)> =
+            self.streams_out.values().filter(|s| s.parked.is_none()).map(|s| (s.conn, s.handle)).collect();
+        for (conn, handle) in outgoing {
+            self.send_control(conn, encode_abort(handle));
+        }
+        let incoming: Vec<(ConnId, u32)> =
+            self.streams_in.values().filter(|s| s.parked.is_none()).map(|s| (s.conn, s.handle)).collect();
+        for (conn, handle) in incoming {
+            self.send_control(conn, encode_closed(handle, CloseReason::Left));
+        }
         let outgoing: Vec<StreamId> = self.streams_out.drain().map(|(id, _)| id).collect();
         for stream in outgoing {
             self.emit(Event::StreamSent { stream, result: Err(StreamError::Closed) });
