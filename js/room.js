@@ -197,10 +197,12 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     const reportConsumed = () => {
       const queued = Math.max(0, STREAM_QUEUE_BYTES - (controller.desiredSize ?? 0))
       const consumed = enqueued - queued
-      if (consumed > reported) {
-        // The total goes, so a report the driver could not take is made good by the next.
+      if (consumed <= reported) return
+      try {
         raw.streamConsumed(id, consumed)
         reported = consumed
+      } catch {
+        // The driver was busy: the total goes again with the next report.
       }
     }
     const readable = new ReadableStream({
