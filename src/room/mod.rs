@@ -429,13 +429,7 @@ impl<P: Payload> Room<P> {
 
     /// Refuses an action name or metadata that cannot be sent.
     fn check_send(&self, request: &SendRequest<P>) -> Result<(), RoomError> {
-        if request.action.is_empty() || request.action.len() > MAX_ACTION_NAME_LEN {
-            return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
-        }
-        if request.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
-            return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
-        }
-        Ok(())
+        check_description(&request.action, request.metadata.as_deref())
     }
 
     /// Measures the round trip to `peer`; its [`Event::PingDone`] tells the result.
@@ -612,4 +606,15 @@ impl<P: Payload> Room<P> {
             self.emit(Event::JoinError { peer: peer.to_owned(), error });
         }
     }
+}
+
+/// Refuses an action name or metadata that cannot be sent (a payload's or a stream's).
+fn check_description(action: &str, metadata: Option<&str>) -> Result<(), RoomError> {
+    if action.is_empty() || action.len() > MAX_ACTION_NAME_LEN {
+        return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
+    }
+    if metadata.is_some_and(|m| m.len() > MAX_METADATA_LEN) {
+        return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
+    }
+    Ok(())
 }

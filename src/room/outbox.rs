@@ -182,10 +182,8 @@ impl<P: Payload> Room<P> {
         let state = SendState { targets: targets.len(), remaining: targets.len(), error: None, owner };
         self.sends.active.insert(id, state);
         for (_, conn) in targets {
+            self.queue_for_sending(conn);
             let Some(c) = self.conns.get_mut(&conn) else { continue };
-            if c.outbox.take_turn() {
-                self.sending.push_back(conn);
-            }
             let transfer = c.outbox.next_transfer;
             c.outbox.next_transfer = transfer.wrapping_add(1);
             c.outbox.unsettled.insert(transfer, Unsettled { send: id, handed_over: None, deadline: None });
@@ -200,6 +198,14 @@ impl<P: Payload> Room<P> {
             });
         }
         Ok(id)
+    }
+
+    /// Puts `conn` in the round of connections with frames to send.
+    pub(super) fn queue_for_sending(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if c.outbox.take_turn() {
+            self.sending.push_back(conn);
+        }
     }
 
     /// Tells whoever waits for it that a send settled.

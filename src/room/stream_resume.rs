@@ -122,19 +122,14 @@ impl<P: Payload> Room<P> {
             resumed = true;
         }
         if resumed {
-            if let Some(c) = self.conns.get_mut(&conn) {
-                if c.outbox.take_turn() {
-                    self.sending.push_back(conn);
-                }
-            }
+            self.queue_for_sending(conn);
         }
     }
 
     /// The receiver of our stream `handle` on `conn` holds its first `offset` bytes.
     pub(super) fn on_stream_resume(&mut self, conn: ConnId, handle: u32, offset: u64) {
-        let Some((&stream, s)) = self.streams_out.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle) else {
-            return;
-        };
+        let Some(stream) = self.outgoing_on(conn, handle) else { return };
+        let Some(s) = self.streams_out.get_mut(&stream) else { return };
         if !s.reopened {
             return;
         }

@@ -124,13 +124,16 @@ impl<P: Payload> Room<P> {
         self.send_control(conn, encode_credit(handle, granted));
     }
 
+    /// The stream named `handle` the peer of `conn` sends us (a waiting stream's connection is
+    /// gone, and connection ids are never reused).
+    fn incoming_on(&self, conn: ConnId, handle: u32) -> Option<IncomingStreamId> {
+        self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == handle).map(|(&id, _)| id)
+    }
+
     /// Bytes `data` at `offset` of the stream `handle` the peer of `conn` sends us.
     pub(super) fn on_stream_data(&mut self, conn: ConnId, handle: u32, offset: u64, data: P) {
-        let Some((&stream, s)) =
-            self.streams_in.iter_mut().find(|(_, s)| s.conn == conn && s.handle == handle && s.parked.is_none())
-        else {
-            return;
-        };
+        let Some(stream) = self.incoming_on(conn, handle) else { return };
+        let Some(s) = self.streams_in.get_mut(&stream) else { return };
         let end = offset.saturating_add(data.len());
         let broken = if offset != s.received || data.is_empty() {
             Some(format!("it sent bytes at {offset} where {} were expected", s.received))
@@ -149,9 +152,8 @@ impl<P: Payload> Room<P> {
 
     /// The peer of `conn` ended its stream `handle` at `size` bytes whose SHA-256 is `digest`.
     pub(super) fn on_stream_end(&mut self, conn: ConnId, handle: u32, size: u64, digest: [u8; DIGEST_LEN]) {
-        let Some((&stream, s)) = self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == handle) else {
-            return;
-        };
+        let Some(stream) = self.incoming_on(conn, handle) else { return };
+        let Some(s) = self.streams_in.get(&stream) else { return };
         if size != s.received || s.size.is_some_and(|announced| announced != size) {
             let reason = format!("it ended the stream at {size} bytes, {} of them received", s.received);
             return self.refuse_incoming(stream, reason);
@@ -169,11 +171,7 @@ impl<P: Payload> Room<P> {
 
     /// The peer of `conn` gave its stream `handle` up.
     pub(super) fn on_stream_abort(&mut self, conn: ConnId, handle: u32) {
-        let Some(&stream) =
-            self.streams_in.iter().find(|(_, s)| s.conn == conn && s.handle == handle).map(|(id, _)| id)
-        else {
-            return;
-        };
+        let Some(stream) = self.incoming_on(conn, handle) else { return };
         let Some(s) = self.streams_in.remove(&stream) else { return };
         self.emit(Event::StreamEnded { stream, result: Err(StreamError::Aborted { peer: s.peer }) });
     }

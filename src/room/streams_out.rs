@@ -17,9 +17,11 @@
 
 use super::error::StreamError;
 use super::outbox::MAX_ACK_WAIT;
-use super::{ConnId, Event, IncomingStreamId, OutFrame, Output, Room, RoomError, StreamId, ACK_TIMEOUT};
+use super::{
+    check_description, ConnId, Event, IncomingStreamId, OutFrame, Output, Room, RoomError, StreamId, ACK_TIMEOUT,
+};
 use crate::digest::PayloadDigest;
-use crate::frame::{PayloadKind, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN};
+use crate::frame::PayloadKind;
 use crate::payload::Payload;
 use crate::stream_frame::{
     encode_abort, encode_closed, encode_data, encode_end, encode_open, CloseReason, StreamOpen, STREAM_ID_LEN,
@@ -120,12 +122,7 @@ impl<P: Payload> Room<P> {
     pub fn send_stream(&mut self, now: Instant, request: StreamRequest) -> Result<StreamId, RoomError> {
         self.now = now;
         let (peer, conn) = self.targets(Some(&[request.peer]))?.remove(0);
-        if request.action.is_empty() || request.action.len() > MAX_ACTION_NAME_LEN {
-            return Err(RoomError::Invalid(format!("action name must be 1 to {MAX_ACTION_NAME_LEN} bytes")));
-        }
-        if request.metadata.as_ref().is_some_and(|m| m.len() > MAX_METADATA_LEN) {
-            return Err(RoomError::Invalid(format!("metadata exceeds {MAX_METADATA_LEN} bytes of JSON")));
-        }
+        check_description(&request.action, request.metadata.as_deref())?;
         let mut id = [0; STREAM_ID_LEN];
         self.random.fill(&mut id);
         let handle = self.next_stream_handle;
@@ -243,14 +240,6 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Puts `conn` in the round of connections with frames to send.
-    fn queue_for_sending(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
-        if c.outbox.take_turn() {
-            self.sending.push_back(conn);
-        }
-    }
-
     /// Whether a stream on `conn` has a frame to send.
     pub(super) fn has_stream_frame(&self, conn: ConnId) -> bool {
         self.streams_out.values().any(|s| s.conn == conn && s.has_frame())
@@ -301,11 +290,15 @@ impl<P: Payload> Room<P> {
         Some(Output::SendFrame { conn, frame })
     }
 
+    /// Our stream named `handle` on `conn`.
+    pub(super) fn outgoing_on(&self, conn: ConnId, handle: u32) -> Option<StreamId> {
+        self.streams_out.iter().find(|(_, s)| s.conn == conn && s.handle == handle).map(|(&id, _)| id)
+    }
+
     /// The receiver of our stream `handle` on `conn` lets us send up to offset `until`.
     pub(super) fn on_stream_credit(&mut self, conn: ConnId, handle: u32, until: u64) {
-        let Some(s) = self.streams_out.iter_mut().map(|(_, s)| s).find(|s| s.conn == conn && s.handle == handle) else {
-            return;
-        };
+        let Some(stream) = self.outgoing_on(conn, handle) else { return };
+        let Some(s) = self.streams_out.get_mut(&stream) else { return };
         if s.opened.take().is_some() && s.ended.is_none() {
             s.deadline = None;
         }
@@ -326,17 +319,15 @@ impl<P: Payload> Room<P> {
 
     /// The receiver of our stream `handle` on `conn` closed it, for `reason`.
     pub(super) fn on_stream_closed(&mut self, conn: ConnId, handle: u32, reason: CloseReason) {
-        let Some((&stream, s)) = self.streams_out.iter().find(|(_, s)| s.conn == conn && s.handle == handle) else {
-            return;
-        };
+        let Some(stream) = self.outgoing_on(conn, handle) else { return };
+        let Some(s) = self.streams_out.get(&stream) else { return };
         let peer = s.peer.clone();
         let result = match reason {
-            CloseReason::Verified if s.ended.is_some() || s.reopened => s.ended_size.ok_or_else(|| {
-                StreamError::Refused { peer: peer.clone(), reason: "it confirmed the stream before its end".into() }
-            }),
-            CloseReason::Verified => {
-                Err(StreamError::Refused { peer, reason: "it confirmed the stream before its end".into() })
-            }
+            // After its end, or reopened after an end the receiver had verified.
+            CloseReason::Verified => s
+                .ended_size
+                .filter(|_| s.ended.is_some() || s.reopened)
+                .ok_or_else(|| StreamError::Refused { peer, reason: "it confirmed the stream before its end".into() }),
             CloseReason::Integrity => Err(StreamError::Integrity { peer }),
             CloseReason::Cancelled => Err(StreamError::Cancelled { peer }),
             CloseReason::Refused => Err(StreamError::Refused { peer, reason: "it does not take the stream".into() }),

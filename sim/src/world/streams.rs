@@ -48,7 +48,7 @@ impl World {
         announce_size: bool,
     ) -> Result<StreamId, RoomError> {
         let size = announce_size.then_some(bytes.len() as u64);
-        self.stream_with_size(p, target, action, bytes, size)
+        self.stream_from(p, target, action, bytes, size, true)
     }
 
     /// `p` streams `bytes` to `target` on `action`, announcing `size` whatever they hold.
@@ -60,7 +60,7 @@ impl World {
         bytes: Vec<u8>,
         size: u64,
     ) -> Result<StreamId, RoomError> {
-        self.stream_with_size(p, target, action, bytes, Some(size))
+        self.stream_from(p, target, action, bytes, Some(size), true)
     }
 
     /// `p` streams `bytes` to `target` as from a source read only once (a `ReadableStream`).
@@ -73,17 +73,6 @@ impl World {
     ) -> Result<StreamId, RoomError> {
         let size = Some(bytes.len() as u64);
         self.stream_from(p, target, action, bytes, size, false)
-    }
-
-    fn stream_with_size(
-        &mut self,
-        p: PeerIndex,
-        target: PeerIndex,
-        action: &str,
-        bytes: Vec<u8>,
-        size: Option<u64>,
-    ) -> Result<StreamId, RoomError> {
-        self.stream_from(p, target, action, bytes, size, true)
     }
 
     fn stream_from(
