@@ -190,6 +190,12 @@ pub fn candidate_context(from: &str, to: &str, offer_id: &str) -> String {
     format!("candidate\0{from}\0{to}\0{offer_id}")
 }
 
+/// Sealing context of a description of the ICE restart `exchange` that `from` sends `to` over
+/// the relays.
+pub fn restart_context(from: &str, to: &str, exchange: &str) -> String {
+    format!("restart\0{from}\0{to}\0{exchange}")
+}
+
 /// Sealing context of the presence proof of `from`.
 pub fn presence_context(from: &str) -> String {
     format!("presence\0{from}")

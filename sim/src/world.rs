@@ -18,6 +18,9 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::time::Duration;
 pub use streams::IncomingLog;
 
+mod paths;
+
+pub use paths::DISCONNECT_NOTICE;
 mod streams;
 
 /// A peer of the world, by the order it joined.
@@ -169,6 +172,7 @@ struct Pc {
     link_free_at: Instant,
     /// Whether a `bufferedamountlow` is scheduled.
     low_pending: bool,
+    path: paths::Path,
 }
 
 /// A peer's simulated connections, by the room's connection ids (which count up from 0).
@@ -240,6 +244,8 @@ enum Action {
     Read(PeerIndex, StreamId, u64, u64),
     /// The app consumes bytes of an incoming stream.
     Consume(PeerIndex, IncomingStreamId, u64),
+    /// An ICE restart found a new path for a connection whose path was cut.
+    PathUp(PeerIndex, ConnId),
 }
 
 struct Scheduled {
@@ -301,6 +307,8 @@ pub struct World {
     pub bandwidth: Option<u64>,
     /// Joins minus leaves reported to every app, kept as events arrive.
     open_total: usize,
+    /// Whether an ICE restart finds a new path for a cut one.
+    paths_heal: bool,
 }
 
 impl World {
@@ -324,6 +332,7 @@ impl World {
             frame_corrupter: None,
             bandwidth: None,
             open_total: 0,
+            paths_heal: true,
         };
         world.add_server();
         world
@@ -552,6 +561,7 @@ impl World {
                     self.consume(p, stream, bytes);
                 }
             }
+            Action::PathUp(p, conn) => self.path_up(p, conn),
             Action::KeyDerived(p, key) => {
                 if !self.peers[p].crashed {
                     self.peers[p].room.key_derived(at, *key);
@@ -667,10 +677,14 @@ impl World {
                     }
                     None => now,
                 };
-                let remote = pc.remote.filter(|_| pc.open);
+                let (remote, cut) = (pc.remote.filter(|_| pc.open), pc.path.down);
                 // The remote end may not have seen its channel open yet: it will before the frame.
                 let remote = remote.filter(|&(rp, rc)| self.peers[rp].pcs.get(&rc).is_some_and(|r| !r.muted));
-                if let Some((rp, rc)) = remote {
+                if cut {
+                    if let Some(pc) = self.peers[p].pcs.get_mut(&conn) {
+                        pc.path.held.push(SharedBytes::from(bytes));
+                    }
+                } else if let Some((rp, rc)) = remote {
                     if self.frame_filter.as_ref().is_none_or(|deliver| deliver(p, &bytes)) {
                         let frame = SharedBytes::from(bytes);
                         self.schedule(departs - now + latency, Action::Input(rp, Input::Frame { conn: rc, frame }));
@@ -684,7 +698,7 @@ impl World {
             }
             Output::CloseConnection { conn } => {
                 if let Some(pc) = self.peers[p].pcs.remove(&conn) {
-                    if let (true, Some((rp, rc))) = (pc.open, pc.remote) {
+                    if let (true, false, Some((rp, rc))) = (pc.open, pc.path.down, pc.remote) {
                         self.schedule(latency, Action::Input(rp, Input::ConnectionClosed { conn: rc }));
                     }
                 }
@@ -819,13 +833,13 @@ impl World {
             NegotiationStep::MakeOffer if pc.signaling != Signaling::Stable => {
                 Err("InvalidStateError: cannot make an offer with one pending".to_owned())
             }
-            NegotiationStep::MakeOffer => {
+            NegotiationStep::MakeOffer | NegotiationStep::RestartIce => {
                 pc.signaling = Signaling::HaveLocalOffer;
                 pc.offered_media = pc.local_media;
                 pc.need_fired = false;
                 Ok(Some(Self::sdp(p, conn, pc.local_media)))
             }
-            NegotiationStep::ApplyOffer(sdp) => match Self::parse_sdp(sdp) {
+            NegotiationStep::ApplyOffer(sdp) | NegotiationStep::AnswerRestart(sdp) => match Self::parse_sdp(sdp) {
                 None => Err(format!("OperationError: unreadable offer {sdp:?}")),
                 Some((rp, rc, media)) => {
                     // A pending offer of ours is rolled back; the answer carries what was agreed.
@@ -859,7 +873,11 @@ impl World {
             self.violations.push(format!("peer {p}: {step:?} on {conn:?} failed: {e}"));
         }
         let stable = pc.signaling == Signaling::Stable;
+        let answered = matches!(step, NegotiationStep::ApplyAnswer(_)) && outcome.is_ok();
         self.input(p, Input::Negotiated { conn, outcome, stable });
+        if answered {
+            self.restart_answered(p, conn);
+        }
         if let Some((rp, from, to)) = arrived {
             self.tracks_arrived(p, conn, rp, from..to);
         }

@@ -4,6 +4,7 @@ use super::media::Streams;
 use super::negotiation::Negotiation;
 use super::outbox::Outbox;
 use super::rate_limit::RateLimit;
+use super::recovery::Recovery;
 use super::{TRANSFER_IDLE_TIMEOUT, WARNING_BURST, WARNING_PERIOD};
 use crate::chunking::{frame_len, FALLBACK_FRAME_LEN};
 use crate::reassembly::{Limits, Reassembler};
@@ -78,6 +79,8 @@ pub(super) struct Connection<P> {
     pub via: Option<String>,
     /// Whether the peer sent its list of peers (read once).
     pub introduced: bool,
+    /// Set while the ICE transport of the open connection is down.
+    pub recovery: Option<Recovery>,
 }
 
 impl<P> Connection<P> {
@@ -105,6 +108,7 @@ impl<P> Connection<P> {
             remote_candidates: Vec::new(),
             via: None,
             introduced: false,
+            recovery: None,
         }
     }
 
@@ -151,6 +155,7 @@ impl<P> Connection<P> {
     /// Every deadline of this connection.
     pub fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
         let idle = self.inbox.oldest_activity().map(|at| at + TRANSFER_IDLE_TIMEOUT);
-        [self.deadline, idle, self.outbox.next_deadline()].into_iter().flatten()
+        let recovery = self.recovery.map(|r| r.next_deadline());
+        [self.deadline, idle, self.outbox.next_deadline(), recovery].into_iter().flatten()
     }
 }

@@ -29,7 +29,7 @@ use crate::strategy::{Discovery, RelayId};
 use crate::time::Instant;
 
 /// Length of offer ids.
-const OFFER_ID_LEN: usize = 20;
+pub(super) const OFFER_ID_LEN: usize = 20;
 
 /// When and where to announce next.
 pub(super) struct Announcer {
@@ -380,7 +380,7 @@ impl<P: Payload> Room<P> {
     }
 
     pub(super) fn on_answer(&mut self, from: &str, offer_id: &str, sealed_sdp: &str) {
-        let Some(&conn) = self.offers.get(offer_id) else { return };
+        let Some(&conn) = self.offers.get(offer_id) else { return self.on_restart_signal(from, offer_id, sealed_sdp) };
         let addressed_elsewhere = self.conns.get(&conn).and_then(|c| c.remote.as_deref()).is_some_and(|r| r != from);
         if !self.accepts_signal_from(from) || addressed_elsewhere {
             return;
@@ -442,6 +442,9 @@ impl<P: Payload> Room<P> {
             (StepKind::ApplyOffer, Err(e)) => return self.give_up(conn, format!("cannot answer peer {remote}: {e}")),
             (StepKind::ApplyAnswer, Err(e)) => {
                 return self.give_up(conn, format!("cannot accept the answer of peer {remote}: {e}"))
+            }
+            (StepKind::RestartIce | StepKind::AnswerRestart, Err(e)) => {
+                return self.give_up(conn, format!("cannot restart ICE with peer {remote}: {e}"))
             }
         };
         let (fitted, dropped) = sdp::fit(&sdp, MAX_SIGNALED_SDP_LEN);

@@ -39,6 +39,24 @@ pub enum NegotiationStep {
     ApplyOffer(String),
     /// `setRemoteDescription(answer)`; report no SDP.
     ApplyAnswer(String),
+    /// `createOffer({iceRestart: true})` and `setLocalDescription` of it (from the stable state or
+    /// over an offer of ours still pending), then wait for the new ICE gathering to end, even on a
+    /// trickling connection; report the local SDP.
+    RestartIce,
+    /// As [`NegotiationStep::ApplyOffer`] for an ICE restart offer: the answer waits for the new
+    /// ICE gathering to end, even on a trickling connection.
+    AnswerRestart(String),
+}
+
+/// The state of a connection's ICE transport (`iceConnectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connectivity {
+    /// Packets flow (`connected` or `completed`).
+    Connected,
+    /// Checks go unanswered; the transport may come back by itself (`disconnected`).
+    Disconnected,
+    /// No candidate pair works any more: only an ICE restart brings it back (`failed`).
+    Failed,
 }
 
 /// A data-channel message to send: `header` (in Rust memory) followed by `body` (a payload view).
@@ -85,8 +103,11 @@ pub enum Input<P> {
     NegotiationNeeded { conn: ConnId },
     /// The data channel of `conn` opened; `max_message_size` is the remote's SCTP limit, if known.
     ConnectionOpened { conn: ConnId, max_message_size: Option<f64> },
-    /// The data channel or connection of `conn` closed or failed.
+    /// The data channel or connection of `conn` closed, or a connection not yet open failed.
     ConnectionClosed { conn: ConnId },
+    /// The ICE transport of `conn` became connected, `disconnected` or `failed`
+    /// (`iceconnectionstatechange`); an open connection is restarted, not closed, when it drops.
+    Connectivity { conn: ConnId, state: Connectivity },
     /// A binary message arrived on `conn`'s data channel.
     Frame { conn: ConnId, frame: P },
     /// A message that is not binary arrived on `conn`'s data channel.

@@ -2,9 +2,9 @@
 //!
 //! Every [`HEARTBEAT_INTERVAL`] each open connection we handed nothing for that long is sent a
 //! ping, so every live peer hears from us at least every two intervals, whatever we receive; any
-//! frame from the peer counts as a sign of life. A peer silent for [`SILENCE_LIMIT`] at a
-//! heartbeat is dropped and reported as left, so a vanished peer leaves within
-//! `SILENCE_LIMIT + HEARTBEAT_INTERVAL` (20 s). Pinging on what we send rather than on what we
+//! frame from the peer, or an ICE restart signal over the relays (see `recovery`), counts as a
+//! sign of life. A peer silent for [`SILENCE_LIMIT`] at a heartbeat is dropped and reported as
+//! left, so a vanished peer leaves within `SILENCE_LIMIT + HEARTBEAT_INTERVAL` (20 s). Pinging on what we send rather than on what we
 //! hear keeps a receiver speaking while a slow transfer fills our send buffer: its pings travel
 //! the empty direction, where our pongs would wait behind megabytes of data.
 

@@ -23,7 +23,7 @@
 //! in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
 //! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
-//! `liveness`; pings in `pings`; media metadata in `media`; a room whose key is still being
+//! `liveness`; ICE restarts of dropped connections in `recovery`; pings in `pings`; media metadata in `media`; a room whose key is still being
 //! derived in `key_wait`.
 
 mod admission;
@@ -44,6 +44,7 @@ mod outbox;
 mod pings;
 mod presences;
 mod rate_limit;
+mod recovery;
 mod relays;
 mod replay;
 mod requests;
@@ -58,12 +59,15 @@ pub use cadence::{BRISK_FIRST, SETTLED_INTERVAL};
 pub use dormancy::STAY_AWAKE;
 pub use error::{PingError, RequestError, RoomError, SendError, StreamError};
 pub use introductions::{INTRODUCTION_DEFER, MAX_INTRODUCED, MAX_INTRODUCTION_OFFERS, POOL_ANSWER_WAIT};
-pub use io::{ConnId, Event, IncomingStreamId, Input, NegotiationStep, OutFrame, Output, PingId, SendId, StreamId};
+pub use io::{
+    ConnId, Connectivity, Event, IncomingStreamId, Input, NegotiationStep, OutFrame, Output, PingId, SendId, StreamId,
+};
 pub use key_wait::MAX_HELD_SIGNALS;
 pub use media::ArrivedTrack;
 pub use presences::{
     MAX_HEARD, MAX_RELAY_OFFERS, PRESENCE_GATHER, PRESENCE_GRACE, WARM_MAX_AGE, WARM_RETRY, WARM_RETRY_MAX,
 };
+pub use recovery::{RECOVERY_LIMIT, RESTART_GRACE, RESTART_RETRY};
 pub use requests::{Delivery, IncomingId, RequestId, MAX_HELD_REQUESTS, REQUEST_HOLD};
 pub use stream_resume::{MAX_DIGEST_STATES, MAX_FINISHED_STREAMS, RESUME_WAIT};
 pub use streams_in::MAX_INCOMING_STREAMS;
@@ -341,6 +345,7 @@ impl<P: Payload> Room<P> {
             Input::LocalCandidate { conn, candidate } => self.on_local_candidate(conn, candidate),
             Input::ConnectionOpened { conn, max_message_size } => self.on_connection_opened(conn, max_message_size),
             Input::ConnectionClosed { conn } => self.on_connection_closed(conn),
+            Input::Connectivity { conn, state } => self.on_connectivity(conn, state),
             Input::Frame { conn, frame } => self.on_frame(conn, frame),
             Input::NonBinaryFrame { conn } => self.warn_about(conn, "dropped a message that is not binary".to_owned()),
             Input::Buffered { conn, amount } => {
@@ -360,6 +365,7 @@ impl<P: Payload> Room<P> {
         self.relay_timeouts();
         if self.next_conn_deadline.is_some_and(|at| at <= now) {
             self.connection_timeouts();
+            self.recovery_timeouts();
             self.stalled_transfers();
             self.overdue_acks();
             self.overdue_stream_verdicts();

@@ -5,7 +5,8 @@
 //! step changed meanwhile. A description arriving from the peer during a step waits for it; so
 //! does the browser's wish to renegotiate. When both sides offer at once, the impolite peer
 //! ignores the other's offer and the polite peer rolls its own back (roles by peer id, see
-//! [`crate::renegotiation::is_polite`]). Renegotiation travels over the data channel.
+//! [`crate::renegotiation::is_polite`]). Renegotiation travels over the data channel, except an
+//! ICE restart's, which travels over the relays (see `recovery`).
 
 use super::connection::Role;
 use super::{ConnId, NegotiationStep, Output, Room};
@@ -19,6 +20,8 @@ pub(super) enum StepKind {
     MakeOffer,
     ApplyOffer,
     ApplyAnswer,
+    RestartIce,
+    AnswerRestart,
 }
 
 /// Negotiation state of one connection.
@@ -32,13 +35,27 @@ pub(super) struct Negotiation {
     pub polite: bool,
     /// The browser asked to renegotiate while a step ran or an offer was pending.
     needed: bool,
-    /// The newest description from the peer that arrived while a step ran.
-    pending_remote: Option<Description>,
+    /// The newest description from the peer that arrived while a step ran, with the exchange id
+    /// of an ICE restart offer that came over the relays.
+    pending_remote: Option<(Description, Option<String>)>,
+    /// The exchange id of our latest ICE restart offer, whose answer comes over the relays.
+    pub restart_offer: Option<String>,
+    /// The exchange id of the peer's ICE restart offer being answered (the answer goes back over
+    /// the relays).
+    pub relay_offer: Option<String>,
 }
 
 impl Default for Negotiation {
     fn default() -> Self {
-        Self { step: None, stable: true, polite: false, needed: false, pending_remote: None }
+        Self {
+            step: None,
+            stable: true,
+            polite: false,
+            needed: false,
+            pending_remote: None,
+            restart_offer: None,
+            relay_offer: None,
+        }
     }
 }
 
@@ -50,6 +67,8 @@ impl<P: Payload> Room<P> {
             NegotiationStep::MakeOffer => StepKind::MakeOffer,
             NegotiationStep::ApplyOffer(_) => StepKind::ApplyOffer,
             NegotiationStep::ApplyAnswer(_) => StepKind::ApplyAnswer,
+            NegotiationStep::RestartIce => StepKind::RestartIce,
+            NegotiationStep::AnswerRestart(_) => StepKind::AnswerRestart,
         });
         self.outputs.push_back(Output::Negotiate { conn, step });
     }
@@ -88,19 +107,29 @@ impl<P: Payload> Room<P> {
             Ok(description) => description,
             Err(e) => return self.warn_about(conn, e),
         };
+        self.take_remote_description(conn, description, None);
+    }
+
+    /// Applies the peer's `description` of `conn` (an ICE restart offer that came over the relays
+    /// under `exchange`), or holds it while a step runs.
+    pub(super) fn take_remote_description(&mut self, conn: ConnId, description: Description, exchange: Option<String>) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if c.negotiation.step.is_some() {
-            c.negotiation.pending_remote = Some(description);
+            c.negotiation.pending_remote = Some((description, exchange));
         } else {
-            self.apply_remote(conn, description);
+            self.apply_remote(conn, description, exchange);
         }
     }
 
-    fn apply_remote(&mut self, conn: ConnId, description: Description) {
-        let Some(c) = self.conns.get(&conn) else { return };
+    fn apply_remote(&mut self, conn: ConnId, description: Description, exchange: Option<String>) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
         let step = match description.kind {
             // A colliding offer: the impolite side keeps its own, the polite side rolls back.
             DescriptionKind::Offer if !c.negotiation.stable && !c.negotiation.polite => return,
+            DescriptionKind::Offer if exchange.is_some() => {
+                c.negotiation.relay_offer = exchange;
+                NegotiationStep::AnswerRestart(description.sdp)
+            }
             DescriptionKind::Offer => NegotiationStep::ApplyOffer(description.sdp),
             // An answer with no offer of ours pending is stale.
             DescriptionKind::Answer if c.negotiation.stable => return,
@@ -114,6 +143,10 @@ impl<P: Payload> Room<P> {
         match (step, outcome) {
             (StepKind::MakeOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Offer, sdp),
             (StepKind::ApplyOffer, Ok(Some(sdp))) => self.send_description(conn, DescriptionKind::Answer, sdp),
+            (StepKind::RestartIce, Ok(Some(sdp))) => self.send_restart_description(conn, DescriptionKind::Offer, sdp),
+            (StepKind::AnswerRestart, Ok(Some(sdp))) => {
+                self.send_restart_description(conn, DescriptionKind::Answer, sdp)
+            }
             (_, Ok(_)) => {}
             (_, Err(e)) => self.warn_about(conn, format!("renegotiation failed: {e}")),
         }
@@ -124,8 +157,8 @@ impl<P: Payload> Room<P> {
     /// or a renegotiation asked for meanwhile starts.
     fn follow_up(&mut self, conn: ConnId) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
-        if let Some(description) = c.negotiation.pending_remote.take() {
-            self.apply_remote(conn, description);
+        if let Some((description, exchange)) = c.negotiation.pending_remote.take() {
+            self.apply_remote(conn, description, exchange);
         } else if c.negotiation.stable && std::mem::take(&mut c.negotiation.needed) {
             self.negotiate(conn, NegotiationStep::MakeOffer);
         }

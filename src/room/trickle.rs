@@ -32,6 +32,10 @@ impl<P: Payload> Room<P> {
             return;
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
+        // An ICE restart's candidates travel in its descriptions (see `recovery`).
+        if c.recovery.is_some() || c.negotiation.restart_offer.is_some() || c.negotiation.relay_offer.is_some() {
+            return;
+        }
         match (c.remote.clone(), c.offer_id.clone()) {
             (Some(remote), Some(offer_id)) => self.send_candidate(conn, &remote, &offer_id, &candidate),
             _ if c.local_candidates.len() < MAX_HELD_CANDIDATES => c.local_candidates.push(candidate),

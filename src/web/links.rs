@@ -8,7 +8,7 @@ use super::payload::{allocate, JsBytes};
 use super::peer::{Connection, Peer};
 use crate::collections::Map;
 use crate::hub::{Hub, HubOutput, LinkId, RoomRef, RoomTag, MAX_HUB_FRAME_LEN, TAG_LEN};
-use crate::room::{ConnId, Input, OutFrame};
+use crate::room::{ConnId, Connectivity, Input, OutFrame};
 use js_sys::{ArrayBuffer, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -356,6 +356,13 @@ pub(crate) fn on_message(link: LinkId, data: JsValue) {
 pub(crate) fn on_buffered(link: LinkId, amount: u64) {
     for (driver, conn) in with_links(|links| links.targets(link)).unwrap_or_default() {
         feed(&driver, Input::Buffered { conn, amount });
+    }
+}
+
+/// The ICE transport of `link` changed state: its negotiator restarts it when it drops.
+pub(crate) fn on_connectivity(link: LinkId, state: Connectivity) {
+    if let Some((driver, conn)) = negotiator(link) {
+        feed(&driver, Input::Connectivity { conn, state });
     }
 }
 

@@ -9,20 +9,21 @@ use super::console::warn;
 use super::links;
 use super::media::Catchable;
 use crate::hub::LinkId;
-use crate::room::{NegotiationStep, LOW_WATER};
+use crate::room::{Connectivity, NegotiationStep, LOW_WATER};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType,
-    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    MediaStream, MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
+    RtcDataChannelType, RtcIceConnectionState, RtcIceGatheringState, RtcOfferOptions, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 /// Longest wait for ICE gathering before the SDP is sent with the candidates found so far.
 pub const ICE_GATHERING_TIMEOUT_MS: i32 = 5_000;
 
 const GATHERING_EVENT: &str = "icegatheringstatechange";
+const CANDIDATE_EVENT: &str = "icecandidate";
 
 #[wasm_bindgen]
 extern "C" {
@@ -46,7 +47,7 @@ pub(crate) struct Peer {
     channel: RtcDataChannel,
     /// Whether it trickles ICE candidates (see `Output::CreateConnection`).
     trickle: bool,
-    _handlers: [Handler; 8],
+    _handlers: [Handler; 9],
 }
 
 impl Drop for Peer {
@@ -56,6 +57,7 @@ impl Drop for Peer {
         self.channel.set_onmessage(None);
         self.channel.set_onbufferedamountlow(None);
         self.connection.set_onconnectionstatechange(None);
+        self.connection.set_oniceconnectionstatechange(None);
         self.connection.set_ontrack(None);
         self.connection.set_onnegotiationneeded(None);
         self.connection.set_onicecandidate(None);
@@ -83,11 +85,22 @@ impl Peer {
             Handler::new(move |event: JsValue| links::on_message(link, event.unchecked_into::<MessageEvent>().data()));
         let ch = channel.clone();
         let on_low = Handler::new(move |_| links::on_buffered(link, u64::from(ch.buffered_amount())));
+        let (pc, ch) = (connection.clone(), channel.clone());
+        // An open connection that fails is the room's to restart (`on_ice_state`), not closed.
+        let on_state = Handler::new(move |_| match pc.connection_state() {
+            RtcPeerConnectionState::Closed => links::on_close(link),
+            RtcPeerConnectionState::Failed if ch.ready_state() != RtcDataChannelState::Open => links::on_close(link),
+            _ => {}
+        });
         let pc = connection.clone();
-        let on_state = Handler::new(move |_| {
-            if matches!(pc.connection_state(), RtcPeerConnectionState::Failed | RtcPeerConnectionState::Closed) {
-                links::on_close(link);
-            }
+        let on_ice_state = Handler::new(move |_| {
+            let state = match pc.ice_connection_state() {
+                RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => Connectivity::Connected,
+                RtcIceConnectionState::Disconnected => Connectivity::Disconnected,
+                RtcIceConnectionState::Failed => Connectivity::Failed,
+                _ => return,
+            };
+            links::on_connectivity(link, state);
         });
         let on_negotiation_needed = Handler::new(move |_| links::on_negotiation_needed(link));
         let on_track = Handler::new(move |event: JsValue| {
@@ -117,9 +130,20 @@ impl Peer {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         channel.set_onbufferedamountlow(Some(on_low.as_ref().unchecked_ref()));
         connection.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        connection.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
         connection.set_onnegotiationneeded(Some(on_negotiation_needed.as_ref().unchecked_ref()));
         connection.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        let handlers = [on_open, on_close, on_message, on_low, on_state, on_negotiation_needed, on_track, on_candidate];
+        let handlers = [
+            on_open,
+            on_close,
+            on_message,
+            on_low,
+            on_state,
+            on_ice_state,
+            on_negotiation_needed,
+            on_track,
+            on_candidate,
+        ];
         Ok(Self { connection, channel, trickle, _handlers: handlers })
     }
 
@@ -182,6 +206,8 @@ pub async fn negotiate(
                 describe_locally(connection, trickle).await.map(Some)
             }
             NegotiationStep::ApplyAnswer(sdp) => set_remote(connection, RtcSdpType::Answer, &sdp).await.map(|()| None),
+            NegotiationStep::RestartIce => describe_restart(connection, None).await.map(Some),
+            NegotiationStep::AnswerRestart(sdp) => describe_restart(connection, Some(&sdp)).await.map(Some),
         }
     };
     run.await.map_err(|e| describe(&e))
@@ -205,31 +231,85 @@ async fn describe_locally(connection: &RtcPeerConnection, trickle: bool) -> Resu
     Ok(local.sdp())
 }
 
+/// Makes the description of an ICE restart (our offer with new credentials, or our answer to the
+/// peer's `offer`) and returns its SDP once the new gathering ends. The wait starts before the
+/// description is set: the gathering state still reads `complete` from the last gathering then.
+async fn describe_restart(connection: &RtcPeerConnection, offer: Option<&str>) -> Result<String, JsValue> {
+    let ended = EventWait::start(connection, CANDIDATE_EVENT, |_, event| {
+        event.unchecked_ref::<RtcPeerConnectionIceEvent>().candidate().is_none()
+    })?;
+    match offer {
+        Some(sdp) => {
+            set_remote(connection, RtcSdpType::Offer, sdp).await?;
+            JsFuture::from(connection.unchecked_ref::<Connection>().set_local_description_implicitly()).await?;
+        }
+        None => {
+            let options = RtcOfferOptions::new();
+            options.set_ice_restart(true);
+            let offer = JsFuture::from(connection.create_offer_with_rtc_offer_options(&options)).await?;
+            JsFuture::from(connection.set_local_description(offer.unchecked_ref())).await?;
+        }
+    }
+    ended.finish().await?;
+    let local = connection.local_description().ok_or_else(|| JsValue::from_str("no local description"))?;
+    Ok(local.sdp())
+}
+
 /// Resolves once ICE gathering is complete, or after [`ICE_GATHERING_TIMEOUT_MS`].
 async fn ice_gathered(connection: &RtcPeerConnection) -> Result<(), JsValue> {
     if connection.ice_gathering_state() == RtcIceGatheringState::Complete {
         return Ok(());
     }
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let mut listener = None;
-    let mut timeout = None;
-    let gathered = Promise::new(&mut |resolve, _| {
-        let watched = connection.clone();
-        let done = resolve.clone();
-        listener = Some(Handler::new(move |_| {
-            if watched.ice_gathering_state() == RtcIceGatheringState::Complete {
-                let _ = done.call0(&JsValue::NULL);
-            }
-        }));
-        timeout = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ICE_GATHERING_TIMEOUT_MS).ok();
-    });
-    // A listener of its own (not the single `on…` slot), so overlapping waits do not cut each other short.
-    let Some(listener) = listener else { return Err(JsValue::from_str("the promise executor did not run")) };
-    connection.add_event_listener_with_callback(GATHERING_EVENT, listener.as_ref().unchecked_ref())?;
-    let result = JsFuture::from(gathered).await;
-    let _ = connection.remove_event_listener_with_callback(GATHERING_EVENT, listener.as_ref().unchecked_ref());
-    if let Some(timeout) = timeout {
-        window.clear_timeout_with_handle(timeout);
+    EventWait::start(connection, GATHERING_EVENT, |pc, _| pc.ice_gathering_state() == RtcIceGatheringState::Complete)?
+        .finish()
+        .await
+}
+
+/// A wait for an event of a connection that `done` accepts, or [`ICE_GATHERING_TIMEOUT_MS`]. It
+/// listens with a listener of its own (not the single `on…` slot), from [`EventWait::start`] until
+/// dropped, so overlapping waits do not cut each other short.
+struct EventWait {
+    connection: RtcPeerConnection,
+    event: &'static str,
+    promise: Promise,
+    listener: Handler,
+    timeout: Option<i32>,
+}
+
+impl EventWait {
+    fn start(
+        connection: &RtcPeerConnection,
+        event: &'static str,
+        done: impl Fn(&RtcPeerConnection, &JsValue) -> bool + 'static,
+    ) -> Result<Self, JsValue> {
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let (mut done, mut listener, mut timeout) = (Some(done), None, None);
+        let promise = Promise::new(&mut |resolve, _| {
+            let Some(done) = done.take() else { return };
+            let (watched, finished) = (connection.clone(), resolve.clone());
+            listener = Some(Handler::new(move |event: JsValue| {
+                if done(&watched, &event) {
+                    let _ = finished.call0(&JsValue::NULL);
+                }
+            }));
+            timeout =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ICE_GATHERING_TIMEOUT_MS).ok();
+        });
+        let Some(listener) = listener else { return Err(JsValue::from_str("the promise executor did not run")) };
+        connection.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref())?;
+        Ok(Self { connection: connection.clone(), event, promise, listener, timeout })
     }
-    result.map(drop)
+
+    async fn finish(self) -> Result<(), JsValue> {
+        JsFuture::from(self.promise.clone()).await.map(drop)
+    }
+}
+
+impl Drop for EventWait {
+    fn drop(&mut self) {
+        let _ = self.connection.remove_event_listener_with_callback(self.event, self.listener.as_ref().unchecked_ref());
+        if let (Some(timeout), Some(window)) = (self.timeout, web_sys::window()) {
+            window.clear_timeout_with_handle(timeout);
+        }
+    }
 }

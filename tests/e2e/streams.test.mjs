@@ -1,8 +1,10 @@
 // Streamed transfers between real browsers: a 512 MiB stream (STREAM_MIB sets another size) between
 // two browser processes with the receiving browser's memory measured, a byte changed on the way,
-// and cancelling on either side.
+// cancelling on either side, resuming after a cut connection, and going on across a network change
+// (an ICE restart).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { browserMemory, launchBrowser, openPeer, startTracker, suite, waitFor } from './harness.mjs'
 
 const MIB = 1024 * 1024
@@ -193,11 +195,10 @@ test('a received stream forwarded to another peer arrives whole', async () => {
   assert.equal(await b.page.evaluate(() => forwarded), size)
 })
 
-test('a stream from a Blob resumes after its connection is cut, and arrives byte-identical', async () => {
-  const [a, b] = await pair(env.browser, env.browser, 'streams-resume')
-  const size = 256 * MIB
-  // Counts the bytes of stream data frames A sends ([tag: 8][length: 2][kind 14][handle: 4][offset: 8][bytes]).
-  await a.page.evaluate(peerId => {
+/** Counts in `streamBytesSent` the bytes of stream data frames `page` sends to `peerId`. */
+async function countStreamBytes (page, peerId) {
+  // Data frames: [tag: 8][length: 2][kind 14][handle: 4][offset: 8][bytes].
+  await page.evaluate(peerId => {
     window.streamBytesSent = 0
     const count = send => function (data) {
       if (data[10] === 14) streamBytesSent += data.length - 23
@@ -206,20 +207,31 @@ test('a stream from a Blob resumes after its connection is cut, and arrives byte
     const channel = channelOf(peerId)
     channel.send = count(channel.send)
     RTCDataChannel.prototype.send = count(RTCDataChannel.prototype.send)
-  }, b.selfId)
-  const sending = a.page.evaluate(async ([target, size]) => {
+  }, peerId)
+}
+
+/** Starts sending `size` random bytes from a Blob in `page` to `target`; resolves with what was sent and its digest. */
+function sendRandomBlob (page, target, size, name) {
+  return page.evaluate(async ([target, size, name]) => {
     const parts = []
     const hash = blockDigest()
     for (let at = 0; at < size; at += 64 * 1024 * 1024) {
-      const part = new Uint8Array(64 * 1024 * 1024)
+      const part = new Uint8Array(Math.min(64 * 1024 * 1024, size - at))
       for (let i = 0; i < part.length; i += 65536) crypto.getRandomValues(part.subarray(i, i + 65536))
       hash.add(part)
       parts.push(part)
     }
     const digest = await hash.finish()
-    const sent = await file.send(new Blob(parts), { target, metadata: { name: 'resumed.bin' } })
+    const sent = await file.send(new Blob(parts), { target, metadata: { name } })
     return { sent, digest }
-  }, [b.selfId, size])
+  }, [target, size, name])
+}
+
+test('a stream from a Blob resumes after its connection is cut, and arrives byte-identical', async () => {
+  const [a, b] = await pair(env.browser, env.browser, 'streams-resume')
+  const size = 256 * MIB
+  await countStreamBytes(a.page, b.selfId)
+  const sending = sendRandomBlob(a.page, b.selfId, size, 'resumed.bin')
   await waitFor(b.page, size => (incoming[0]?.received ?? 0) > size / 4, size)
   await a.page.evaluate(peerId => room.getPeers()[peerId].close(), b.selfId)
   const { sent, digest } = await sending
@@ -230,4 +242,44 @@ test('a stream from a Blob resumes after its connection is cut, and arrives byte
   assert.equal(sent, size)
   assert.deepEqual(got, { count: 1, peerId: a.selfId, size, metadata: { name: 'resumed.bin' }, received: size, digest, error: null })
   assert.ok(twice >= 0 && twice < size / 10, `${twice} bytes sent twice`)
+})
+
+/** Moves the network namespace's host address (see scripts/isolated.sh) from `from` to `to`. */
+function moveHostAddress (from, to) {
+  const ip = (...args) => execFileSync('ip', args)
+  ip('addr', 'del', `${from}/24`, 'dev', 'rdz0')
+  ip('addr', 'add', `${to}/24`, 'dev', 'rdz0')
+  ip('route', 'replace', 'default', 'via', '198.18.0.2', 'dev', 'rdz0')
+}
+
+test('a stream goes on across a network change: the connection is ICE-restarted over the tracker and nothing is sent twice', {
+  skip: process.env.RENDEZ_ISOLATED !== '1' && 'needs the network namespace of scripts/isolated.sh'
+}, async () => {
+  const [a, b] = await pair(env.browser, env.browser, 'streams-ice-restart')
+  const size = 128 * MIB
+  await countStreamBytes(a.page, b.selfId)
+  const sending = sendRandomBlob(a.page, b.selfId, size, 'moved.bin')
+  await waitFor(b.page, size => (incoming[0]?.received ?? 0) > size / 4, size)
+  // Every candidate pair dies with the old address: only a restart finds the new one.
+  const movedAt = Date.now()
+  moveHostAddress('198.18.0.1', '198.18.0.3')
+  try {
+    const { sent, digest } = await sending
+    await waitFor(b.page, () => incoming[0]?.digest || incoming[0]?.error, undefined, 60_000)
+    const got = await b.page.evaluate(() => ({ count: incoming.length, ...incoming[0] }))
+    const twice = await a.page.evaluate(size => streamBytesSent - size, size)
+    const back = [...a.warnings, ...b.warnings].find(w => w.includes('is back after'))
+    console.log(`a ${size / MIB} MiB stream across a network change: ${back}; finished ${((Date.now() - movedAt) / 1000).toFixed(1)} s after the change; ${twice} bytes sent twice`)
+    assert.equal(sent, size)
+    assert.deepEqual(got, { count: 1, peerId: a.selfId, size, metadata: { name: 'moved.bin' }, received: size, digest, error: null })
+    assert.equal(twice, 0, 'the data channel lived on: nothing was resent')
+    for (const peer of [a, b]) {
+      assert.deepEqual(await peer.page.evaluate(() => log.leaves), [])
+      assert.ok(peer.warnings.some(w => w.includes('is back after')), peer.warnings.join('\n'))
+    }
+    const restarters = [a, b].filter(peer => peer.warnings.some(w => w.includes('dropped: restarting ICE')))
+    assert.equal(restarters.length, 1, 'exactly one side restarts')
+  } finally {
+    moveHostAddress('198.18.0.3', '198.18.0.1')
+  }
 })
