@@ -117,6 +117,12 @@ export interface StreamSendOptions {
 export interface StreamContext extends ActionContext {
   /** Total bytes, when the sender announced them. */
   size?: number
+  /**
+   * On a resumable action: what a later page needs, with the bytes staged, to pick the stream up
+   * with `resume` (store it beside them, e.g. in `localStorage`). Whoever holds it can claim the
+   * stream from its sender: keep it as private as the data.
+   */
+  ticket?: string
 }
 /**
  * A stream action (`makeAction(name, {stream: true})`): `send` reads its source piece by piece as
@@ -128,9 +134,22 @@ export interface StreamAction {
   /** Resolves with the size once the peer received every byte and verified their SHA-256. */
   send(source: Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>, options: StreamSendOptions): Promise<number>
   onMessage: ((stream: ReadableStream<Uint8Array>, context: StreamContext) => void) | null
+  /**
+   * On a resumable action, after a reload: picks up the stream `ticket` names, of which `staged`
+   * holds the first bytes (e.g. the OPFS file written so far). Resolves, once `staged` is hashed,
+   * with a `ReadableStream` of the bytes after it; it closes once the SHA-256 of all of them
+   * matches the sender's, or errors (code `gone` when the sender no longer has the stream, `left`
+   * when it does not come back within 60 s).
+   */
+  resume(ticket: string, staged?: Blob): Promise<ReadableStream<Uint8Array>>
 }
 export interface StreamActionConfig {
   stream: true
+  /**
+   * The receiver stages what arrives (e.g. in OPFS) so a later page can `resume` it: leaving,
+   * or reloading, does not end its incoming streams for their senders, which wait 60 s for them.
+   */
+  resumable?: boolean
   onMessage?: (stream: ReadableStream<Uint8Array>, context: StreamContext) => void
 }
 

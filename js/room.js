@@ -11,6 +11,8 @@ const MAX_UNHANDLED_STREAMS = 16
  * not yet consumed. The queue itself holds up to the sender's 8 MiB of credit (`STREAM_WINDOW`).
  */
 const STREAM_QUEUE_BYTES = 1024 * 1024
+/** Staged bytes handed back to the core at a time when a stream is resumed (`resume`). */
+const REHASH_PIECE = 1024 * 1024
 /** Handshake messages kept per pending peer until its handshake asks for them. */
 const MAX_HANDSHAKE_BACKLOG = 64
 const ROOM_EVENTS = ['peerJoin', 'peerLeave', 'peerStream', 'peerTrack']
@@ -148,7 +150,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       for (const listener of [...listeners.joinError]) safely(listener, details)
     },
     message: (name, data, peerId, metadata) => actions.get(name)?.deliver(data, peerId, metadata),
-    streamStart: (name, id, peerId, size, metadata) => startIncomingStream(name, id, peerId, size, metadata),
+    streamStart: (name, id, peerId, size, metadata, ticket) => startIncomingStream(name, id, peerId, size, metadata, ticket),
     streamData: (id, bytes) => incomingStreams.get(id)?.data(bytes),
     streamEnd: (id, error) => incomingStreams.get(id)?.end(error),
     progress: (name, percent, peerId, metadata) => actions.get(name)?.progress(percent, peerId, metadata),
@@ -183,17 +185,26 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
   /**
    * A peer streams to us on action `name`: a `ReadableStream` of its bytes goes to the action's
    * `onMessage`, and what the app reads from it is reported consumed. Streams to an action that
-   * does not take streams are cancelled.
+   * does not take streams are cancelled; those to a resumable action are staged.
    */
-  function startIncomingStream (name, id, peerId, size, metadata) {
+  function startIncomingStream (name, id, peerId, size, metadata, ticket) {
     const action = actions.get(name)
     if (action?.kind !== 'stream') {
       console.warn(`rendez: cancelled a stream to action "${name}", which is not a stream action`)
       return raw.cancelStream(id)
     }
+    if (action.resumable) raw.stageStream(id)
+    action.deliver(incomingReadable(id, 0), peerId, metadata, size, ticket)
+  }
+
+  /**
+   * The `ReadableStream` of incoming stream `id`, whose bytes from offset `start` on arrive as
+   * `streamData` events; what the app reads from it is reported consumed.
+   */
+  function incomingReadable (id, start) {
     let controller
-    let enqueued = 0
-    let reported = 0
+    let enqueued = start
+    let reported = start
     const reportConsumed = () => {
       const queued = Math.max(0, STREAM_QUEUE_BYTES - (controller.desiredSize ?? 0))
       const consumed = enqueued - queued
@@ -225,7 +236,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         else controller.close()
       }
     })
-    action.deliver(readable, peerId, metadata, size)
+    return readable
   }
 
   /** Runs the app's handshake with `peerId` over connection `conn` (its token for the driver). */
@@ -353,6 +364,7 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
   }
 
   function streamAction (name, config) {
+    const resumable = config?.resumable === true
     let onMessage = config?.onMessage ?? null
     const unhandled = []
     const flush = () => {
@@ -368,18 +380,39 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
         close()
       }
     }
+    /** Picks up after a reload the stream `ticket` names, of which `staged` holds the first bytes. */
+    const resume = async (ticket, staged) => {
+      if (!resumable) throw rendezError(`action "${name}" was not made with {resumable: true}`, 'invalid')
+      if (typeof ticket !== 'string') throw rendezError('resume takes the ticket onMessage was given', 'invalid')
+      if (staged !== undefined && staged !== null && !(staged instanceof Blob)) throw rendezError('the staged bytes are a Blob or a File', 'invalid')
+      const size = staged?.size ?? 0
+      const id = raw.adoptStream(ticket, size)
+      const readable = incomingReadable(id, size)
+      try {
+        for (let at = 0; at < size; at += REHASH_PIECE) {
+          raw.streamRehash(id, new Uint8Array(await staged.slice(at, Math.min(size, at + REHASH_PIECE)).arrayBuffer()))
+        }
+      } catch (error) {
+        readable.cancel().catch(() => {})
+        throw error
+      }
+      return readable
+    }
     const api = {
       send,
+      resume,
       get onMessage () { return onMessage },
       set onMessage (handler) { onMessage = handler ?? null; flush() }
     }
     return {
       kind: 'stream',
+      resumable,
       api,
       requestHandler: () => null,
       progress: () => {},
-      deliver: (readable, peerId, metadata, size) => {
+      deliver: (readable, peerId, metadata, size, ticket) => {
         const context = withMetadata(size === undefined ? { peerId } : { peerId, size }, metadata)
+        if (resumable) context.ticket = ticket
         if (onMessage) return safely(onMessage, readable, context)
         if (unhandled.length === MAX_UNHANDLED_STREAMS) {
           console.warn(`rendez: action "${name}" has no onMessage; cancelled a stream beyond the ${MAX_UNHANDLED_STREAMS} kept`)

@@ -18,11 +18,11 @@
 //!   the room key, the first frame of a room joined over a shared connection.
 //!
 //! * `11` peers and `12` relayed signaling: no header fields; the payload is UTF-8 JSON.
-//! * `13`–`19`: streamed transfers, see [`crate::stream_frame`].
+//! * `13`–`21`: streamed transfers, see [`crate::stream_frame`].
 //!
 //! Unknown kinds decode to [`Header::Unknown`] so newer peers can add kinds.
 
-use crate::stream_frame::{self, StreamHeader, KIND_STREAM_OPEN, KIND_STREAM_RESUME};
+use crate::stream_frame::{self, StreamHeader, KIND_STREAM_GONE, KIND_STREAM_OPEN};
 use std::fmt;
 
 /// Bytes before the header: its length as a big-endian `u16`.
@@ -343,7 +343,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
         KIND_LINK_PROOF => Ok(Header::LinkProof),
         KIND_PEERS => Ok(Header::Peers),
         KIND_RELAYED => Ok(Header::Relayed),
-        kind @ KIND_STREAM_OPEN..=KIND_STREAM_RESUME => Ok(Header::Stream(stream_frame::decode(kind, &mut r)?)),
+        kind @ KIND_STREAM_OPEN..=KIND_STREAM_GONE => Ok(Header::Stream(stream_frame::decode(kind, &mut r)?)),
         other => Ok(Header::Unknown(other)),
     }
 }

@@ -25,6 +25,7 @@ pub mod sdp;
 pub mod signaling;
 pub mod strategy;
 pub mod stream_frame;
+pub mod stream_ticket;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

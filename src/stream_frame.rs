@@ -11,6 +11,7 @@
 //! * `14` data: `handle: u32`, `offset: u64`; the payload is the bytes at that offset.
 //! * `15` end: `handle: u32`, `size: u64`, `sha256: [u8; 32]` of the whole payload.
 //! * `16` abort: `handle: u32`; the sender gave the stream up.
+//! * `21` gone: `id: [u8; 16]`; the answer to a claim of a stream the sender no longer has.
 //!
 //! Receiver to sender:
 //! * `17` credit: `handle: u32`, `until: u64`; data may be sent up to that offset (sent at once
@@ -19,6 +20,9 @@
 //! * `19` resume: `handle: u32`, `offset: u64`; the answer to an open whose id names a stream cut
 //!   off with an earlier connection: the receiver holds its first `offset` bytes, and the sender
 //!   goes on from there (the credit frame follows).
+//! * `20` claim: `id: [u8; 16]`; a receiver whose page reloaded asks for the stream with that id
+//!   (see `room::stream_resume`): the sender opens it anew to the claimant, who answers with a
+//!   resume frame.
 
 use crate::frame::{FrameError, PayloadKind, Reader, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN, PREFIX_LEN};
 
@@ -29,6 +33,8 @@ pub(crate) const KIND_STREAM_ABORT: u8 = 16;
 pub(crate) const KIND_STREAM_CREDIT: u8 = 17;
 pub(crate) const KIND_STREAM_CLOSED: u8 = 18;
 pub(crate) const KIND_STREAM_RESUME: u8 = 19;
+pub(crate) const KIND_STREAM_CLAIM: u8 = 20;
+pub(crate) const KIND_STREAM_GONE: u8 = 21;
 const UNKNOWN_SIZE: u64 = u64::MAX;
 const NO_METADATA: u32 = u32::MAX;
 
@@ -75,6 +81,8 @@ pub enum StreamHeader {
     Credit { handle: u32, until: u64 },
     Closed { handle: u32, reason: CloseReason },
     Resume { handle: u32, offset: u64 },
+    Claim { id: [u8; STREAM_ID_LEN] },
+    Gone { id: [u8; STREAM_ID_LEN] },
 }
 
 /// `[length prefix][header]` of a stream's open frame.
@@ -138,6 +146,23 @@ pub fn encode_closed(handle: u32, reason: CloseReason) -> Vec<u8> {
     fixed(KIND_STREAM_CLOSED, handle, &[reason as u8])
 }
 
+/// A whole claim frame.
+pub fn encode_claim(id: &[u8; STREAM_ID_LEN]) -> Vec<u8> {
+    by_id(KIND_STREAM_CLAIM, id)
+}
+
+/// A whole gone frame.
+pub fn encode_gone(id: &[u8; STREAM_ID_LEN]) -> Vec<u8> {
+    by_id(KIND_STREAM_GONE, id)
+}
+
+fn by_id(kind: u8, id: &[u8; STREAM_ID_LEN]) -> Vec<u8> {
+    let mut out = ((1 + STREAM_ID_LEN) as u16).to_be_bytes().to_vec();
+    out.push(kind);
+    out.extend_from_slice(id);
+    out
+}
+
 fn fixed(kind: u8, handle: u32, fields: &[u8]) -> Vec<u8> {
     let len = (1 + 4 + fields.len()) as u16;
     let mut out = len.to_be_bytes().to_vec();
@@ -149,6 +174,11 @@ fn fixed(kind: u8, handle: u32, fields: &[u8]) -> Vec<u8> {
 
 /// Decodes the fields of a stream frame of `kind`.
 pub(crate) fn decode(kind: u8, r: &mut Reader<'_>) -> Result<StreamHeader, FrameError> {
+    match kind {
+        KIND_STREAM_CLAIM => return Ok(StreamHeader::Claim { id: r.array()? }),
+        KIND_STREAM_GONE => return Ok(StreamHeader::Gone { id: r.array()? }),
+        _ => {}
+    }
     let handle = r.u32()?;
     Ok(match kind {
         KIND_STREAM_OPEN => {
@@ -216,6 +246,8 @@ mod tests {
         assert_eq!(decoded(&encode_abort(3)), StreamHeader::Abort(3));
         assert_eq!(decoded(&encode_credit(3, 99)), StreamHeader::Credit { handle: 3, until: 99 });
         assert_eq!(decoded(&encode_resume(3, 1 << 33)), StreamHeader::Resume { handle: 3, offset: 1 << 33 });
+        assert_eq!(decoded(&encode_claim(&[5; STREAM_ID_LEN])), StreamHeader::Claim { id: [5; STREAM_ID_LEN] });
+        assert_eq!(decoded(&encode_gone(&[6; STREAM_ID_LEN])), StreamHeader::Gone { id: [6; STREAM_ID_LEN] });
         for reason in [
             CloseReason::Verified,
             CloseReason::Integrity,

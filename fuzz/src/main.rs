@@ -13,6 +13,8 @@ use rendez_core::random::Random;
 use rendez_core::reassembly::{Limits, Reassembler};
 use rendez_core::signaling::{PeerMessage, SealedOffer};
 use rendez_core::strategy::RelayData;
+use rendez_core::stream_frame;
+use rendez_core::stream_ticket::StreamTicket;
 use rendez_core::time::Instant;
 use rendez_mqtt::packet::{self as mqtt, Decoder};
 use rendez_nostr::event::Keys;
@@ -83,12 +85,26 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
     .unwrap();
     let offers = [SealedOffer { offer_id: "o".into(), sealed_sdp: sealed.clone() }];
     let hash = "h".repeat(20);
+    let ticket = StreamTicket {
+        peer: "abcdefghijklmnopqrst".into(),
+        id: [3; stream_frame::STREAM_ID_LEN],
+        action: "file".into(),
+        kind: frame::PayloadKind::Binary,
+        metadata: Some("{}".into()),
+        size: Some(1 << 40),
+    };
     let mut reassembler =
         Reassembler::<Vec<u8>>::new(Limits { max_message: 4096, max_in_flight: 8192, max_in_flight_total: 8192 });
     vec![
         (
             "action frame (split + header)",
-            vec![first.clone(), frame::encode_ping(7), frame::encode_ack(3)],
+            vec![
+                first.clone(),
+                frame::encode_ping(7),
+                frame::encode_ack(3),
+                stream_frame::encode_claim(&[4; stream_frame::STREAM_ID_LEN]),
+                stream_frame::encode_resume(2, 1 << 20),
+            ],
             Box::new(|b: &[u8]| {
                 if let Ok((head, _)) = frame::split(b) {
                     let _ = frame::decode_header(head);
@@ -112,6 +128,13 @@ fn targets() -> Vec<(&'static str, Vec<Vec<u8>>, Target)> {
             vec![sealed.into_bytes()],
             Box::new(move |b: &[u8]| {
                 let _ = key.open(&String::from_utf8_lossy(b), "ctx");
+            }),
+        ),
+        (
+            "stream ticket",
+            vec![ticket.encode().into_bytes()],
+            Box::new(|b: &[u8]| {
+                let _ = StreamTicket::decode(&String::from_utf8_lossy(b));
             }),
         ),
         (

@@ -3,8 +3,9 @@
 //! protocol.
 
 use rendez_core::frame::PayloadKind;
-use rendez_core::room::{StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, RESUME_WAIT, STREAM_WINDOW};
+use rendez_core::room::{RoomError, StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, RESUME_WAIT, STREAM_WINDOW};
 use rendez_core::stream_frame::{encode_data, encode_open, StreamOpen, STREAM_ID_LEN};
+use rendez_core::stream_ticket::StreamTicket;
 use rendez_sim::{StrategyKind, World};
 use std::time::Duration;
 
@@ -300,4 +301,74 @@ fn a_stream_cancelled_while_its_sender_was_cut_off_stays_cancelled() {
     let peer_b = world.peer_id(b).to_owned();
     assert_eq!(world.log(a).streams_sent[&stream], Err(StreamError::Cancelled { peer: peer_b }));
     assert_eq!(world.log(b).streams.len(), 1, "no second stream for the app");
+}
+
+#[test]
+fn a_stream_the_receiver_staged_is_picked_up_by_its_next_page_from_the_staged_offset() {
+    let (mut world, a, b) = pair(20);
+    world.bandwidth = Some(16 * MIB as u64);
+    let payload = pattern(48 * MIB);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_millis(100));
+    let (&incoming, _) = world.log(b).streams.iter().next().expect("b saw the stream");
+    world.stage_incoming_stream(b, incoming);
+    world.run_for(Duration::from_secs(1));
+    // The page reloads: it leaves (the bytes it was still writing are lost), and a new page, under
+    // a new peer id, joins the room with the ticket and the bytes it staged.
+    let log = world.log(b).streams[&incoming].clone();
+    let staged = log.bytes[..log.consumed as usize - 12_345].to_vec();
+    assert!(staged.len() > 8 * MIB);
+    world.leave(b);
+    world.run_for(Duration::from_millis(500));
+    assert!(world.log(a).streams_sent.is_empty(), "the sender waits for a claim");
+    let c = world.join_default();
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+    let adopted = world.adopt_stream(c, log.ticket.as_ref().unwrap(), &staged).unwrap();
+    assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
+    assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
+    let got = &world.log(c).streams[&adopted];
+    assert_eq!(got.result, Some(Ok(payload.len() as u64)), "the SHA-256 over staged and new bytes matched");
+    assert!(got.bytes == payload[staged.len()..], "the rest arrived, from the staged offset on");
+    assert!(world.log(c).streams.len() == 1 && world.log(a).left.len() == 1);
+}
+
+#[test]
+fn a_staged_stream_nobody_claims_fails_its_sender_after_the_resume_wait() {
+    let (mut world, a, b) = pair(21);
+    world.bandwidth = Some(16 * MIB as u64);
+    let stream = world.send_stream(a, b, "file", pattern(48 * MIB), true).unwrap();
+    world.run_for(Duration::from_millis(100));
+    let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
+    world.stage_incoming_stream(b, incoming);
+    world.run_for(Duration::from_millis(500));
+    let b_id = world.peer_id(b).to_owned();
+    world.leave(b);
+    world.run_for(RESUME_WAIT - Duration::from_secs(1));
+    assert!(world.log(a).streams_sent.is_empty());
+    world.run_for(Duration::from_secs(2));
+    assert_eq!(world.log(a).streams_sent[&stream], Err(StreamError::Left { peer: b_id }));
+}
+
+#[test]
+fn adopting_a_stream_its_sender_no_longer_has_fails_with_gone_and_bad_adoptions_are_refused() {
+    let (mut world, a, b) = pair(22);
+    let a_id = world.peer_id(a).to_owned();
+    let ticket = StreamTicket {
+        peer: a_id.clone(),
+        id: [9; STREAM_ID_LEN],
+        action: "file".into(),
+        kind: PayloadKind::Binary,
+        metadata: None,
+        size: Some(10),
+    };
+    assert!(
+        matches!(world.adopt_stream(b, &ticket, &[0; 11]), Err(RoomError::Invalid(_))),
+        "more staged than the size"
+    );
+    let own = StreamTicket { peer: world.peer_id(b).to_owned(), ..ticket.clone() };
+    assert!(matches!(world.adopt_stream(b, &own, &[]), Err(RoomError::Invalid(_))), "a ticket naming ourselves");
+    let stream = world.adopt_stream(b, &ticket, &[0; 4]).unwrap();
+    assert!(matches!(world.adopt_stream(b, &ticket, &[]), Err(RoomError::Invalid(_))), "adopted twice");
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.log(b).streams[&stream].result, Some(Err(StreamError::Gone { peer: a_id })));
 }

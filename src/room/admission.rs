@@ -116,6 +116,7 @@ impl<P: Payload> Room<P> {
         self.emit(Event::PeerJoined { peer });
         self.introduce(conn);
         self.resume_streams(conn);
+        self.claim_streams(conn);
         self.reschedule();
         self.capacity_freed = true;
     }

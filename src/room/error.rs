@@ -104,6 +104,8 @@ pub enum StreamError {
     Closed,
     /// Reading what we send failed, or it did not hold the size announced.
     Source(String),
+    /// The sender of a stream we adopted no longer has it (it ended, failed, or waited too long).
+    Gone { peer: String },
 }
 
 impl StreamError {
@@ -118,6 +120,7 @@ impl StreamError {
             Self::Left { .. } => "left",
             Self::Closed => "closed",
             Self::Source(_) => "source",
+            Self::Gone { .. } => "gone",
         }
     }
 }
@@ -135,6 +138,7 @@ impl fmt::Display for StreamError {
             Self::Left { peer } => write!(f, "peer left room ({peer}) before the stream was complete"),
             Self::Closed => f.write_str("the room has been left"),
             Self::Source(reason) => write!(f, "cannot read what is being sent: {reason}"),
+            Self::Gone { peer } => write!(f, "peer {peer} no longer has the stream"),
         }
     }
 }

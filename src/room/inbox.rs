@@ -66,6 +66,8 @@ impl<P: Payload> Room<P> {
                 StreamHeader::Credit { handle, until } => self.on_stream_credit(conn, handle, until),
                 StreamHeader::Closed { handle, reason } => self.on_stream_closed(conn, handle, reason),
                 StreamHeader::Resume { handle, offset } => self.on_stream_resume(conn, handle, offset),
+                StreamHeader::Claim { id } => self.on_stream_claim(conn, id),
+                StreamHeader::Gone { id } => self.on_stream_gone(conn, id),
             },
             Header::Unknown(_) => {}
         }

@@ -155,6 +155,8 @@ pub enum Event<P> {
     StreamStarted {
         stream: IncomingStreamId,
         peer: String,
+        /// The sender's id for it (see [`crate::stream_ticket::StreamTicket`]).
+        id: [u8; crate::stream_frame::STREAM_ID_LEN],
         action: String,
         kind: PayloadKind,
         metadata: Option<String>,

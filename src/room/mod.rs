@@ -18,8 +18,8 @@
 //! answers, the tie-break, the set-up cap and replay protection in `discovery`; offers waiting
 //! for set-up capacity in `waiting_offers`; negotiation steps and perfect negotiation in
 //! `negotiation`; frames from peers in `inbox`; sends, acks and their timeouts and aborts in
-//! `outbox`; streamed sends and receives in `streams_out` and `streams_in`, and their resuming in
-//! `stream_resume`; requests and replies
+//! `outbox`; streamed sends and receives in `streams_out` and `streams_in`, their resuming in
+//! `stream_resume`, and picking them up after a reload in `stream_adoption`; requests and replies
 //! in `requests`; admission and
 //! handshakes in `admission`; answering presence sparingly in `presences`; carrying signaling
 //! through joined peers in `introductions`; passive peers in `dormancy`; liveness in
@@ -48,6 +48,7 @@ mod recovery;
 mod relays;
 mod replay;
 mod requests;
+mod stream_adoption;
 mod stream_resume;
 mod streams_in;
 mod streams_out;

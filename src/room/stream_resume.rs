@@ -106,24 +106,32 @@ impl<P: Payload> Room<P> {
 
     /// The peer of `conn` joined: the streams to it that were cut off are opened anew.
     pub(super) fn resume_streams(&mut self, conn: ConnId) {
-        let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.clone()) else { return };
-        let mut resumed = false;
-        for (_, s) in self.streams_out.iter_mut().filter(|(_, s)| s.parked.is_some() && s.peer == peer) {
-            let handle = self.next_stream_handle;
-            self.next_stream_handle = handle.wrapping_add(1);
-            s.description.handle = handle;
-            let Ok(open) = encode_open(&s.description) else { continue };
-            s.conn = conn;
-            s.handle = handle;
-            s.open = Some(open);
-            s.parked = None;
-            s.reopened = true;
-            s.deadline = None;
-            resumed = true;
+        let Some(peer) = self.conns.get(&conn).and_then(|c| c.remote.as_deref()) else { return };
+        let parked: Vec<StreamId> =
+            self.streams_out.iter().filter(|(_, s)| s.parked.is_some() && s.peer == peer).map(|(&id, _)| id).collect();
+        for &stream in &parked {
+            self.reopen_stream(stream, conn);
         }
-        if resumed {
+        if !parked.is_empty() {
             self.queue_for_sending(conn);
         }
+    }
+
+    /// Opens stream `stream` anew on `conn`; nothing more goes out until the receiver answers.
+    pub(super) fn reopen_stream(&mut self, stream: StreamId, conn: ConnId) {
+        let handle = self.next_stream_handle;
+        let Some(s) = self.streams_out.get_mut(&stream) else { return };
+        s.description.handle = handle;
+        let Ok(open) = encode_open(&s.description) else { return };
+        self.next_stream_handle = handle.wrapping_add(1);
+        s.conn = conn;
+        s.handle = handle;
+        s.open = Some(open);
+        s.parked = None;
+        s.reopened = true;
+        s.deadline = None;
+        s.pending.clear();
+        s.pending_len = 0;
     }
 
     /// The receiver of our stream `handle` on `conn` holds its first `offset` bytes.

@@ -10,9 +10,11 @@
 //! or the stream is refused and fails; at the end frame the size and SHA-256 are compared with
 //! what arrived, and the stream ends `Ok` only if both match (else [`StreamError::Integrity`]),
 //! the sender told either way; the app may cancel a stream, and the sender is told; a stream cut
-//! off with its connection waits for the sender to come back (see `stream_resume`).
+//! off with its connection waits for the sender to come back (see `stream_resume`), and one the
+//! app staged may be picked up by its next page (see `stream_adoption`).
 
 use super::error::StreamError;
+use super::stream_adoption::NO_CONNECTION;
 use super::streams_out::STREAM_WINDOW;
 use super::{ConnId, Event, IncomingStreamId, Room};
 use crate::digest::PayloadDigest;
@@ -34,14 +36,38 @@ pub(super) struct IncomingStream {
     /// When its connection was lost (see `stream_resume`).
     pub parked: Option<Instant>,
     pub handle: u32,
-    size: Option<u64>,
+    pub size: Option<u64>,
     /// Bytes arrived (the offset of the next piece).
-    received: u64,
+    pub received: u64,
     /// Bytes the app consumed.
-    consumed: u64,
+    pub consumed: u64,
     /// The sender may send up to this offset.
-    granted: u64,
-    digest: PayloadDigest,
+    pub granted: u64,
+    pub digest: PayloadDigest,
+    /// The app stages it to pick it up after a reload (see `stream_adoption`).
+    pub staged: bool,
+    /// Staged bytes of an adopted stream still to be hashed before it is claimed.
+    pub rehash_left: u64,
+}
+
+impl IncomingStream {
+    /// A stream from `peer` with `id`, named `handle` on `conn`, nothing of it arrived yet.
+    pub fn new(conn: ConnId, peer: String, id: [u8; STREAM_ID_LEN], handle: u32, size: Option<u64>) -> Self {
+        Self {
+            conn,
+            peer,
+            id,
+            parked: None,
+            handle,
+            size,
+            received: 0,
+            consumed: 0,
+            granted: STREAM_WINDOW,
+            digest: PayloadDigest::default(),
+            staged: false,
+            rehash_left: 0,
+        }
+    }
 }
 
 impl<P: Payload> Room<P> {
@@ -63,7 +89,9 @@ impl<P: Payload> Room<P> {
     pub fn cancel_incoming_stream(&mut self, now: Instant, stream: IncomingStreamId) {
         self.now = now;
         if let Some(s) = self.streams_in.remove(&stream) {
-            self.send_control(s.conn, encode_closed(s.handle, CloseReason::Cancelled));
+            if s.conn != NO_CONNECTION {
+                self.send_control(s.conn, encode_closed(s.handle, CloseReason::Cancelled));
+            }
             // A sender cut off meanwhile learns it when it opens the stream anew.
             self.remember_finished(s.peer, s.id, CloseReason::Cancelled);
         }
@@ -90,32 +118,19 @@ impl<P: Payload> Room<P> {
         }
         let stream = IncomingStreamId(self.next_incoming_stream);
         self.next_incoming_stream += 1;
-        self.streams_in.insert(
-            stream,
-            IncomingStream {
-                conn,
-                peer: peer.clone(),
-                id: open.id,
-                parked: None,
-                handle: open.handle,
-                size: open.size,
-                received: 0,
-                consumed: 0,
-                granted: STREAM_WINDOW,
-                digest: PayloadDigest::default(),
-            },
-        );
+        self.streams_in.insert(stream, IncomingStream::new(conn, peer.clone(), open.id, open.handle, open.size));
         // The sender learns at once that we take the stream (a peer of an older version would
         // ignore it), with the credit it already assumed.
         self.send_control(conn, encode_credit(open.handle, STREAM_WINDOW));
-        let StreamOpen { action, kind, metadata, size, .. } = open;
-        self.emit(Event::StreamStarted { stream, peer, action, kind, metadata, size });
+        let StreamOpen { id, action, kind, metadata, size, .. } = open;
+        self.emit(Event::StreamStarted { stream, peer, id, action, kind, metadata, size });
     }
 
     /// Stream `stream`, cut off with its connection, is opened anew as `handle` on `conn`: the
     /// sender learns how much we hold and may send, and goes on from there.
     fn resume_incoming(&mut self, stream: IncomingStreamId, conn: ConnId, handle: u32) {
-        let Some(s) = self.streams_in.get_mut(&stream) else { return };
+        // An adopted stream is claimed only once its staged bytes are hashed.
+        let Some(s) = self.streams_in.get_mut(&stream).filter(|s| s.rehash_left == 0) else { return };
         s.conn = conn;
         s.handle = handle;
         s.parked = None;

@@ -381,8 +381,9 @@ impl<P: Payload> Room<P> {
         for (conn, handle) in outgoing {
             self.send_control(conn, encode_abort(handle));
         }
+        // Streams the app staged wait for its next page to claim them.
         let incoming: Vec<(ConnId, u32)> =
-            self.streams_in.values().filter(|s| s.parked.is_none()).map(|s| (s.conn, s.handle)).collect();
+            self.streams_in.values().filter(|s| s.parked.is_none() && !s.staged).map(|s| (s.conn, s.handle)).collect();
         for (conn, handle) in incoming {
             self.send_control(conn, encode_closed(handle, CloseReason::Left));
         }

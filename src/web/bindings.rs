@@ -15,7 +15,7 @@ use super::streams;
 use crate::random::Random;
 use crate::room::{ConnId, IncomingStreamId, RequestId, Room as Core, RoomConfig, SendId, StreamId};
 use crate::strategy::{Strategy, StrategyConfig};
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -145,6 +145,25 @@ impl Room {
     pub fn stream_consumed(&self, id: f64, total: f64) -> Result<(), JsValue> {
         let id = IncomingStreamId(id as u64);
         with_driver(&self.inner, |driver, _| driver.core.stream_consumed(now(), id, total as u64)).ok_or_else(busy)
+    }
+
+    /// The app stages incoming stream `id` to pick it up after a reload (see `adoptStream`).
+    #[wasm_bindgen(js_name = stageStream)]
+    pub fn stage_stream(&self, id: f64) {
+        with_driver(&self.inner, |driver, _| driver.core.stage_incoming_stream(now(), IncomingStreamId(id as u64)));
+    }
+
+    /// Adopts the stream `ticket` names, of which an earlier page staged `staged` bytes: its id;
+    /// hand the staged bytes back with `streamRehash`.
+    #[wasm_bindgen(js_name = adoptStream)]
+    pub fn adopt_stream(&self, ticket: &str, staged: f64) -> Result<f64, JsValue> {
+        streams::adopt_stream(&self.inner, ticket, staged)
+    }
+
+    /// The next staged bytes of adopted stream `id`, in order.
+    #[wasm_bindgen(js_name = streamRehash)]
+    pub fn stream_rehash(&self, id: f64, bytes: Uint8Array) -> Result<(), JsValue> {
+        streams::stream_rehash(&self.inner, id, bytes)
     }
 
     /// The app cancelled incoming stream `id`: its sender is told.

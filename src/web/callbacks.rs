@@ -7,6 +7,7 @@ use super::driver::{now, read, with_callbacks, with_driver, Shared};
 use super::payload::{self, JsBytes};
 use crate::collections::Map;
 use crate::room::{ConnId, Delivery, Event, PingId, RequestId, SendId, StreamId};
+use crate::stream_ticket::StreamTicket;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -158,10 +159,14 @@ pub(crate) fn dispatch(shared: &Shared, event: Event<JsBytes>) {
             Err(e) => warn(&format!("dropped undecodable handshake data from peer {peer}: {e:?}")),
         },
         Event::HandshakeEnded { conn, .. } => emit(shared, "handshakeEnded", &[conn_value(conn)]),
-        Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
+        Event::StreamStarted { stream, peer, id, action, kind, metadata, size } => {
+            let ticket = StreamTicket { peer, id, action, kind, metadata, size };
+            let encoded = ticket.encode();
+            let StreamTicket { peer, action, metadata, size, .. } = ticket;
             let size = size.map_or(JsValue::UNDEFINED, |size| (size as f64).into());
             let metadata = payload::parse_json(metadata.as_deref());
-            emit(shared, "streamStart", &[action.into(), (stream.0 as f64).into(), peer.into(), size, metadata]);
+            let args = [action.into(), (stream.0 as f64).into(), peer.into(), size, metadata, encoded.into()];
+            emit(shared, "streamStart", &args);
         }
         Event::StreamData { stream, data } => emit(shared, "streamData", &[(stream.0 as f64).into(), data.0.into()]),
         Event::StreamEnded { stream, result } => {

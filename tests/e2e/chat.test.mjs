@@ -1,10 +1,12 @@
 // The chat example on two pages: create a room, share the link, chat both ways, send a 20 MiB
-// file that arrives byte-identical, and rejoin after a refresh.
+// file that arrives byte-identical, rejoin after a refresh, and a file whose receiver refreshes
+// mid-way resumed from OPFS.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { root, suite } from './harness.mjs'
 
@@ -47,10 +49,9 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
   for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
   await a.page.setInputFiles('#file', { name: 'data.bin', mimeType: 'application/octet-stream', buffer: data })
   await b.page.waitForSelector('li.file-in a.save', { timeout: 120_000 })
-  await a.page.waitForSelector('li.file-out a.save', { timeout: 120_000 })
-  assert.equal(await a.page.evaluate(() => document.querySelector('li.file-out progress').value), 1)
+  await a.page.waitForFunction(() => document.querySelector('li.file-out')?.textContent.endsWith('delivered and verified (1 peer)'), undefined, { timeout: 120_000 })
   assert.equal(await b.page.evaluate(() => document.querySelector('li.file-in progress').value), 1)
-  assert.match(await b.page.textContent('li.file-in'), /data\.bin \(20\.0 MiB\)/)
+  assert.match(await b.page.textContent('li.file-in'), /data\.bin \(20\.0 MiB\) +verified/)
   const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('li.file-in a.save')])
   assert.equal(download.suggestedFilename(), 'data.bin')
   assert.equal(sha256(await readFile(await download.path())), sha256(data))
@@ -64,6 +65,30 @@ test('two people chat, share a 20 MiB file, and a refresh rejoins the room', asy
   await b.page.waitForSelector('#timeline li:text-matches(": back after refresh$")', timeout)
   assert.deepEqual(pageErrors, [])
   await Promise.all([a.context.close(), b.context.close()])
+})
+
+test('a file whose receiver refreshes mid-way resumes from what it staged in OPFS and arrives byte-identical', async () => {
+  const a = await open(`${env.files.url}/examples/chat/?tracker=${encodeURIComponent(env.relay.url)}`)
+  await a.page.click('#create')
+  const b = await open(await a.page.inputValue('#share-link'))
+  for (const { page } of [a, b]) await page.waitForSelector('#peers:text("1 peer connected")', timeout)
+  // Files over 50 MiB go to the page by path (the page reads the file as it sends).
+  const data = Buffer.alloc(64 * 1024 * 1024)
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2246822519) >>> 0, i)
+  const dir = await mkdtemp(join(tmpdir(), 'rendez-chat-'))
+  await writeFile(join(dir, 'big.bin'), data)
+  await a.page.setInputFiles('#file', join(dir, 'big.bin'))
+  await b.page.waitForFunction(() => document.querySelector('li.file-in progress')?.value > 0.3, undefined, { timeout: 120_000 })
+  assert.match(await b.page.textContent('li.file-in span'), /\/s \d+:\d\d left$/, 'speed and time left')
+  await b.page.reload()
+  await b.page.waitForSelector('#timeline li.system:text-matches("^resuming big.bin from [0-9.]+ MiB$")', timeout)
+  await b.page.waitForSelector('li.file-in a.save', { timeout: 120_000 })
+  await a.page.waitForFunction(() => document.querySelector('li.file-out')?.textContent.endsWith('delivered and verified (1 peer)'), undefined, { timeout: 120_000 })
+  const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('li.file-in a.save')])
+  assert.equal(sha256(await readFile(await download.path())), sha256(data))
+  assert.deepEqual(pageErrors, [])
+  await Promise.all([a.context.close(), b.context.close()])
+  await rm(dir, { recursive: true })
 })
 
 test('the example server (npm run example) opens the chat at its home address, on its own tracker', async () => {

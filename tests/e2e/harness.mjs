@@ -372,7 +372,13 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
     }
   })
   await page.goto(`${baseUrl}/tests/e2e/page.html`)
-  const selfId = await page.evaluate(async ({ relayUrl, roomId, config, strategy }) => {
+  const selfId = await joinInPage(page, relayUrl, roomId, config, strategy)
+  return { page, context, selfId, warnings }
+}
+
+/** Joins `roomId` in `page` as `openPeer` does; resolves to its peer id. */
+function joinInPage (page, relayUrl, roomId, config, strategy) {
+  return page.evaluate(async ({ relayUrl, roomId, config, strategy }) => {
     const { joinRoom, selfId } = await import(`/js/${strategy}.js`)
     const log = { joins: [], leaves: [], received: [], joinMs: {}, joinErrors: [], streams: [], tracks: [] }
     const startedAt = performance.now()
@@ -396,7 +402,16 @@ export async function openPeer (browser, baseUrl, relayUrl, roomId, config = {},
     Object.assign(window, { log, room, send, track, tracked })
     return selfId
   }, { relayUrl, roomId, config, strategy })
-  return { page, context, selfId, warnings }
+}
+
+/**
+ * Reloads the page of `peer` (opened by `openPeer`) and joins `roomId` again: the page's
+ * storage stays, its peer id changes. Resolves to the new peer id.
+ */
+export async function reloadPeer (peer, relayUrl, roomId, config = {}, strategy = 'torrent') {
+  await peer.page.reload()
+  peer.selfId = await joinInPage(peer.page, relayUrl, roomId, config, strategy)
+  return peer.selfId
 }
 
 /**

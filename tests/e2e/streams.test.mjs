@@ -1,11 +1,11 @@
 // Streamed transfers between real browsers: a 512 MiB stream (STREAM_MIB sets another size) between
 // two browser processes with the receiving browser's memory measured, a byte changed on the way,
-// cancelling on either side, resuming after a cut connection, and going on across a network change
-// (an ICE restart).
+// cancelling on either side, resuming after a cut connection, going on across a network change
+// (an ICE restart), and a receiver whose page reloads picking the stream up from OPFS.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { browserMemory, launchBrowser, openPeer, startTracker, suite, waitFor } from './harness.mjs'
+import { browserMemory, launchBrowser, openPeer, reloadPeer, startTracker, suite, waitFor } from './harness.mjs'
 
 const MIB = 1024 * 1024
 const env = suite(startTracker)
@@ -210,9 +210,12 @@ async function countStreamBytes (page, peerId) {
   }, peerId)
 }
 
-/** Starts sending `size` random bytes from a Blob in `page` to `target`; resolves with what was sent and its digest. */
-function sendRandomBlob (page, target, size, name) {
-  return page.evaluate(async ([target, size, name]) => {
+/**
+ * Starts sending `size` random bytes from a Blob in `page` to `target` on stream action `action`
+ * (a global of the page); resolves with what was sent and its digest.
+ */
+function sendRandomBlob (page, target, size, name, action = 'file') {
+  return page.evaluate(async ([target, size, name, action]) => {
     const parts = []
     const hash = blockDigest()
     for (let at = 0; at < size; at += 64 * 1024 * 1024) {
@@ -222,9 +225,9 @@ function sendRandomBlob (page, target, size, name) {
       parts.push(part)
     }
     const digest = await hash.finish()
-    const sent = await file.send(new Blob(parts), { target, metadata: { name } })
+    const sent = await window[action].send(new Blob(parts), { target, metadata: { name } })
     return { sent, digest }
-  }, [target, size, name])
+  }, [target, size, name, action])
 }
 
 test('a stream from a Blob resumes after its connection is cut, and arrives byte-identical', async () => {
@@ -282,4 +285,94 @@ test('a stream goes on across a network change: the connection is ICE-restarted 
   } finally {
     moveHostAddress('198.18.0.3', '198.18.0.1')
   }
+})
+
+/**
+ * Defines in `page` the resumable stream action `staged`, whose arrivals are written to OPFS in
+ * parts of about 1 MiB (each committed as it is written, its count kept in `localStorage` with the
+ * ticket), and `resumeStaged()` picking the stream up after a reload from the parts written.
+ * `staging` tells what was written, where a resumed stream started, and how it ended.
+ */
+async function setUpStaging (page) {
+  await page.evaluate(() => {
+    const PART = 1024 * 1024
+    const partName = index => `part-${String(index).padStart(5, '0')}`
+    window.staging = { written: 0, resumedFrom: null, done: false, error: null }
+    const writeParts = async (stream, first) => {
+      const dir = await navigator.storage.getDirectory()
+      let index = first
+      let part = []
+      let length = 0
+      const flush = async () => {
+        const writable = await (await dir.getFileHandle(partName(index), { create: true })).createWritable()
+        await writable.write(new Blob(part))
+        await writable.close()
+        localStorage.setItem('parts', String(++index))
+        staging.written += length
+        part = []
+        length = 0
+      }
+      try {
+        for await (const chunk of stream) {
+          part.push(chunk)
+          length += chunk.length
+          if (length >= PART) await flush()
+        }
+        if (length) await flush()
+        staging.done = true
+      } catch (error) {
+        staging.error = { code: error.code, message: error.message }
+      }
+    }
+    window.staged = room.makeAction('staged', { stream: true, resumable: true })
+    staged.onMessage = (stream, { ticket }) => {
+      localStorage.setItem('ticket', ticket)
+      localStorage.setItem('parts', '0')
+      writeParts(stream, 0)
+    }
+    const parts = async () => {
+      const dir = await navigator.storage.getDirectory()
+      const files = []
+      for (let i = 0; i < Number(localStorage.getItem('parts')); i++) files.push(await (await dir.getFileHandle(partName(i))).getFile())
+      return new Blob(files)
+    }
+    window.resumeStaged = async () => {
+      const kept = await parts()
+      staging.resumedFrom = kept.size
+      const stream = await staged.resume(localStorage.getItem('ticket'), kept)
+      await writeParts(stream, Number(localStorage.getItem('parts')))
+    }
+    window.stagedDigest = async () => {
+      const hash = blockDigest()
+      const reader = (await parts()).stream().getReader()
+      for (let read = await reader.read(); !read.done; read = await reader.read()) hash.add(read.value)
+      return hash.finish()
+    }
+  })
+}
+
+test('a receiver whose page reloads mid-stream picks the stream up from the bytes it staged in OPFS', async () => {
+  const [a, b] = await pair(env.browser, env.browser, 'streams-reload')
+  await Promise.all([setUpStaging(a.page), setUpStaging(b.page)])
+  const size = 192 * MIB
+  await countStreamBytes(a.page, b.selfId)
+  const sending = sendRandomBlob(a.page, b.selfId, size, 'staged.bin', 'staged')
+  await waitFor(b.page, size => staging.written > size / 3, size)
+  const oldId = b.selfId
+  const newId = await reloadPeer(b, env.relay.url, 'streams-reload')
+  await waitFor(a.page, id => log.joins.includes(id), newId)
+  await setUpStreams(b.page)
+  await setUpStaging(b.page)
+  await b.page.evaluate(() => { resumeStaged() })
+  const { sent, digest } = await sending
+  await waitFor(b.page, () => staging.done || staging.error, undefined, 60_000)
+  const got = await b.page.evaluate(async () => ({ ...staging, digest: await stagedDigest() }))
+  const twice = await a.page.evaluate(size => streamBytesSent - size, size)
+  console.log(`a ${size / MIB} MiB stream picked up after the receiver's page reloaded: ${(got.resumedFrom / MIB).toFixed(1)} MiB staged in OPFS, ${(twice / MIB).toFixed(1)} MiB sent twice`)
+  assert.equal(sent, size)
+  assert.deepEqual({ done: got.done, error: got.error, digest: got.digest }, { done: true, error: null, digest })
+  assert.equal(got.resumedFrom + got.written, size, 'the parts written after the reload hold the rest')
+  assert.ok(got.resumedFrom > size / 3, `${got.resumedFrom} bytes staged`)
+  assert.ok(twice >= 0 && twice < 24 * MIB, `${twice} bytes sent twice`)
+  assert.deepEqual(await a.page.evaluate(() => log.leaves), [oldId])
 })

@@ -93,6 +93,11 @@ const streamed: Promise<number> = files.send(new Blob(['x']), { target: id, meta
 void files.send(new ReadableStream<Uint8Array>(), { target: id, size: 10 })
 // @ts-expect-error a stream goes to one target
 void files.send(new Blob(['x']), {})
+const resumable = modern.makeAction('staged-file', { stream: true, resumable: true })
+resumable.onMessage = (incoming, { ticket }) => { localStorage.setItem('ticket', ticket ?? ''); void incoming.cancel() }
+const rest: Promise<ReadableStream<Uint8Array>> = resumable.resume(localStorage.getItem('ticket') ?? '', new Blob(['staged']))
+// @ts-expect-error the staged bytes are a Blob
+void resumable.resume('ticket', new Uint8Array(1))
 const left: Promise<void> = modern.leave()
 modern.addStream(stream, { target: id, metadata: { name: 'cam' } })
 modern.replaceTrack(camera, camera, { target: [id] })

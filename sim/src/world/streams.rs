@@ -5,6 +5,7 @@ use super::{Action, PeerIndex, World};
 use rendez_core::frame::PayloadKind;
 use rendez_core::payload::{Payload, SharedBytes};
 use rendez_core::room::{IncomingStreamId, RoomError, StreamError, StreamId, StreamRequest};
+use rendez_core::stream_ticket::StreamTicket;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct IncomingLog {
     pub action: String,
     pub metadata: Option<String>,
     pub size: Option<u64>,
+    /// What a page needs to pick the stream up after a reload (none for an adopted one).
+    pub ticket: Option<StreamTicket>,
     pub bytes: Vec<u8>,
     /// Bytes arrived that the app has not consumed yet, and those it has.
     pub unconsumed: u64,
@@ -118,6 +121,36 @@ impl World {
         log.consumed += bytes;
         let total = log.consumed;
         self.app(p, |room, now| room.stream_consumed(now, stream, total));
+    }
+
+    /// `p`'s app stages incoming `stream` to pick it up after a reload.
+    pub fn stage_incoming_stream(&mut self, p: PeerIndex, stream: IncomingStreamId) {
+        self.app(p, |room, now| room.stage_incoming_stream(now, stream));
+    }
+
+    /// `p`'s app adopts the stream `ticket` names with the bytes an earlier page staged, handed
+    /// back 1 MiB at a time; what follows is logged as for any incoming stream.
+    pub fn adopt_stream(
+        &mut self,
+        p: PeerIndex,
+        ticket: &StreamTicket,
+        staged: &[u8],
+    ) -> Result<IncomingStreamId, RoomError> {
+        let stream = self.app(p, |room, now| room.adopt_stream(now, ticket, staged.len() as u64))?;
+        let incoming = IncomingLog {
+            peer: ticket.peer.clone(),
+            action: ticket.action.clone(),
+            metadata: ticket.metadata.clone(),
+            size: ticket.size,
+            consumed: staged.len() as u64,
+            ..IncomingLog::default()
+        };
+        self.peers[p].log.streams.insert(stream, incoming);
+        for piece in staged.chunks(1 << 20) {
+            let piece = SharedBytes::from(piece.to_vec());
+            self.app(p, |room, now| room.stream_rehash(now, stream, &piece))?;
+        }
+        Ok(stream)
     }
 
     pub fn cancel_incoming_stream(&mut self, p: PeerIndex, stream: IncomingStreamId) {
