@@ -252,7 +252,7 @@ export interface Room {
 }
 
 /** Codes of the errors rendez rejects promises with. */
-export type RendezErrorCode = 'invalid' | 'not-connected' | 'closed' | 'refused' | 'timeout' | 'left' | 'busy' | 'aborted' | 'rejected'
+export type RendezErrorCode = 'invalid' | 'not-connected' | 'closed' | 'refused' | 'timeout' | 'left' | 'busy' | 'aborted' | 'rejected' | 'integrity' | 'cancelled' | 'source' | 'gone'
 
 /** What rejected sends, requests, pings and media calls reject with: `message` starts with `rendez:`; aborts are named `AbortError`. */
 export interface RendezError extends Error {

@@ -21,7 +21,7 @@
 //!   off with an earlier connection: the receiver holds its first `offset` bytes, and the sender
 //!   goes on from there (the credit frame follows).
 //! * `20` claim: `id: [u8; 16]`; a receiver whose page reloaded asks for the stream with that id
-//!   (see `room::stream_resume`): the sender opens it anew to the claimant, who answers with a
+//!   (see `room::stream_adoption`): the sender opens it anew to the claimant, who answers with a
 //!   resume frame.
 
 use crate::frame::{FrameError, PayloadKind, Reader, MAX_ACTION_NAME_LEN, MAX_METADATA_LEN, PREFIX_LEN};

@@ -9,8 +9,8 @@ use crate::stream_frame::STREAM_ID_LEN;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Longest ticket text read.
-pub const MAX_TICKET_LEN: usize = 2 * MAX_METADATA_LEN;
+/// Longest ticket text read (JSON escaping may make metadata up to six times as long).
+pub const MAX_TICKET_LEN: usize = 6 * MAX_METADATA_LEN + 1024;
 const VERSION: u8 = 1;
 
 /// An incoming stream, as its receiver needs it to resume it on a new page.

@@ -54,41 +54,43 @@ function start (code) {
 
   // Staging left by earlier visits goes first; streams arriving meanwhile wait for onMessage.
   const staging = stagingOf(code)
-  staging.keepOnly(pending.all().map(({ metadata }) => metadata.id)).then(() => {
+  // Each arriving file is staged under a key of our own (not the sender's metadata).
+  staging.keepOnly(pending.all().map(([key]) => key)).then(() => {
     files.onMessage = (stream, { peerId, metadata, ticket }) => {
-      pending.set(metadata.id, { ticket, peerId, metadata })
-      receive(stream, peerId, metadata, 0)
+      const key = crypto.randomUUID()
+      pending.set(key, { ticket, peerId, metadata })
+      receive(stream, key, peerId, metadata, 0)
     }
-    for (const { ticket, peerId, metadata } of pending.all()) resume(ticket, peerId, metadata)
+    for (const [key, { ticket, peerId, metadata }] of pending.all()) resume(key, ticket, peerId, metadata)
   })
 
-  async function resume (ticket, peerId, metadata) {
-    const staged = await staging.file(metadata.id)
+  async function resume (key, ticket, peerId, metadata) {
+    const staged = await staging.file(key)
     system(`resuming ${metadata.name} from ${formatSize(staged.size)}`)
     try {
-      receive(await files.resume(ticket, staged), peerId, metadata, staged.size)
+      receive(await files.resume(ticket, staged), key, peerId, metadata, staged.size)
     } catch (e) {
-      pending.delete(metadata.id)
+      pending.delete(key)
       system(`${metadata.name} cannot be resumed: ${e.message}`)
     }
   }
 
-  /** Writes `stream` (the bytes of a file from `offset` on) to OPFS, showing speed and ETA. */
-  async function receive (stream, peerId, metadata, offset) {
+  /** Writes `stream` (the bytes of a file from `offset` on) to OPFS as file `key`, showing speed and ETA. */
+  async function receive (stream, key, peerId, metadata, offset) {
     const li = entry(`${short(peerId)} sends ${metadata.name} (${formatSize(metadata.size)}) `)
     li.classList.add('file-in')
     const progress = li.appendChild(document.createElement('progress'))
     const status = li.appendChild(document.createElement('span'))
     const meter = rateMeter(offset, metadata.size)
     try {
-      await staging.append(stream, metadata.id, received => {
+      await staging.append(stream, key, received => {
         progress.value = received / metadata.size
         status.textContent = ` ${meter(received)}`
       })
       progress.value = 1
       status.textContent = ' verified'
-      pending.delete(metadata.id)
-      saveButtons(li, await staging.file(metadata.id), metadata)
+      pending.delete(key)
+      saveButtons(li, await staging.file(key), metadata)
     } catch (e) {
       status.textContent = ` failed: ${e.message}`
     }
@@ -107,7 +109,7 @@ function start (code) {
     const file = $('file').files[0]
     if (!file) return
     $('file').value = ''
-    const metadata = { id: crypto.randomUUID(), name: file.name, type: file.type, size: file.size }
+    const metadata = { name: file.name, type: file.type, size: file.size }
     const li = entry(`me: ${file.name} (${formatSize(file.size)}) `, 'me')
     li.classList.add('file-out')
     const status = li.appendChild(document.createElement('span'))
@@ -121,16 +123,16 @@ function start (code) {
   }
 }
 
-/** Files of room `code` still arriving, kept in `localStorage` so a refresh can resume them. */
+/** Files of room `code` still arriving, by staging key, kept in `localStorage` so a refresh can resume them. */
 function pendingFiles (code) {
   const key = `rendez-chat/pending/${code}`
   const read = () => JSON.parse(localStorage.getItem(key) ?? '{}')
   const write = all => localStorage.setItem(key, JSON.stringify(all))
   return {
-    all: () => Object.values(read()),
-    set: (id, entry) => write({ ...read(), [id]: entry }),
-    delete: id => {
-      const { [id]: _, ...rest } = read()
+    all: () => Object.entries(read()),
+    set: (key, entry) => write({ ...read(), [key]: entry }),
+    delete: key => {
+      const { [key]: _, ...rest } = read()
       write(rest)
     }
   }

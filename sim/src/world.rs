@@ -848,7 +848,13 @@ impl World {
                 pc.signaling = Signaling::HaveLocalOffer;
                 pc.offered_media = pc.local_media;
                 pc.need_fired = false;
-                Ok(Some(Self::sdp(p, conn, pc.local_media)))
+                let sdp = Self::sdp(p, conn, pc.local_media);
+                if matches!(step, NegotiationStep::RestartIce) {
+                    pc.path.restarts += 1;
+                    Ok(Some(paths::with_restart(&sdp, pc.path.restarts)))
+                } else {
+                    Ok(Some(sdp))
+                }
             }
             NegotiationStep::ApplyOffer(sdp) | NegotiationStep::AnswerRestart(sdp) => match Self::parse_sdp(sdp) {
                 None => Err(format!("OperationError: unreadable offer {sdp:?}")),
@@ -859,7 +865,9 @@ impl World {
                     pc.remote = Some((rp, rc));
                     arrived = Some((rp, pc.remote_media, media));
                     pc.remote_media = pc.remote_media.max(media);
-                    Ok(Some(Self::sdp(p, conn, pc.negotiated_media)))
+                    let answer = Self::sdp(p, conn, pc.negotiated_media);
+                    // An answer to an ICE restart carries the offer's new credentials.
+                    Ok(Some(paths::restart_of(sdp).map_or(answer.clone(), |n| paths::with_restart(&answer, n))))
                 }
             },
             NegotiationStep::ApplyAnswer(_) if pc.signaling != Signaling::HaveLocalOffer => {
@@ -884,10 +892,13 @@ impl World {
             self.violations.push(format!("peer {p}: {step:?} on {conn:?} failed: {e}"));
         }
         let stable = pc.signaling == Signaling::Stable;
-        let answered = matches!(step, NegotiationStep::ApplyAnswer(_)) && outcome.is_ok();
+        let answered = match &step {
+            NegotiationStep::ApplyAnswer(sdp) if outcome.is_ok() => paths::restart_of(sdp),
+            _ => None,
+        };
         self.input(p, Input::Negotiated { conn, outcome, stable });
-        if answered {
-            self.restart_answered(p, conn);
+        if let Some(restart) = answered {
+            self.restart_answered(p, conn, restart);
         }
         if let Some((rp, from, to)) = arrived {
             self.tracks_arrived(p, conn, rp, from..to);

@@ -3,7 +3,7 @@
 //! vanished still leaves on the silence bound.
 
 use rendez_core::room::{HEARTBEAT_INTERVAL, READ_LEN, RECOVERY_LIMIT, RESTART_GRACE, SILENCE_LIMIT};
-use rendez_sim::{StrategyKind, World, DISCONNECT_NOTICE};
+use rendez_sim::{Options, StrategyKind, World, DISCONNECT_NOTICE};
 use std::time::Duration;
 
 const MIB: usize = 1024 * 1024;
@@ -91,4 +91,19 @@ fn a_vanished_peer_still_leaves_within_the_silence_bound() {
     assert!(world.run_until(bound, |w| w.log(a).left.contains(&b_id)), "still there after {bound:?}");
     assert!(world.now() - cut_at >= SILENCE_LIMIT - HEARTBEAT_INTERVAL);
     assert!(world.log(a).warnings.iter().any(|w| w.contains("stopped responding")));
+}
+
+#[test]
+fn a_restart_whose_descriptions_take_long_to_make_is_not_cut_short_by_the_next() {
+    // Each description takes 5 s to make (the browser driver's longest wait for ICE gathering, as
+    // with a STUN server that does not answer).
+    let mut world = World::new(StrategyKind::Mqtt, 5);
+    let slow = Options { gathering: Duration::from_secs(5), ..Options::default() };
+    let (a, b) = (world.join(slow.clone()), world.join(slow));
+    assert!(world.run_until(Duration::from_secs(30), |w| w.full_mesh(&[a, b])));
+    world.cut_path(a, b);
+    let back = |w: &World| [a, b].iter().all(|&p| w.log(p).warnings.iter().any(|m| m.contains("is back after")));
+    assert!(world.run_until(RECOVERY_LIMIT, back), "{:?}", world.log(a).warnings);
+    assert!(world.violations.is_empty(), "{:?}", world.violations);
+    assert!(world.log(a).left.is_empty() && world.log(b).left.is_empty());
 }

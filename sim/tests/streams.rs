@@ -305,7 +305,15 @@ fn a_stream_cancelled_while_its_sender_was_cut_off_stays_cancelled() {
 
 #[test]
 fn a_stream_the_receiver_staged_is_picked_up_by_its_next_page_from_the_staged_offset() {
-    let (mut world, a, b) = pair(20);
+    // What the old page had read but not yet staged when it went: a little, or more than half the
+    // window (the new page then grants less than the old one had).
+    for (seed, lost) in [(20, 12_345), (23, 6 * MIB)] {
+        staged_stream_picked_up(seed, lost);
+    }
+}
+
+fn staged_stream_picked_up(seed: u64, lost: usize) {
+    let (mut world, a, b) = pair(seed);
     world.bandwidth = Some(16 * MIB as u64);
     let payload = pattern(48 * MIB);
     let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
@@ -316,14 +324,23 @@ fn a_stream_the_receiver_staged_is_picked_up_by_its_next_page_from_the_staged_of
     // The page reloads: it leaves (the bytes it was still writing are lost), and a new page, under
     // a new peer id, joins the room with the ticket and the bytes it staged.
     let log = world.log(b).streams[&incoming].clone();
-    let staged = log.bytes[..log.consumed as usize - 12_345].to_vec();
+    let staged = log.bytes[..log.consumed as usize - lost].to_vec();
     assert!(staged.len() > 8 * MIB);
     world.leave(b);
     world.run_for(Duration::from_millis(500));
     assert!(world.log(a).streams_sent.is_empty(), "the sender waits for a claim");
     let c = world.join_default();
     assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+    // The new page reads slowly at first: the sender keeps to what it grants from the staged offset.
+    world.hold_streams(c, true);
     let adopted = world.adopt_stream(c, log.ticket.as_ref().unwrap(), &staged).unwrap();
+    world.run_for(Duration::from_secs(2));
+    let held = &world.log(c).streams[&adopted];
+    assert_eq!(held.result, None, "the stream goes on");
+    assert_eq!(held.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the new page's credit");
+    world.hold_streams(c, false);
+    let unconsumed = world.log(c).streams[&adopted].unconsumed;
+    world.consume(c, adopted, unconsumed);
     assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
     assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
     let got = &world.log(c).streams[&adopted];
@@ -371,4 +388,33 @@ fn adopting_a_stream_its_sender_no_longer_has_fails_with_gone_and_bad_adoptions_
     assert!(matches!(world.adopt_stream(b, &ticket, &[]), Err(RoomError::Invalid(_))), "adopted twice");
     world.run_for(Duration::from_millis(100));
     assert_eq!(world.log(b).streams[&stream].result, Some(Err(StreamError::Gone { peer: a_id })));
+}
+
+#[test]
+fn a_claim_takes_a_stream_from_its_live_receiver_which_sees_it_aborted() {
+    // A second page of the same user holds the ticket while the first still receives.
+    let (mut world, a, b) = pair(24);
+    world.bandwidth = Some(16 * MIB as u64);
+    let payload = pattern(32 * MIB);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_millis(500));
+    let (&incoming, log) = world.log(b).streams.iter().next().map(|(i, l)| (i, l.clone())).unwrap();
+    let c = world.join_default();
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b, c])));
+    let staged = world.log(b).streams[&incoming].bytes[..4 * MIB].to_vec();
+    // The new page reads slowly at first: the sender keeps to what it grants from the staged offset.
+    world.hold_streams(c, true);
+    let adopted = world.adopt_stream(c, log.ticket.as_ref().unwrap(), &staged).unwrap();
+    world.run_for(Duration::from_secs(2));
+    let held = &world.log(c).streams[&adopted];
+    assert_eq!(held.result, None, "the stream goes on");
+    assert_eq!(held.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the new page's credit");
+    world.hold_streams(c, false);
+    let unconsumed = world.log(c).streams[&adopted].unconsumed;
+    world.consume(c, adopted, unconsumed);
+    assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
+    assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
+    let a_id = world.peer_id(a).to_owned();
+    assert_eq!(world.log(b).streams[&incoming].result, Some(Err(StreamError::Aborted { peer: a_id })));
+    assert!(world.log(c).streams[&adopted].bytes == payload[4 * MIB..]);
 }

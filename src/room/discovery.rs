@@ -438,13 +438,15 @@ impl<P: Payload> Room<P> {
             (StepKind::ApplyAnswer, Ok(_)) => return self.on_remote_described(conn),
             (_, Ok(Some(sdp))) => sdp,
             (_, Ok(None)) => return self.give_up(conn, "cannot create an offer: no local description".to_owned()),
-            (StepKind::MakeOffer, Err(e)) => return self.give_up(conn, format!("cannot create an offer: {e}")),
-            (StepKind::ApplyOffer, Err(e)) => return self.give_up(conn, format!("cannot answer peer {remote}: {e}")),
+            // The first exchange makes no restart steps; their kinds are named with their kin.
+            (StepKind::MakeOffer | StepKind::RestartIce, Err(e)) => {
+                return self.give_up(conn, format!("cannot create an offer: {e}"))
+            }
+            (StepKind::ApplyOffer | StepKind::AnswerRestart, Err(e)) => {
+                return self.give_up(conn, format!("cannot answer peer {remote}: {e}"))
+            }
             (StepKind::ApplyAnswer, Err(e)) => {
                 return self.give_up(conn, format!("cannot accept the answer of peer {remote}: {e}"))
-            }
-            (StepKind::RestartIce | StepKind::AnswerRestart, Err(e)) => {
-                return self.give_up(conn, format!("cannot restart ICE with peer {remote}: {e}"))
             }
         };
         let (fitted, dropped) = sdp::fit(&sdp, MAX_SIGNALED_SDP_LEN);

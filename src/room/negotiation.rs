@@ -148,7 +148,12 @@ impl<P: Payload> Room<P> {
                 self.send_restart_description(conn, DescriptionKind::Answer, sdp)
             }
             (_, Ok(_)) => {}
-            (_, Err(e)) => self.warn_about(conn, format!("renegotiation failed: {e}")),
+            (_, Err(e)) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.negotiation.relay_offer = None;
+                }
+                self.warn_about(conn, format!("renegotiation failed: {e}"));
+            }
         }
         self.follow_up(conn);
     }

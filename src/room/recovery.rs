@@ -4,8 +4,8 @@
 //!
 //! Rules: when the driver reports an open connection `disconnected`, the impolite side (the one
 //! whose offers win collisions, see [`crate::renegotiation::is_polite`]) restarts ICE after
-//! [`RESTART_GRACE`] (at once once it is `failed`), then every [`RESTART_RETRY`] until the
-//! transport is back. The restart offer and its answer travel over the relays (the data channel
+//! [`RESTART_GRACE`] (at once once it is `failed`), then [`RESTART_RETRY`] after each restart
+//! offer went out until the transport is back (a new offer abandons the last one's answer). The restart offer and its answer travel over the relays (the data channel
 //! is what is down), as the answer message every strategy can address to one peer, sealed and
 //! stamped under `restart\0<sender>\0<recipient>\0<exchange id>`; each waits for ICE gathering, so
 //! it carries its candidates. A restart signal from the peer counts as a sign of life. The data
@@ -26,12 +26,16 @@ use std::time::Duration;
 
 /// How long a `disconnected` transport may come back by itself before ICE is restarted.
 pub const RESTART_GRACE: Duration = Duration::from_secs(2);
-/// How long a restart may take before the next one.
-pub const RESTART_RETRY: Duration = Duration::from_secs(5);
+/// How long after a restart offer went out its answer may take before the next restart (the
+/// peer may take up to the driver's 5 s of ICE gathering to make the answer).
+pub const RESTART_RETRY: Duration = Duration::from_secs(8);
 /// How long after it dropped a connection may take to come back before its peer leaves.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 /// How soon a restart that found a negotiation step running is tried again.
 const STEP_WAIT: Duration = Duration::from_millis(500);
+/// How long a restart offer may take to make (ICE gathering) before the next restart is due
+/// anyway; once it went out, the next is due [`RESTART_RETRY`] after.
+const RESTART_STEP_LIMIT: Duration = Duration::from_secs(10);
 
 /// A connection whose transport dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,14 +108,16 @@ impl<P: Payload> Room<P> {
             }
             let Some(c) = self.conns.get_mut(&conn) else { continue };
             let idle = c.negotiation.step.is_none();
-            let next = now + if idle { RESTART_RETRY } else { STEP_WAIT };
+            let next = now + if idle { RESTART_STEP_LIMIT } else { STEP_WAIT };
             if let Some(recovery) = c.recovery.as_mut() {
                 recovery.restart_at = Some(next);
             }
-            self.note_deadline(next);
             if idle {
+                // The new offer replaces the last: an answer to that one no longer fits.
+                c.negotiation.restart_offer = None;
                 self.negotiate(conn, NegotiationStep::RestartIce);
             }
+            self.note_deadline(next);
         }
     }
 
@@ -125,10 +131,15 @@ impl<P: Payload> Room<P> {
                 id
             }
         };
+        let now = self.now;
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let Some(remote) = c.remote.clone() else { return };
         if kind == DescriptionKind::Offer {
             c.negotiation.restart_offer = Some(exchange.clone());
+            if let Some(recovery) = c.recovery.as_mut() {
+                recovery.restart_at = Some(now + RESTART_RETRY);
+                self.note_deadline(now + RESTART_RETRY);
+            }
         }
         let sdp = sdp::fit(&sdp, MAX_SIGNALED_SDP_LEN).0.into_owned();
         let body = Description { kind, sdp }.encode();

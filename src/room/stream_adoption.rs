@@ -5,15 +5,16 @@
 //!
 //! Rules: an incoming stream the app stages ([`Room::stage_incoming_stream`]) is not ended for
 //! its sender when we leave (a reload leaves), so the sender waits [`RESUME_WAIT`] for it as for
-//! a dropped connection. [`Room::adopt_stream`] takes a ticket and the number of bytes staged;
-//! the app hands those bytes back ([`Room::stream_rehash`]), which rebuilds the SHA-256 through
-//! the scratch buffer; once all are hashed and the sender is joined, we send it a claim naming
-//! the stream's id. The sender hands a stream it still has with that id (waiting, or still going
-//! to its old receiver, which is told it was aborted) to the claimant and opens it anew there;
-//! the claimant answers with a resume frame at the staged offset and the stream goes on as a
-//! resumed one (see `stream_resume`). A sender that has no such stream answers "gone" and the
-//! adopted stream fails with `gone`; one that does not come within [`RESUME_WAIT`] of the last
-//! staged byte fails it with `left`. An adopted stream counts toward its sender's
+//! a dropped connection. [`Room::adopt_stream`] takes a ticket and the number of bytes staged
+//! and, once the sender is joined, sends it a claim naming the stream's id; meanwhile the app
+//! hands the staged bytes back ([`Room::stream_rehash`]), which rebuilds the SHA-256 through the
+//! scratch buffer. The sender hands a stream it still has with that id (waiting, or still going
+//! to its old receiver, which is told it was aborted) to the claimant and opens it anew there,
+//! which ends its wait; once every staged byte is hashed, the claimant answers with a resume
+//! frame at the staged offset and the stream goes on as a resumed one (see `stream_resume`), so
+//! rehashing a large file takes as long as it needs. A sender that has no such stream answers
+//! "gone" and the adopted stream fails with `gone`; one that does not come within
+//! [`RESUME_WAIT`] of the adoption fails it with `left`. An adopted stream counts toward its sender's
 //! [`MAX_INCOMING_STREAMS`]. Whoever holds the ticket may claim the stream: it is a capability.
 
 use super::error::{RoomError, StreamError};
@@ -22,7 +23,7 @@ use super::streams_in::{IncomingStream, MAX_INCOMING_STREAMS};
 use super::streams_out::STREAM_WINDOW;
 use super::{ConnId, Event, IncomingStreamId, Room};
 use crate::payload::Payload;
-use crate::stream_frame::{encode_abort, encode_claim, encode_gone, STREAM_ID_LEN};
+use crate::stream_frame::{encode_abort, encode_claim, encode_credit, encode_gone, encode_resume, STREAM_ID_LEN};
 use crate::stream_ticket::StreamTicket;
 use crate::time::Instant;
 
@@ -93,10 +94,11 @@ impl<P: Payload> Room<P> {
         }
         s.digest.update(bytes, &mut self.scratch);
         s.rehash_left -= bytes.len();
-        if s.rehash_left == 0 {
-            s.parked = Some(now);
-            self.note_deadline(now + RESUME_WAIT);
-            self.claim(stream);
+        if s.rehash_left == 0 && s.conn != NO_CONNECTION && s.parked.is_none() {
+            // The sender opened it anew meanwhile and waits for this answer.
+            let (conn, handle, received, granted) = (s.conn, s.handle, s.received, s.granted);
+            self.send_control(conn, encode_resume(handle, received));
+            self.send_control(conn, encode_credit(handle, granted));
         }
         Ok(())
     }
@@ -115,12 +117,9 @@ impl<P: Payload> Room<P> {
         }
     }
 
-    /// Claims adopted stream `stream` from its sender, once its staged bytes are hashed and the
-    /// sender is joined.
+    /// Claims adopted stream `stream` from its sender, once the sender is joined.
     fn claim(&mut self, stream: IncomingStreamId) {
-        let Some(s) = self.streams_in.get(&stream).filter(|s| s.conn == NO_CONNECTION && s.rehash_left == 0) else {
-            return;
-        };
+        let Some(s) = self.streams_in.get(&stream).filter(|s| s.conn == NO_CONNECTION) else { return };
         if let Some(conn) = self.open_conn(&s.peer) {
             let frame = encode_claim(&s.id);
             self.send_control(conn, frame);

@@ -149,6 +149,9 @@ impl<P: Payload> Room<P> {
         s.reopened = false;
         s.opened = None;
         s.deadline = None;
+        // The credit frame that follows is the receiver's anew (a page that picked the stream
+        // up grants from what it staged, which may be below what the old page was granted).
+        s.credit = offset;
         s.restart_at(offset);
         self.read_streams();
     }

@@ -46,7 +46,7 @@ pub(super) struct IncomingStream {
     pub digest: PayloadDigest,
     /// The app stages it to pick it up after a reload (see `stream_adoption`).
     pub staged: bool,
-    /// Staged bytes of an adopted stream still to be hashed before it is claimed.
+    /// Staged bytes of an adopted stream still to be hashed before the sender is answered.
     pub rehash_left: u64,
 }
 
@@ -129,11 +129,14 @@ impl<P: Payload> Room<P> {
     /// Stream `stream`, cut off with its connection, is opened anew as `handle` on `conn`: the
     /// sender learns how much we hold and may send, and goes on from there.
     fn resume_incoming(&mut self, stream: IncomingStreamId, conn: ConnId, handle: u32) {
-        // An adopted stream is claimed only once its staged bytes are hashed.
-        let Some(s) = self.streams_in.get_mut(&stream).filter(|s| s.rehash_left == 0) else { return };
+        let Some(s) = self.streams_in.get_mut(&stream) else { return };
         s.conn = conn;
         s.handle = handle;
         s.parked = None;
+        if s.rehash_left > 0 {
+            // An adopted stream answers once its staged bytes are hashed (`stream_rehash`).
+            return;
+        }
         let (received, granted) = (s.received, s.granted);
         self.send_control(conn, encode_resume(handle, received));
         self.send_control(conn, encode_credit(handle, granted));

@@ -1,4 +1,4 @@
-// Streamed transfers between real browsers: a 512 MiB stream (STREAM_MIB sets another size) between
+// Streamed transfers between real browsers: a 2 GiB stream (STREAM_MIB sets another size) between
 // two browser processes with the receiving browser's memory measured, a byte changed on the way,
 // cancelling on either side, resuming after a cut connection, going on across a network change
 // (an ICE restart), and a receiver whose page reloads picking the stream up from OPFS.
@@ -96,12 +96,15 @@ async function pair (browserA, browserB, roomId) {
   return [a, b]
 }
 
-test('a 512 MiB stream between two browser processes arrives byte-identical while the receiving browser grows by less than a quarter of it', async () => {
+/** Most the receiving browser may grow while a stream of any size arrives. */
+const RECEIVER_GROWTH_BOUND_MIB = 128
+
+test(`a 2 GiB stream between two browser processes arrives byte-identical while the receiving browser grows by at most ${RECEIVER_GROWTH_BOUND_MIB} MiB`, { timeout: 600_000 }, async () => {
   const marker = '--rendez-e2e-receiver'
   const receiving = await launchBrowser([marker])
   try {
     const [a, b] = await pair(env.browser, receiving, 'streams-big')
-    const size = Number(process.env.STREAM_MIB ?? 512) * MIB
+    const size = Number(process.env.STREAM_MIB ?? 2048) * MIB
     const baseline = browserMemory(marker)
     let peak = baseline
     const sampler = setInterval(() => { peak = Math.max(peak, browserMemory(marker)) }, 250)
@@ -118,10 +121,10 @@ test('a 512 MiB stream between two browser processes arrives byte-identical whil
     console.log(`${size / MIB} MiB streamed in ${seconds.toFixed(1)} s (${(size / MIB / seconds).toFixed(0)} MiB/s); receiving browser grew by ${growth.toFixed(1)} MiB at most (from ${(baseline / MIB).toFixed(0)} MiB)`)
     assert.equal(sent, size)
     assert.deepEqual(got, { peerId: a.selfId, size, metadata: { name: 'big.bin' }, received: size, digest, error: null })
-    // What grows (70-100 MiB whatever the size) is mostly received frames awaiting V8's
+    // What grows (60-100 MiB whatever the size) is mostly received frames awaiting V8's
     // collection, which external memory triggers every ~64 MiB; the stream itself holds at most
     // its 8 MiB window. A whole-value receive grows by about twice the payload.
-    assert.ok(growth <= size / MIB / 4, `the receiving browser grew by ${growth.toFixed(1)} MiB`)
+    assert.ok(growth <= RECEIVER_GROWTH_BOUND_MIB, `the receiving browser grew by ${growth.toFixed(1)} MiB`)
   } finally {
     await receiving.close()
   }

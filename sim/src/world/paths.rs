@@ -18,6 +18,18 @@ pub(super) struct Path {
     /// The path is cut: frames wait in `held` (as SCTP holds them) until a restart finds a new one.
     pub down: bool,
     pub held: Vec<SharedBytes>,
+    /// ICE restart offers made so far; the latest one's credentials are the local ones.
+    pub restarts: u32,
+}
+
+/// `sdp` of the ICE restart numbered `restart` (its credentials).
+pub(super) fn with_restart(sdp: &str, restart: u32) -> String {
+    format!("{sdp} ice={restart}")
+}
+
+/// The number of the ICE restart an SDP belongs to, if any.
+pub(super) fn restart_of(sdp: &str) -> Option<u32> {
+    sdp.rsplit_once(" ice=")?.1.parse().ok()
 }
 
 impl World {
@@ -38,11 +50,18 @@ impl World {
         self.paths_heal = heal;
     }
 
-    /// `p`'s connection `conn` applied the answer to its ICE restart: if its path is cut and
-    /// paths heal, a new one carries packets shortly.
-    pub(super) fn restart_answered(&mut self, p: PeerIndex, conn: ConnId) {
-        let cut = self.peers[p].pcs.get(&conn).is_some_and(|pc| pc.path.down);
-        if cut && self.paths_heal {
+    /// `p`'s connection `conn` applied the answer to its ICE restart numbered `restart`: unless
+    /// it answers an older offer than the latest (the credentials differ: a browser's ICE would
+    /// fail), if its path is cut and paths heal, a new one carries packets shortly.
+    pub(super) fn restart_answered(&mut self, p: PeerIndex, conn: ConnId, restart: u32) {
+        let Some(pc) = self.peers[p].pcs.get(&conn) else { return };
+        if restart != pc.path.restarts {
+            let latest = pc.path.restarts;
+            self.violations
+                .push(format!("peer {p}: applied the answer to ICE restart {restart} over restart {latest}"));
+            return;
+        }
+        if pc.path.down && self.paths_heal {
             self.schedule(RECONNECT, Action::PathUp(p, conn));
         }
     }
