@@ -5,13 +5,14 @@
 //! Rules: when the driver reports an open connection `disconnected`, the impolite side (the one
 //! whose offers win collisions, see [`crate::renegotiation::is_polite`]) restarts ICE after
 //! [`RESTART_GRACE`] (at once once it is `failed`), then [`RESTART_RETRY`] after each restart
-//! offer went out until the transport is back (a new offer abandons the last one's answer). The restart offer and its answer travel over the relays (the data channel
-//! is what is down), as the answer message every strategy can address to one peer, sealed and
-//! stamped under `restart\0<sender>\0<recipient>\0<exchange id>`; each waits for ICE gathering, so
-//! it carries its candidates. A restart signal from the peer counts as a sign of life. The data
-//! channel survives the restart and SCTP resends what was lost, so transfers and streams go on
-//! where they were. A connection still down [`RECOVERY_LIMIT`] after it dropped is closed and its
-//! peer leaves; a peer that vanished (no restart signal) leaves on the usual silence limit. Over a
+//! offer went out until the transport is back (a new offer abandons the last one's answer). The
+//! restart offer and its answer travel over the relays (the data channel is what is down), as
+//! the answer message every strategy can address to one peer, sealed and stamped under
+//! `restart\0<sender>\0<recipient>\0<exchange id>`; each waits for ICE gathering, so it carries
+//! its candidates. A restart signal from the peer counts as a sign of life. The data channel
+//! survives the restart and SCTP resends what was lost, so transfers and streams go on where they
+//! were. A connection still down [`RECOVERY_LIMIT`] after it dropped is closed and its peer
+//! leaves; a peer that vanished (no restart signal) leaves on the usual silence limit. Over a
 //! connection the page shares between rooms, the room that negotiates media on it restarts it.
 
 use super::discovery::OFFER_ID_LEN;

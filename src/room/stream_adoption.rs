@@ -14,8 +14,9 @@
 //! frame at the staged offset and the stream goes on as a resumed one (see `stream_resume`), so
 //! rehashing a large file takes as long as it needs. A sender that has no such stream answers
 //! "gone" and the adopted stream fails with `gone`; one that does not come within
-//! [`RESUME_WAIT`] of the adoption fails it with `left`. An adopted stream counts toward its sender's
-//! [`MAX_INCOMING_STREAMS`]. Whoever holds the ticket may claim the stream: it is a capability.
+//! [`RESUME_WAIT`] of the adoption fails it with `left`. An adopted stream counts toward its
+//! sender's [`MAX_INCOMING_STREAMS`]. Whoever holds the ticket may claim the stream: it is a
+//! capability.
 
 use super::error::{RoomError, StreamError};
 use super::stream_resume::RESUME_WAIT;
