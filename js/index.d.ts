@@ -106,8 +106,11 @@ export interface MessageActionConfig<T extends DataPayload> {
 
 /** Where a stream goes, and how it can be stopped. */
 export interface StreamSendOptions {
-  /** The one peer it goes to. */
-  target: PeerId
+  /**
+   * The peer it goes to, or several (each reads the source on its own: a `Blob`, a `File` or
+   * bytes; a `ReadableStream` goes to one peer).
+   */
+  target: PeerId | PeerId[]
   metadata?: JsonValue
   /** The size of a `ReadableStream` source, when known (a `Blob`'s or bytes' own size is used). */
   size?: number
@@ -131,7 +134,10 @@ export interface StreamContext extends ActionContext {
  * slowly slows the sender; cancelling it stops the sender.
  */
 export interface StreamAction {
-  /** Resolves with the size once the peer received every byte and verified their SHA-256. */
+  /**
+   * Resolves with the size once every target received every byte and verified their SHA-256;
+   * rejects with the first failure, which stops the streams to the other targets.
+   */
   send(source: Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>, options: StreamSendOptions): Promise<number>
   onMessage: ((stream: ReadableStream<Uint8Array>, context: StreamContext) => void) | null
   /**

@@ -370,14 +370,44 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
     const flush = () => {
       if (onMessage) for (const [readable, context] of unhandled.splice(0)) safely(onMessage, readable, context)
     }
+    /** Streams `source` to one peer, or to several (each reads the source on its own). */
     const send = async (source, options) => {
       const { target, metadata, signal } = options ?? {}
-      if (typeof target !== 'string') throw rendezError('a stream goes to one peer: options.target, a peer id', 'invalid')
-      const { read, size, seekable, close } = streamSource(source, options?.size)
+      const targets = typeof target === 'string' ? [target] : Array.isArray(target) && target.every(t => typeof t === 'string') ? [...new Set(target)] : []
+      if (!targets.length) throw rendezError('a stream goes to options.target: a peer id, or a list of them', 'invalid')
+      if (targets.length > 1 && source instanceof ReadableStream) {
+        throw rendezError('a ReadableStream is read once, so it goes to one peer (a Blob, a File or bytes go to several)', 'invalid')
+      }
+      /** Streams `source` to `peer`, stopped by `stopping`. */
+      const sendTo = async (peer, stopping) => {
+        const { read, size, seekable, close } = streamSource(source, options?.size)
+        try {
+          return await abortable(stopping, () => raw.sendStream(name, peer, read, size, seekable, metadata), id => raw.abortStream(id))
+        } finally {
+          close()
+        }
+      }
+      if (targets.length === 1) return sendTo(targets[0], signal)
+      // Several: every target must be there before any stream starts, and the first failure stops the rest.
+      const joined = joinedPeers()
+      const absent = targets.find(peer => !joined.includes(peer))
+      if (absent) throw rendezError(`no connected peer ${absent}`, 'not-connected')
+      const stop = new AbortController()
+      const onAbort = () => stop.abort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal?.aborted) stop.abort()
+      let failure = null
       try {
-        return await abortable(signal, () => raw.sendStream(name, target, read, size, seekable, metadata), id => raw.abortStream(id))
+        const sends = targets.map(peer => sendTo(peer, stop.signal).catch(error => {
+          failure ??= error
+          stop.abort()
+          throw error
+        }))
+        const results = await Promise.allSettled(sends)
+        if (failure) throw failure
+        return results[0].value
       } finally {
-        close()
+        signal?.removeEventListener('abort', onAbort)
       }
     }
     /** Picks up after a reload the stream `ticket` names, of which `staged` holds the first bytes. */
@@ -390,7 +420,10 @@ export function makeRoom (raw, { passive, callbacks, onLeave }) {
       const readable = incomingReadable(id, size)
       try {
         for (let at = 0; at < size; at += REHASH_PIECE) {
-          raw.streamRehash(id, new Uint8Array(await staged.slice(at, Math.min(size, at + REHASH_PIECE)).arrayBuffer()))
+          const bytes = new Uint8Array(await staged.slice(at, Math.min(size, at + REHASH_PIECE)).arrayBuffer())
+          // A stream that ended meanwhile (the sender no longer has it) has errored with why.
+          if (!incomingStreams.has(id)) break
+          raw.streamRehash(id, bytes)
         }
       } catch (error) {
         readable.cancel().catch(() => {})

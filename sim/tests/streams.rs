@@ -418,3 +418,62 @@ fn a_claim_takes_a_stream_from_its_live_receiver_which_sees_it_aborted() {
     assert_eq!(world.log(b).streams[&incoming].result, Some(Err(StreamError::Aborted { peer: a_id })));
     assert!(world.log(c).streams[&adopted].bytes == payload[4 * MIB..]);
 }
+
+#[test]
+fn cancelling_an_adopted_stream_tells_its_sender_and_leaving_ends_one() {
+    for leave in [false, true] {
+        let (mut world, a, b) = pair(25 + leave as u64);
+        world.bandwidth = Some(16 * MIB as u64);
+        let stream = world.send_stream(a, b, "file", pattern(48 * MIB), true).unwrap();
+        world.run_for(Duration::from_millis(100));
+        let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
+        world.stage_incoming_stream(b, incoming);
+        world.run_for(Duration::from_millis(500));
+        let log = world.log(b).streams[&incoming].clone();
+        world.leave(b);
+        let c = world.join_default();
+        assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+        // The new page adopts the stream, then cancels it or leaves.
+        let ticket = log.ticket.as_ref().unwrap();
+        let adopted = world.adopt_stream(c, ticket, &log.bytes[..MIB]).unwrap();
+        world.run_for(Duration::from_millis(100));
+        let c_id = world.peer_id(c).to_owned();
+        if leave {
+            world.leave(c);
+            world.run_for(Duration::from_millis(100));
+            assert_eq!(world.log(c).streams[&adopted].result, Some(Err(StreamError::Closed)));
+            // The sender waits for the staged stream to be claimed again, then gives up.
+            world.run_for(RESUME_WAIT + Duration::from_secs(1));
+            assert_eq!(world.log(a).streams_sent[&stream], Err(StreamError::Left { peer: c_id }));
+        } else {
+            world.cancel_incoming_stream(c, adopted);
+            world.run_for(Duration::from_millis(100));
+            assert_eq!(world.log(a).streams_sent[&stream], Err(StreamError::Cancelled { peer: c_id }));
+        }
+    }
+}
+
+#[test]
+fn a_page_that_takes_long_to_rehash_what_it_staged_still_picks_the_stream_up() {
+    let (mut world, a, b) = pair(27);
+    world.bandwidth = Some(16 * MIB as u64);
+    let payload = pattern(32 * MIB);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_millis(100));
+    let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
+    world.stage_incoming_stream(b, incoming);
+    world.run_for(Duration::from_millis(800));
+    let log = world.log(b).streams[&incoming].clone();
+    let staged = log.bytes[..log.consumed as usize].to_vec();
+    world.leave(b);
+    let c = world.join_default();
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+    // The claim goes out at once, and the sender takes it: its wait for the old page ends.
+    let adopted = world.adopt_stream_unhashed(c, log.ticket.as_ref().unwrap(), staged.len() as u64).unwrap();
+    world.run_for(RESUME_WAIT + ACK_TIMEOUT + Duration::from_secs(10));
+    assert!(world.log(a).streams_sent.is_empty(), "the sender waits while the new page rehashes");
+    world.rehash(c, adopted, &staged).unwrap();
+    assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
+    assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
+    assert!(world.log(c).streams[&adopted].bytes == payload[staged.len()..]);
+}

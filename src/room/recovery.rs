@@ -73,7 +73,8 @@ impl<P: Payload> Room<P> {
                 format!("the connection to peer {peer} is back after {secs:.1} s")
             }
             (_, Some(recovery)) => {
-                if restarts {
+                // A restart offer out awaits its answer, whatever the browser reports meanwhile.
+                if restarts && c.negotiation.restart_offer.is_none() {
                     recovery.restart_at = recovery.restart_at.map(|at| at.min(due));
                     let deadline = recovery.next_deadline();
                     self.note_deadline(deadline);

@@ -12,7 +12,8 @@
 //! to its old receiver, which is told it was aborted) to the claimant and opens it anew there,
 //! which ends its wait; once every staged byte is hashed, the claimant answers with a resume
 //! frame at the staged offset and the stream goes on as a resumed one (see `stream_resume`), so
-//! rehashing a large file takes as long as it needs. A sender that has no such stream answers
+//! rehashing a large file takes as long as it needs (a sender waits up to its 10 min
+//! [`MAX_ACK_WAIT`](super::outbox::MAX_ACK_WAIT) for the answer to a reopen). A sender that has no such stream answers
 //! "gone" and the adopted stream fails with `gone`; one that does not come within
 //! [`RESUME_WAIT`] of the adoption fails it with `left`. An adopted stream counts toward its
 //! sender's [`MAX_INCOMING_STREAMS`]. Whoever holds the ticket may claim the stream: it is a

@@ -252,7 +252,9 @@ impl<P: Payload> Room<P> {
         let (_, s) = self.streams_out.iter_mut().find(|(_, s)| s.conn == conn && s.has_frame())?;
         let frame = if let Some(open) = s.open.take() {
             s.opened = Some(now);
-            s.deadline = Some(now + ACK_TIMEOUT);
+            // A peer that took the stream before answers a reopen once it is ready, which takes
+            // a page that picked the stream up as long as rehashing what it staged.
+            s.deadline = Some(now + if s.reopened { MAX_ACK_WAIT } else { ACK_TIMEOUT });
             OutFrame { header: open, body: None }
         } else if s.pending_len > 0 && s.framed < s.credit {
             let header = encode_data(s.handle, s.framed);

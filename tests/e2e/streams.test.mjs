@@ -198,6 +198,28 @@ test('a received stream forwarded to another peer arrives whole', async () => {
   assert.equal(await b.page.evaluate(() => forwarded), size)
 })
 
+test('a Blob streams to two peers at once, each verified; a ReadableStream, read once, or an absent target is refused for two', async () => {
+  const [a, b] = await pair(env.browser, env.browser, 'streams-several')
+  const c = await openPeer(env.browser, env.files.url, env.relay.url, 'streams-several')
+  for (const peer of [a, b]) await waitFor(peer.page, id => log.joins.includes(id), c.selfId)
+  await waitFor(c.page, ids => ids.every(id => log.joins.includes(id)), [a.selfId, b.selfId])
+  await setUpStreams(c.page)
+  const size = 24 * MIB
+  const { sent, digest } = await sendRandomBlob(a.page, [b.selfId, c.selfId], size, 'both.bin')
+  assert.equal(sent, size)
+  for (const peer of [b, c]) {
+    await waitFor(peer.page, () => incoming[0]?.digest || incoming[0]?.error)
+    const got = await peer.page.evaluate(() => incoming[0])
+    assert.deepEqual(got, { peerId: a.selfId, size, metadata: { name: 'both.bin' }, received: size, digest, error: null })
+  }
+  const refused = await a.page.evaluate(targets => file.send(randomStream(10), { target: targets }).catch(e => e.code), [b.selfId, c.selfId])
+  assert.equal(refused, 'invalid')
+  // A target not in the room fails the send before any stream starts.
+  const absent = await a.page.evaluate(target => file.send(new Blob(['x']), { target: [target, 'A'.repeat(20)] }).catch(e => e.code), b.selfId)
+  assert.equal(absent, 'not-connected')
+  assert.equal(await b.page.evaluate(() => incoming.length), 1)
+})
+
 /** Counts in `streamBytesSent` the bytes of stream data frames `page` sends to `peerId`. */
 async function countStreamBytes (page, peerId) {
   // Data frames: [tag: 8][length: 2][kind 14][handle: 4][offset: 8][bytes].
@@ -214,8 +236,8 @@ async function countStreamBytes (page, peerId) {
 }
 
 /**
- * Starts sending `size` random bytes from a Blob in `page` to `target` on stream action `action`
- * (a global of the page); resolves with what was sent and its digest.
+ * Starts sending `size` random bytes from a Blob in `page` to `target` (a peer id or several) on
+ * stream action `action` (a global of the page); resolves with what was sent and its digest.
  */
 function sendRandomBlob (page, target, size, name, action = 'file') {
   return page.evaluate(async ([target, size, name, action]) => {

@@ -91,8 +91,9 @@ const files = modern.makeAction('big-file', { stream: true })
 files.onMessage = (incoming, { peerId, size }) => void incoming.pipeTo(new WritableStream({ write: chunk => void (chunk.byteLength + peerId.length + (size ?? 0)) }))
 const streamed: Promise<number> = files.send(new Blob(['x']), { target: id, metadata: { name: 'x.txt' }, signal: AbortSignal.timeout(1000) })
 void files.send(new ReadableStream<Uint8Array>(), { target: id, size: 10 })
-// @ts-expect-error a stream goes to one target
+// @ts-expect-error a stream goes to a target
 void files.send(new Blob(['x']), {})
+const toSeveral: Promise<number> = files.send(new Blob(['x']), { target: [id, id] })
 const resumable = modern.makeAction('staged-file', { stream: true, resumable: true })
 resumable.onMessage = (incoming, { ticket }) => { localStorage.setItem('ticket', ticket ?? ''); void incoming.cancel() }
 const rest: Promise<ReadableStream<Uint8Array>> = resumable.resume(localStorage.getItem('ticket') ?? '', new Blob(['staged']))

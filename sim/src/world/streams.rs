@@ -129,28 +129,46 @@ impl World {
     }
 
     /// `p`'s app adopts the stream `ticket` names with the bytes an earlier page staged, handed
-    /// back 1 MiB at a time; what follows is logged as for any incoming stream.
+    /// back at once; what follows is logged as for any incoming stream.
     pub fn adopt_stream(
         &mut self,
         p: PeerIndex,
         ticket: &StreamTicket,
         staged: &[u8],
     ) -> Result<IncomingStreamId, RoomError> {
-        let stream = self.app(p, |room, now| room.adopt_stream(now, ticket, staged.len() as u64))?;
+        let stream = self.adopt_stream_unhashed(p, ticket, staged.len() as u64)?;
+        self.rehash(p, stream, staged)?;
+        Ok(stream)
+    }
+
+    /// `p`'s app adopts the stream `ticket` names, of which an earlier page staged `staged` bytes
+    /// that it hands back later ([`World::rehash`]).
+    pub fn adopt_stream_unhashed(
+        &mut self,
+        p: PeerIndex,
+        ticket: &StreamTicket,
+        staged: u64,
+    ) -> Result<IncomingStreamId, RoomError> {
+        let stream = self.app(p, |room, now| room.adopt_stream(now, ticket, staged))?;
         let incoming = IncomingLog {
             peer: ticket.peer.clone(),
             action: ticket.action.clone(),
             metadata: ticket.metadata.clone(),
             size: ticket.size,
-            consumed: staged.len() as u64,
+            consumed: staged,
             ..IncomingLog::default()
         };
         self.peers[p].log.streams.insert(stream, incoming);
+        Ok(stream)
+    }
+
+    /// `p`'s app hands back the staged bytes of adopted stream `stream`, 1 MiB at a time.
+    pub fn rehash(&mut self, p: PeerIndex, stream: IncomingStreamId, staged: &[u8]) -> Result<(), RoomError> {
         for piece in staged.chunks(1 << 20) {
             let piece = SharedBytes::from(piece.to_vec());
             self.app(p, |room, now| room.stream_rehash(now, stream, &piece))?;
         }
-        Ok(stream)
+        Ok(())
     }
 
     pub fn cancel_incoming_stream(&mut self, p: PeerIndex, stream: IncomingStreamId) {
