@@ -870,6 +870,13 @@ impl World {
                     Ok(Some(paths::restart_of(sdp).map_or(answer.clone(), |n| paths::with_restart(&answer, n))))
                 }
             },
+            NegotiationStep::Rollback if pc.signaling != Signaling::HaveLocalOffer => {
+                Err("InvalidStateError: Failed to roll back: Called in wrong state: stable".to_owned())
+            }
+            NegotiationStep::Rollback => {
+                pc.signaling = Signaling::Stable;
+                Ok(None)
+            }
             NegotiationStep::ApplyAnswer(_) if pc.signaling != Signaling::HaveLocalOffer => {
                 Err("InvalidStateError: Failed to set remote answer sdp: Called in wrong state: stable".to_owned())
             }

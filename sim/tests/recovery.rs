@@ -2,7 +2,7 @@
 //! carries on where it was; one that cannot come back ends at the recovery limit, and a peer that
 //! vanished still leaves on the silence bound.
 
-use rendez_core::room::{HEARTBEAT_INTERVAL, READ_LEN, RECOVERY_LIMIT, RESTART_GRACE, SILENCE_LIMIT};
+use rendez_core::room::{HEARTBEAT_INTERVAL, READ_LEN, RECOVERY_LIMIT, RESTART_GRACE, RESTART_RETRY, SILENCE_LIMIT};
 use rendez_sim::{Options, StrategyKind, World, DISCONNECT_NOTICE};
 use std::time::Duration;
 
@@ -104,6 +104,26 @@ fn a_restart_whose_descriptions_take_long_to_make_is_not_cut_short_by_the_next()
     world.cut_path(a, b);
     let back = |w: &World| [a, b].iter().all(|&p| w.log(p).warnings.iter().any(|m| m.contains("is back after")));
     assert!(world.run_until(RECOVERY_LIMIT, back), "{:?}", world.log(a).warnings);
+    assert!(world.violations.is_empty(), "{:?}", world.violations);
+    assert!(world.log(a).left.is_empty() && world.log(b).left.is_empty());
+}
+
+#[test]
+fn a_restart_offer_left_unanswered_when_the_path_comes_back_by_itself_is_rolled_back() {
+    let (mut world, a, b) = pair(StrategyKind::Mqtt, 11);
+    // The impolite side (the smaller id) restarts; its offer goes nowhere while the relay is down.
+    let (restarter, other) = if world.peer_id(a) < world.peer_id(b) { (a, b) } else { (b, a) };
+    world.stop_server(0);
+    world.cut_path(a, b);
+    world.run_for(DISCONNECT_NOTICE + RESTART_GRACE + Duration::from_secs(1));
+    assert!(world.log(restarter).warnings.iter().any(|w| w.contains("restarting ICE")));
+    world.restore_path(a, b);
+    world.run_for(RESTART_RETRY + Duration::from_secs(1));
+    // The offer was rolled back: media negotiated afterwards goes through.
+    let other_id = world.peer_id(other).to_owned();
+    world.add_stream(restarter, &other_id, None).unwrap();
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(world.log(other).tracks.len(), 1, "the renegotiation after the restart went through");
     assert!(world.violations.is_empty(), "{:?}", world.violations);
     assert!(world.log(a).left.is_empty() && world.log(b).left.is_empty());
 }

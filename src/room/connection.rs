@@ -155,7 +155,7 @@ impl<P> Connection<P> {
     /// Every deadline of this connection.
     pub fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
         let idle = self.inbox.oldest_activity().map(|at| at + TRANSFER_IDLE_TIMEOUT);
-        let recovery = self.recovery.map(|r| r.next_deadline());
+        let recovery = self.recovery.map(|r| r.next_deadline()).or(self.negotiation.rollback_at);
         [self.deadline, idle, self.outbox.next_deadline(), recovery].into_iter().flatten()
     }
 }

@@ -439,7 +439,7 @@ impl<P: Payload> Room<P> {
             (_, Ok(Some(sdp))) => sdp,
             (_, Ok(None)) => return self.give_up(conn, "cannot create an offer: no local description".to_owned()),
             // The first exchange makes no restart steps; their kinds are named with their kin.
-            (StepKind::MakeOffer | StepKind::RestartIce, Err(e)) => {
+            (StepKind::MakeOffer | StepKind::RestartIce | StepKind::Rollback, Err(e)) => {
                 return self.give_up(conn, format!("cannot create an offer: {e}"))
             }
             (StepKind::ApplyOffer | StepKind::AnswerRestart, Err(e)) => {

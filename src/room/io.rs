@@ -46,6 +46,9 @@ pub enum NegotiationStep {
     /// As [`NegotiationStep::ApplyOffer`] for an ICE restart offer: the answer waits for the new
     /// ICE gathering to end, even on a trickling connection.
     AnswerRestart(String),
+    /// `setLocalDescription({type: 'rollback'})`: drops an offer of ours still pending; report no
+    /// SDP.
+    Rollback,
 }
 
 /// The state of a connection's ICE transport (`iceConnectionState`).

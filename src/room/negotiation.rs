@@ -13,6 +13,7 @@ use super::{ConnId, NegotiationStep, Output, Room};
 use crate::frame::encode_renegotiation;
 use crate::payload::Payload;
 use crate::renegotiation::{Description, DescriptionKind};
+use crate::time::Instant;
 
 /// Which step is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub(super) enum StepKind {
     ApplyAnswer,
     RestartIce,
     AnswerRestart,
+    Rollback,
 }
 
 /// Negotiation state of one connection.
@@ -40,6 +42,9 @@ pub(super) struct Negotiation {
     pending_remote: Option<(Description, Option<String>)>,
     /// The exchange id of our latest ICE restart offer, whose answer comes over the relays.
     pub restart_offer: Option<String>,
+    /// When our restart offer, still unanswered after the transport came back by itself, is
+    /// rolled back (see `recovery`).
+    pub rollback_at: Option<Instant>,
     /// The exchange id of the peer's ICE restart offer being answered (the answer goes back over
     /// the relays).
     pub relay_offer: Option<String>,
@@ -54,6 +59,7 @@ impl Default for Negotiation {
             needed: false,
             pending_remote: None,
             restart_offer: None,
+            rollback_at: None,
             relay_offer: None,
         }
     }
@@ -69,6 +75,7 @@ impl<P: Payload> Room<P> {
             NegotiationStep::ApplyAnswer(_) => StepKind::ApplyAnswer,
             NegotiationStep::RestartIce => StepKind::RestartIce,
             NegotiationStep::AnswerRestart(_) => StepKind::AnswerRestart,
+            NegotiationStep::Rollback => StepKind::Rollback,
         });
         self.outputs.push_back(Output::Negotiate { conn, step });
     }

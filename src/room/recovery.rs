@@ -12,8 +12,11 @@
 //! its candidates. A restart signal from the peer counts as a sign of life. The data channel
 //! survives the restart and SCTP resends what was lost, so transfers and streams go on where they
 //! were. A connection still down [`RECOVERY_LIMIT`] after it dropped is closed and its peer
-//! leaves; a peer that vanished (no restart signal) leaves on the usual silence limit. Over a
-//! connection the page shares between rooms, the room that negotiates media on it restarts it.
+//! leaves; a peer that vanished (no restart signal) leaves on the usual silence limit. A
+//! transport that comes back by itself while our restart offer is out leaves that offer
+//! [`RESTART_RETRY`] for its answer; then it is rolled back, so later renegotiation is not stuck
+//! behind it. Over a connection the page shares between rooms, the room that negotiates media on
+//! it restarts it.
 
 use super::discovery::OFFER_ID_LEN;
 use super::io::Connectivity;
@@ -69,6 +72,10 @@ impl<P: Payload> Room<P> {
         let message = match (state, &mut c.recovery) {
             (Connectivity::Connected, recovery) => {
                 let Some(recovery) = recovery.take() else { return };
+                if c.negotiation.restart_offer.is_some() {
+                    c.negotiation.rollback_at = Some(now + RESTART_RETRY);
+                    self.note_deadline(now + RESTART_RETRY);
+                }
                 let secs = (now - recovery.since).as_secs_f64();
                 format!("the connection to peer {peer} is back after {secs:.1} s")
             }
@@ -92,9 +99,29 @@ impl<P: Payload> Room<P> {
         self.warn(message);
     }
 
-    /// Restarts what is due and gives up connections that did not come back in time.
+    /// Restarts what is due, gives up connections that did not come back in time, and rolls back
+    /// restart offers left unanswered on connections that came back by themselves.
     pub(super) fn recovery_timeouts(&mut self) {
         let now = self.now;
+        let unanswered: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.recovery.is_none() && c.negotiation.rollback_at.is_some_and(|at| at <= now))
+            .map(|(&id, _)| id)
+            .collect();
+        for conn in unanswered {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            if c.negotiation.restart_offer.is_none() {
+                c.negotiation.rollback_at = None;
+            } else if c.negotiation.step.is_some() {
+                c.negotiation.rollback_at = Some(now + STEP_WAIT);
+                self.note_deadline(now + STEP_WAIT);
+            } else {
+                c.negotiation.rollback_at = None;
+                c.negotiation.restart_offer = None;
+                self.negotiate(conn, NegotiationStep::Rollback);
+            }
+        }
         let due: Vec<(ConnId, Recovery)> = self
             .conns
             .iter()
@@ -177,6 +204,7 @@ impl<P: Payload> Room<P> {
             DescriptionKind::Offer => self.take_remote_description(conn, description, Some(exchange.to_owned())),
             DescriptionKind::Answer if c.negotiation.restart_offer.as_deref() == Some(exchange) => {
                 c.negotiation.restart_offer = None;
+                c.negotiation.rollback_at = None;
                 self.take_remote_description(conn, description, None);
             }
             DescriptionKind::Answer => {}

@@ -208,6 +208,10 @@ pub async fn negotiate(
             NegotiationStep::ApplyAnswer(sdp) => set_remote(connection, RtcSdpType::Answer, &sdp).await.map(|()| None),
             NegotiationStep::RestartIce => describe_restart(connection, None).await.map(Some),
             NegotiationStep::AnswerRestart(sdp) => describe_restart(connection, Some(&sdp)).await.map(Some),
+            NegotiationStep::Rollback => {
+                let rollback = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
+                JsFuture::from(connection.set_local_description(&rollback)).await.map(|_| None)
+            }
         }
     };
     run.await.map_err(|e| describe(&e))

@@ -45,6 +45,13 @@ impl World {
         }
     }
 
+    /// The cut path between `p` and `q` comes back by itself (a brief outage), with no restart.
+    pub fn restore_path(&mut self, p: PeerIndex, q: PeerIndex) {
+        if let Some((pc, _)) = self.open_pair(p, q) {
+            self.path_up(p, pc);
+        }
+    }
+
     /// Whether an ICE restart finds a new path (true unless a test says the network stays down).
     pub fn set_paths_heal(&mut self, heal: bool) {
         self.paths_heal = heal;
