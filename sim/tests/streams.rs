@@ -3,10 +3,12 @@
 //! protocol.
 
 use rendez_core::frame::PayloadKind;
-use rendez_core::room::{RoomError, StreamError, ACK_TIMEOUT, READ_AHEAD, READ_LEN, RESUME_WAIT, STREAM_WINDOW};
+use rendez_core::room::{
+    IncomingStreamId, RoomError, StreamError, StreamId, ACK_TIMEOUT, READ_AHEAD, READ_LEN, RESUME_WAIT, STREAM_WINDOW,
+};
 use rendez_core::stream_frame::{encode_data, encode_open, StreamOpen, STREAM_ID_LEN};
 use rendez_core::stream_ticket::StreamTicket;
-use rendez_sim::{StrategyKind, World};
+use rendez_sim::{IncomingLog, StrategyKind, World};
 use std::time::Duration;
 
 const MIB: usize = 1024 * 1024;
@@ -303,6 +305,46 @@ fn a_stream_cancelled_while_its_sender_was_cut_off_stays_cancelled() {
     assert_eq!(world.log(b).streams.len(), 1, "no second stream for the app");
 }
 
+/// `a` streams `size` bytes to `b` at 16 MiB/s; `b`'s app stages the stream and reads for
+/// `settle`. Returns the world, both peers, the stream, its payload and what `b` saw of it.
+fn staged_stream(seed: u64, size: usize, settle: Duration) -> (World, usize, usize, StreamId, Vec<u8>, IncomingLog) {
+    let (mut world, a, b) = pair(seed);
+    world.bandwidth = Some(16 * MIB as u64);
+    let payload = pattern(size);
+    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
+    world.run_for(Duration::from_millis(100));
+    let (&incoming, _) = world.log(b).streams.iter().next().expect("b saw the stream");
+    world.stage_incoming_stream(b, incoming);
+    world.run_for(settle);
+    let log = world.log(b).streams[&incoming].clone();
+    (world, a, b, stream, payload, log)
+}
+
+/// `b`'s page reloads: it leaves, `a` waits for the stream to be claimed, and a new page joins.
+fn reload(world: &mut World, a: usize, b: usize) -> usize {
+    world.leave(b);
+    world.run_for(Duration::from_millis(500));
+    assert!(world.log(a).streams_sent.is_empty(), "the sender waits for a claim");
+    let c = world.join_default();
+    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+    c
+}
+
+/// `c` adopts the stream `ticket` names with `staged`, reading slowly at first: the sender keeps
+/// to what `c` grants from the staged offset; then `c` reads all that arrives.
+fn adopt_reading_slowly(world: &mut World, c: usize, ticket: &StreamTicket, staged: &[u8]) -> IncomingStreamId {
+    world.hold_streams(c, true);
+    let adopted = world.adopt_stream(c, ticket, staged).unwrap();
+    world.run_for(Duration::from_secs(2));
+    let held = &world.log(c).streams[&adopted];
+    assert_eq!(held.result, None, "the stream goes on");
+    assert_eq!(held.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the new page's credit");
+    world.hold_streams(c, false);
+    let unconsumed = world.log(c).streams[&adopted].unconsumed;
+    world.consume(c, adopted, unconsumed);
+    adopted
+}
+
 #[test]
 fn a_stream_the_receiver_staged_is_picked_up_by_its_next_page_from_the_staged_offset() {
     // What the old page had read but not yet staged when it went: a little, or more than half the
@@ -313,34 +355,13 @@ fn a_stream_the_receiver_staged_is_picked_up_by_its_next_page_from_the_staged_of
 }
 
 fn staged_stream_picked_up(seed: u64, lost: usize) {
-    let (mut world, a, b) = pair(seed);
-    world.bandwidth = Some(16 * MIB as u64);
-    let payload = pattern(48 * MIB);
-    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
-    world.run_for(Duration::from_millis(100));
-    let (&incoming, _) = world.log(b).streams.iter().next().expect("b saw the stream");
-    world.stage_incoming_stream(b, incoming);
-    world.run_for(Duration::from_secs(1));
+    let (mut world, a, b, stream, payload, log) = staged_stream(seed, 48 * MIB, Duration::from_secs(1));
     // The page reloads: it leaves (the bytes it was still writing are lost), and a new page, under
     // a new peer id, joins the room with the ticket and the bytes it staged.
-    let log = world.log(b).streams[&incoming].clone();
     let staged = log.bytes[..log.consumed as usize - lost].to_vec();
     assert!(staged.len() > 8 * MIB);
-    world.leave(b);
-    world.run_for(Duration::from_millis(500));
-    assert!(world.log(a).streams_sent.is_empty(), "the sender waits for a claim");
-    let c = world.join_default();
-    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
-    // The new page reads slowly at first: the sender keeps to what it grants from the staged offset.
-    world.hold_streams(c, true);
-    let adopted = world.adopt_stream(c, log.ticket.as_ref().unwrap(), &staged).unwrap();
-    world.run_for(Duration::from_secs(2));
-    let held = &world.log(c).streams[&adopted];
-    assert_eq!(held.result, None, "the stream goes on");
-    assert_eq!(held.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the new page's credit");
-    world.hold_streams(c, false);
-    let unconsumed = world.log(c).streams[&adopted].unconsumed;
-    world.consume(c, adopted, unconsumed);
+    let c = reload(&mut world, a, b);
+    let adopted = adopt_reading_slowly(&mut world, c, log.ticket.as_ref().unwrap(), &staged);
     assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
     assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
     let got = &world.log(c).streams[&adopted];
@@ -351,13 +372,7 @@ fn staged_stream_picked_up(seed: u64, lost: usize) {
 
 #[test]
 fn a_staged_stream_nobody_claims_fails_its_sender_after_the_resume_wait() {
-    let (mut world, a, b) = pair(21);
-    world.bandwidth = Some(16 * MIB as u64);
-    let stream = world.send_stream(a, b, "file", pattern(48 * MIB), true).unwrap();
-    world.run_for(Duration::from_millis(100));
-    let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
-    world.stage_incoming_stream(b, incoming);
-    world.run_for(Duration::from_millis(500));
+    let (mut world, a, b, stream, _, _) = staged_stream(21, 48 * MIB, Duration::from_millis(500));
     let b_id = world.peer_id(b).to_owned();
     world.leave(b);
     world.run_for(RESUME_WAIT - Duration::from_secs(1));
@@ -402,16 +417,7 @@ fn a_claim_takes_a_stream_from_its_live_receiver_which_sees_it_aborted() {
     let c = world.join_default();
     assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, b, c])));
     let staged = world.log(b).streams[&incoming].bytes[..4 * MIB].to_vec();
-    // The new page reads slowly at first: the sender keeps to what it grants from the staged offset.
-    world.hold_streams(c, true);
-    let adopted = world.adopt_stream(c, log.ticket.as_ref().unwrap(), &staged).unwrap();
-    world.run_for(Duration::from_secs(2));
-    let held = &world.log(c).streams[&adopted];
-    assert_eq!(held.result, None, "the stream goes on");
-    assert_eq!(held.bytes.len() as u64, STREAM_WINDOW, "the sender stops at the new page's credit");
-    world.hold_streams(c, false);
-    let unconsumed = world.log(c).streams[&adopted].unconsumed;
-    world.consume(c, adopted, unconsumed);
+    let adopted = adopt_reading_slowly(&mut world, c, log.ticket.as_ref().unwrap(), &staged);
     assert!(world.run_until(Duration::from_secs(20), |w| w.log(a).streams_sent.contains_key(&stream)));
     assert_eq!(world.log(a).streams_sent[&stream], Ok(payload.len() as u64));
     let a_id = world.peer_id(a).to_owned();
@@ -422,17 +428,8 @@ fn a_claim_takes_a_stream_from_its_live_receiver_which_sees_it_aborted() {
 #[test]
 fn cancelling_an_adopted_stream_tells_its_sender_and_leaving_ends_one() {
     for leave in [false, true] {
-        let (mut world, a, b) = pair(25 + leave as u64);
-        world.bandwidth = Some(16 * MIB as u64);
-        let stream = world.send_stream(a, b, "file", pattern(48 * MIB), true).unwrap();
-        world.run_for(Duration::from_millis(100));
-        let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
-        world.stage_incoming_stream(b, incoming);
-        world.run_for(Duration::from_millis(500));
-        let log = world.log(b).streams[&incoming].clone();
-        world.leave(b);
-        let c = world.join_default();
-        assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+        let (mut world, a, b, stream, _, log) = staged_stream(25 + leave as u64, 48 * MIB, Duration::from_millis(500));
+        let c = reload(&mut world, a, b);
         // The new page adopts the stream, then cancels it or leaves.
         let ticket = log.ticket.as_ref().unwrap();
         let adopted = world.adopt_stream(c, ticket, &log.bytes[..MIB]).unwrap();
@@ -455,19 +452,9 @@ fn cancelling_an_adopted_stream_tells_its_sender_and_leaving_ends_one() {
 
 #[test]
 fn a_page_that_takes_long_to_rehash_what_it_staged_still_picks_the_stream_up() {
-    let (mut world, a, b) = pair(27);
-    world.bandwidth = Some(16 * MIB as u64);
-    let payload = pattern(32 * MIB);
-    let stream = world.send_stream(a, b, "file", payload.clone(), true).unwrap();
-    world.run_for(Duration::from_millis(100));
-    let (&incoming, _) = world.log(b).streams.iter().next().unwrap();
-    world.stage_incoming_stream(b, incoming);
-    world.run_for(Duration::from_millis(800));
-    let log = world.log(b).streams[&incoming].clone();
+    let (mut world, a, b, stream, payload, log) = staged_stream(27, 32 * MIB, Duration::from_millis(800));
     let staged = log.bytes[..log.consumed as usize].to_vec();
-    world.leave(b);
-    let c = world.join_default();
-    assert!(world.run_until(Duration::from_secs(10), |w| w.full_mesh(&[a, c])));
+    let c = reload(&mut world, a, b);
     // The claim goes out at once, and the sender takes it: its wait for the old page ends.
     let adopted = world.adopt_stream_unhashed(c, log.ticket.as_ref().unwrap(), staged.len() as u64).unwrap();
     world.run_for(RESUME_WAIT + ACK_TIMEOUT + Duration::from_secs(10));

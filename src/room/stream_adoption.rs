@@ -25,7 +25,7 @@ use super::streams_in::{IncomingStream, MAX_INCOMING_STREAMS};
 use super::streams_out::STREAM_WINDOW;
 use super::{ConnId, Event, IncomingStreamId, Room};
 use crate::payload::Payload;
-use crate::stream_frame::{encode_abort, encode_claim, encode_credit, encode_gone, encode_resume, STREAM_ID_LEN};
+use crate::stream_frame::{encode_abort, encode_claim, encode_gone, STREAM_ID_LEN};
 use crate::stream_ticket::StreamTicket;
 use crate::time::Instant;
 
@@ -98,9 +98,7 @@ impl<P: Payload> Room<P> {
         s.rehash_left -= bytes.len();
         if s.rehash_left == 0 && s.conn != NO_CONNECTION && s.parked.is_none() {
             // The sender opened it anew meanwhile and waits for this answer.
-            let (conn, handle, received, granted) = (s.conn, s.handle, s.received, s.granted);
-            self.send_control(conn, encode_resume(handle, received));
-            self.send_control(conn, encode_credit(handle, granted));
+            self.answer_reopen(stream);
         }
         Ok(())
     }

@@ -133,11 +133,16 @@ impl<P: Payload> Room<P> {
         s.conn = conn;
         s.handle = handle;
         s.parked = None;
-        if s.rehash_left > 0 {
-            // An adopted stream answers once its staged bytes are hashed (`stream_rehash`).
-            return;
+        // An adopted stream answers once its staged bytes are hashed (`stream_rehash`).
+        if s.rehash_left == 0 {
+            self.answer_reopen(stream);
         }
-        let (received, granted) = (s.received, s.granted);
+    }
+
+    /// Tells the sender of stream `stream`, opened anew, how much we hold and may take.
+    pub(super) fn answer_reopen(&mut self, stream: IncomingStreamId) {
+        let Some(s) = self.streams_in.get(&stream) else { return };
+        let (conn, handle, received, granted) = (s.conn, s.handle, s.received, s.granted);
         self.send_control(conn, encode_resume(handle, received));
         self.send_control(conn, encode_credit(handle, granted));
     }

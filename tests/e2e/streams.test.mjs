@@ -178,12 +178,18 @@ test('the receiver cancelling stops the sender, and the sender aborting errors t
   assert.equal(await receiverError, 'aborted')
 })
 
-test('a received stream forwarded to another peer arrives whole', async () => {
-  const [a, b] = await pair(env.browser, env.browser, 'streams-forward')
-  const c = await openPeer(env.browser, env.files.url, env.relay.url, 'streams-forward')
+/** Three pages in `roomId`, each joined with the others and set up as `setUpStreams` does. */
+async function trio (roomId) {
+  const [a, b] = await pair(env.browser, env.browser, roomId)
+  const c = await openPeer(env.browser, env.files.url, env.relay.url, roomId)
   for (const peer of [a, b]) await waitFor(peer.page, id => log.joins.includes(id), c.selfId)
   await waitFor(c.page, ids => ids.every(id => log.joins.includes(id)), [a.selfId, b.selfId])
   await setUpStreams(c.page)
+  return [a, b, c]
+}
+
+test('a received stream forwarded to another peer arrives whole', async () => {
+  const [a, b, c] = await trio('streams-forward')
   await b.page.evaluate(target => {
     file.onMessage = (stream, { size }) => { window.forwarded = file.send(stream, { target, size }) }
   }, c.selfId)
@@ -199,11 +205,7 @@ test('a received stream forwarded to another peer arrives whole', async () => {
 })
 
 test('a Blob streams to two peers at once, each verified; a ReadableStream, read once, or an absent target is refused for two', async () => {
-  const [a, b] = await pair(env.browser, env.browser, 'streams-several')
-  const c = await openPeer(env.browser, env.files.url, env.relay.url, 'streams-several')
-  for (const peer of [a, b]) await waitFor(peer.page, id => log.joins.includes(id), c.selfId)
-  await waitFor(c.page, ids => ids.every(id => log.joins.includes(id)), [a.selfId, b.selfId])
-  await setUpStreams(c.page)
+  const [a, b, c] = await trio('streams-several')
   const size = 24 * MIB
   const { sent, digest } = await sendRandomBlob(a.page, [b.selfId, c.selfId], size, 'both.bin')
   assert.equal(sent, size)
