@@ -2,7 +2,8 @@
 // local relays as strict as public ones (tests/e2e/harness.mjs). Prints, per strategy: joins
 // (cold: a fresh appId per round, so no connection of an earlier room is reused), time to full
 // mesh, total browser memory with 16 pages in one room, and what a settled room costs the relay
-// (messages in and out, counted at the relay, per peer per minute).
+// (messages in and out, counted at the relay, per peer per minute); and, for reference, how long
+// bare RTCPeerConnections take to mesh the same pages.
 import { readdirSync, readFileSync } from 'node:fs'
 import { build } from 'esbuild'
 import { launchBrowser, startBroker, startFileServer, startNostrRelay, startTracker } from '../tests/e2e/harness.mjs'
@@ -52,6 +53,9 @@ try {
     return page
   }
   for (let i = 0; i < PAGES; i++) pages.push(await open())
+  // Bare connections' signaling, handed from page to page at once.
+  await Promise.all(pages.map((page, from) => page.exposeBinding('bareSignal', (source, to, message) =>
+    pages[to].evaluate(([from, message]) => bareMesh.deliver(from, message), [from, message]))))
   const cdp = await Promise.all(pages.map(page => page.context().newCDPSession(page)))
   const collectGarbage = () => Promise.all(cdp.map(session => session.send('HeapProfiler.collectGarbage')))
   const join = (page, lib, strategy, url, room, appId) => page.evaluate(args => roomBench.join(...args), [lib, strategy, url, room, appId])
@@ -60,6 +64,24 @@ try {
   const waitPeers = (page, lib, strategy, n, timeout = 60_000) => page.waitForFunction(([lib, strategy, n]) => roomBench.peers(lib, strategy) >= n, [lib, strategy, n], { timeout })
   const firstJoin = (page, lib, strategy) => page.evaluate(args => roomBench.joins(...args)[0]?.at, [lib, strategy])
   await sleep(10_000) // the pages' modules compiled and tiered up before anything is measured
+
+  // The reference: bare connections between N pages, all pages offering at once, signaling handed over
+  // in-process.
+  const bare = {}
+  for (const n of MESH_SIZES) {
+    const group = pages.slice(0, n)
+    const t0 = Date.now()
+    await Promise.all(group.map((page, i) => page.evaluate(([i, n]) => bareMesh.start(i, n), [i, n])))
+    try {
+      await Promise.all(group.map(page => page.waitForFunction(n => bareMesh.open() >= n - 1, n, { timeout: MESH_TIMEOUT })))
+      bare[n] = Date.now() - t0
+    } catch {
+      bare[n] = `none in ${MESH_TIMEOUT / 1000} s`
+    }
+    progress(`bare connections: full mesh of ${n}: ${bare[n]}`)
+    await Promise.all(group.map(page => page.evaluate(() => bareMesh.stop())))
+    await sleep(1000)
+  }
 
   const results = {}
   for (const strategy of STRATEGIES) {
@@ -165,6 +187,12 @@ try {
   const ratio = (a, b, d = 2) => typeof a === 'number' && typeof b === 'number' && b > 0 ? (a / b).toFixed(d) : ''
   const mib = bytes => (bytes / 1024 / 1024).toFixed(0)
   console.log(`\nChromium ${browser.version()}, pages in one browser, local relays as strict as public ones`)
+  console.log('\nFull mesh, N pages joining at once (ms): bare RTCPeerConnections, an RTCDataChannel per pair, every page offering to the pages after it at once (its offers one after another), descriptions and trickled candidates handed over in-process\n')
+  console.log(`| pages | bare connections | ${STRATEGIES.map(s => `rendez ${s} | ×bare`).join(' | ')} |`)
+  console.log(`| --- | --- | ${STRATEGIES.map(() => '--- | ---').join(' | ')} |`)
+  for (const n of MESH_SIZES) {
+    console.log(`| ${n} | ${f(bare[n])} | ${STRATEGIES.map(s => `${f(results[s].mesh[`rendez-${n}`])} | ${ratio(results[s].mesh[`rendez-${n}`], bare[n])}`).join(' | ')} |`)
+  }
   for (const strategy of STRATEGIES) {
     const r = results[strategy]
     console.log(`\n${strategy} (local ${relayName[strategy]})\n`)

@@ -1,0 +1,51 @@
+//! A native peer that joins a room, greets each peer that joins on action `hello`, and echoes
+//! every other message back to its sender on the same action. It prints what happens, one line
+//! each: `self <id>`, `joined <peer>`, `left <peer>`, `message <peer> <action> <text>` (`<n> bytes` for binary payloads),
+//! `warning <text>`.
+//!
+//! `cargo run -p rendez-native --example echo -- <torrent|nostr|mqtt> <relay URL> <app id> <room id>`
+
+use rendez_native::{JoinConfig, PayloadKind, Room, RoomEvent, StrategyKind};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [strategy, relay, app_id, room_id] = args.as_slice() else {
+        return Err("usage: echo <torrent|nostr|mqtt> <relay URL> <app id> <room id>".into());
+    };
+    let strategy = match strategy.as_str() {
+        "torrent" => StrategyKind::Torrent,
+        "nostr" => StrategyKind::Nostr,
+        "mqtt" => StrategyKind::Mqtt,
+        other => return Err(format!("unknown strategy {other}").into()),
+    };
+    let mut room = Room::join(JoinConfig::new(app_id.as_str(), strategy, vec![relay.clone()]), room_id)?;
+    println!("self {}", room.self_id());
+    while let Some(event) = room.next_event().await {
+        match event {
+            RoomEvent::PeerJoined { peer } => {
+                println!("joined {peer}");
+                let greeting = format!("\"hello from {}\"", room.self_id()).into_bytes();
+                if let Err(e) = room.send("hello", greeting, Some(vec![peer])).await {
+                    println!("warning greeting failed: {e}");
+                }
+            }
+            RoomEvent::PeerLeft { peer } => println!("left {peer}"),
+            RoomEvent::Message { peer, action, kind, data, .. } => {
+                match kind {
+                    PayloadKind::Binary => println!("message {peer} {action} {} bytes", data.len()),
+                    _ => println!("message {peer} {action} {}", String::from_utf8_lossy(&data)),
+                }
+                if action == "hello" {
+                    continue;
+                }
+                if let Err(e) = room.send_kind(&action, kind, data, Some(vec![peer])).await {
+                    println!("warning echo failed: {e}");
+                }
+            }
+            RoomEvent::Warning(warning) => println!("warning {warning}"),
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The handle a program holds: joins a room on a thread of its own, sends it commands, receives
+//! its events.
+
+use crate::driver;
+use rendez_core::frame::PayloadKind;
+use rendez_core::room::{RoomError, SendError};
+use std::fmt;
+use tokio::sync::{mpsc, oneshot};
+
+/// How peers meet: the relay protocol of a room's relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StrategyKind {
+    /// WebTorrent trackers (`wss://…`).
+    Torrent,
+    /// Nostr relays (NIP-01).
+    Nostr,
+    /// MQTT 3.1.1 brokers over WebSocket.
+    Mqtt,
+}
+
+/// What a room is: its app, strategy, relays and password.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JoinConfig {
+    /// The app's id: rooms of other apps never meet ours.
+    pub app_id: String,
+    pub strategy: StrategyKind,
+    /// The relays to meet peers through.
+    pub relay_urls: Vec<String>,
+    /// Seals signaling with a key from this password instead of from the app and room ids.
+    pub password: Option<String>,
+}
+
+impl JoinConfig {
+    /// A room of `app_id` met through `relay_urls`, sealed without a password.
+    pub fn new(app_id: impl Into<String>, strategy: StrategyKind, relay_urls: Vec<String>) -> Self {
+        Self { app_id: app_id.into(), strategy, relay_urls, password: None }
+    }
+
+    /// The same room, sealed with `password`.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+}
+
+/// Why a room could not be joined.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The room id is empty.
+    NoRoomId,
+    /// No relay URL was given.
+    NoRelays,
+    /// No network interface has an address to offer peers.
+    NoAddress,
+    /// The room's thread or sockets could not be made.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoRoomId => f.write_str("a room id is required"),
+            Self::NoRelays => f.write_str("no relay URLs to connect to"),
+            Self::NoAddress => f.write_str("no network interface has an address for peers to reach"),
+            Self::Io(e) => write!(f, "cannot start the room: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendFailure {
+    /// The room refused the call at once (a target not connected, the room left, …).
+    Refused(RoomError),
+    /// A target did not take the payload.
+    Failed(SendError),
+}
+
+impl fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(e) => e.fmt(f),
+            Self::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SendFailure {}
+
+/// What happens in a room.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RoomEvent {
+    /// A peer is in the room.
+    PeerJoined { peer: String },
+    /// A peer left or vanished.
+    PeerLeft { peer: String },
+    /// A peer could not join.
+    JoinError { peer: String, error: String },
+    /// A whole payload arrived on `action`: UTF-8 JSON or text, or bytes, by `kind`.
+    Message { peer: String, action: String, kind: PayloadKind, data: Vec<u8>, metadata: Option<String> },
+    /// Something was dropped or went wrong without stopping the room.
+    Warning(String),
+}
+
+/// A call to the room's thread.
+pub(crate) enum Command {
+    Send {
+        action: String,
+        kind: PayloadKind,
+        data: Vec<u8>,
+        targets: Option<Vec<String>>,
+        done: oneshot::Sender<Result<usize, SendFailure>>,
+    },
+    Leave {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A room this program is in. Dropping it leaves the room.
+pub struct Room {
+    self_id: String,
+    commands: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedReceiver<RoomEvent>,
+}
+
+impl Room {
+    /// Joins `room_id`: connects to the relays and starts meeting peers on a thread of its own.
+    pub fn join(config: JoinConfig, room_id: &str) -> Result<Self, JoinError> {
+        if room_id.is_empty() {
+            return Err(JoinError::NoRoomId);
+        }
+        if config.relay_urls.is_empty() {
+            return Err(JoinError::NoRelays);
+        }
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let self_id = driver::spawn(config, room_id.to_owned(), command_rx, event_tx)?;
+        Ok(Self { self_id, commands, events })
+    }
+
+    /// Our peer id in this room.
+    pub fn self_id(&self) -> &str {
+        &self.self_id
+    }
+
+    /// The next event; `None` once the room is left.
+    pub async fn next_event(&mut self) -> Option<RoomEvent> {
+        self.events.recv().await
+    }
+
+    /// Sends `data` (UTF-8 JSON) on `action` to `targets` (every peer if `None`); resolves with
+    /// the number of peers that confirmed it.
+    pub async fn send(&self, action: &str, data: Vec<u8>, targets: Option<Vec<String>>) -> Result<usize, SendFailure> {
+        self.send_kind(action, PayloadKind::Json, data, targets).await
+    }
+
+    /// As [`Room::send`], with the payload's kind: JSON, text or bytes.
+    pub async fn send_kind(
+        &self,
+        action: &str,
+        kind: PayloadKind,
+        data: Vec<u8>,
+        targets: Option<Vec<String>>,
+    ) -> Result<usize, SendFailure> {
+        let (done, result) = oneshot::channel();
+        let command = Command::Send { action: action.to_owned(), kind, data, targets, done };
+        if self.commands.send(command).is_err() {
+            return Err(SendFailure::Refused(RoomError::Closed));
+        }
+        result.await.unwrap_or(Err(SendFailure::Refused(RoomError::Closed)))
+    }
+
+    /// Leaves the room: says goodbye to its peers and closes every connection.
+    pub async fn leave(self) {
+        let (done, left) = oneshot::channel();
+        if self.commands.send(Command::Leave { done }).is_ok() {
+            left.await.ok();
+        }
+    }
+}

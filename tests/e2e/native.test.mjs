@@ -1,0 +1,89 @@
+// A native peer (rendez-native's echo example, str0m and tokio-tungstenite) meets a browser page
+// in the same room through each strategy's local relay: they join each other, a JSON message and
+// 3 MiB of bytes (chunked both ways) go to the native peer and come back identical, and the
+// native peer sees the page leave.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { openPeer, root, startBroker, startNostrRelay, startTracker, suite, waitFor } from './harness.mjs'
+
+const env = suite()
+const echo = join(root, 'target/debug/examples/echo')
+const natives = []
+after(() => { for (const child of natives) child.kill() })
+
+/** Starts the echo peer in `roomId`; resolves once it printed its id. */
+function startNative (strategy, relayUrl, roomId) {
+  const child = spawn(echo, [strategy, relayUrl, 'rendez-e2e', roomId], { stdio: ['ignore', 'pipe', 'inherit'] })
+  natives.push(child)
+  const lines = []
+  const waiters = []
+  createInterface({ input: child.stdout }).on('line', line => {
+    lines.push(line)
+    for (const w of waiters.splice(0)) w()
+  })
+  const until = (pattern, timeout = 20_000) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the native peer never printed ${pattern}:\n${lines.join('\n')}`)), timeout)
+    const check = () => {
+      const line = lines.find(l => pattern.test(l))
+      if (line) { clearTimeout(timer); resolve(line) } else waiters.push(check)
+    }
+    check()
+  })
+  return until(/^self /).then(line => ({ id: line.slice(5), until, lines, child }))
+}
+
+const relays = {
+  torrent: async () => env.relay,
+  nostr: () => startNostrRelay(),
+  mqtt: () => startBroker()
+}
+
+for (const strategy of ['torrent', 'nostr', 'mqtt']) {
+  test(`a native peer and a browser page meet through a local ${strategy} relay and exchange messages`, async () => {
+    const relay = await relays[strategy]()
+    try {
+      const roomId = `native-${strategy}`
+      const native = await startNative(strategy, relay.url, roomId)
+      const page = await openPeer(env.browser, env.files.url, relay.url, roomId, {}, strategy)
+      await waitFor(page.page, id => log.joins.includes(id), native.id, 30_000)
+      await native.until(new RegExp(`^joined ${page.selfId}$`))
+
+      const message = { text: 'from the browser', n: 42, list: [1, 'two'] }
+      await page.page.evaluate(([m, id]) => send(m, id), [message, native.id])
+      await native.until(new RegExp(`^message ${page.selfId} echo `))
+      await waitFor(page.page, () => log.received.length === 1)
+      const [got] = await page.page.evaluate(() => log.received)
+      assert.deepEqual(got.data, message)
+      assert.equal(got.peerId, native.id)
+
+      const started = Date.now()
+      const bytes = await page.page.evaluate(async id => {
+        track('bytes')
+        const data = crypto.getRandomValues(new Uint8Array(64 * 1024))
+        const payload = new Uint8Array(3 * 1024 * 1024)
+        for (let i = 0; i < payload.length; i += data.length) payload.set(data.map(b => b ^ (i >> 16)), i)
+        await tracked.bytes.send(payload, id)
+        const digest = async bytes => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))).join()
+        return { id, digest: await digest(payload) }
+      }, native.id)
+      await native.until(new RegExp(`^message ${page.selfId} bytes `))
+      await waitFor(page.page, () => tracked.bytes.received.length === 1, undefined, 30_000)
+      const back = await page.page.evaluate(async () => {
+        const { data, peerId } = tracked.bytes.received[0]
+        return { peerId, size: data.byteLength, digest: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', data))).join() }
+      })
+      assert.deepEqual(back, { peerId: native.id, size: 3 * 1024 * 1024, digest: bytes.digest })
+      console.log(`${strategy}: 3 MiB to the native peer and back in ${Date.now() - started} ms`)
+
+      await page.page.evaluate(() => room.leave())
+      await native.until(new RegExp(`^left ${page.selfId}$`))
+      await page.context.close()
+      assert.deepEqual(native.lines.filter(l => l.startsWith('warning ')), [])
+    } finally {
+      if (strategy !== 'torrent') await relay.close()
+    }
+  })
+}
