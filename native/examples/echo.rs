@@ -1,11 +1,12 @@
 //! A native peer that joins a room, greets each peer that joins on action `hello`, and echoes
 //! every other message back to its sender on the same action. It prints what happens, one line
 //! each: `self <id>`, `joined <peer>`, `left <peer>`, `message <peer> <action> <text>` (`<n> bytes` for binary payloads),
-//! `warning <text>`.
+//! `warning <text>`. It leaves the room when its standard input ends.
 //!
 //! `cargo run -p rendez-native --example echo -- <torrent|nostr|mqtt> <relay URL> <app id> <room id>`
 
 use rendez_native::{JoinConfig, PayloadKind, Room, RoomEvent, StrategyKind};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,7 +22,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut room = Room::join(JoinConfig::new(app_id.as_str(), strategy, vec![relay.clone()]), room_id)?;
     println!("self {}", room.self_id());
-    while let Some(event) = room.next_event().await {
+    let mut input = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        let event = tokio::select! {
+            line = input.next_line() => match line {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => break,
+            },
+            event = room.next_event() => match event {
+                Some(event) => event,
+                None => break,
+            },
+        };
         match event {
             RoomEvent::PeerJoined { peer } => {
                 println!("joined {peer}");
@@ -47,5 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {}
         }
     }
+    room.leave().await;
+    println!("left the room");
     Ok(())
 }

@@ -15,9 +15,9 @@ use rendez_core::random::{Random, PEER_ID_LEN};
 use rendez_core::reassembly::Limits;
 use rendez_core::room::{
     Admission, ConnId, Event, Input, Output, Room, RoomConfig, SendId, SendRequest, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT, MAX_RELAY_MESSAGE_LEN,
 };
-use rendez_core::strategy::{RelayId, Strategy};
+use rendez_core::strategy::{RelayData, RelayId, Strategy};
 use rendez_core::time::{Instant, WallClock};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -70,6 +70,18 @@ pub(crate) fn spawn(
     }
 }
 
+/// What woke the room's thread.
+enum Wake {
+    Command(Option<Command>),
+    Relay(RelayReport),
+    Datagram(Datagram),
+    Timeout,
+}
+
+/// How long leaving waits for the relays to take our goodbyes (a tracker's `stopped`, MQTT's
+/// DISCONNECT) and close.
+const RELAY_GOODBYE_WAIT: Duration = Duration::from_secs(2);
+
 struct Driver {
     core: Room<SharedBytes>,
     tag: RoomTag,
@@ -80,6 +92,8 @@ struct Driver {
     next_generation: u64,
     relay_reports: mpsc::UnboundedSender<RelayReport>,
     relay_report_rx: mpsc::UnboundedReceiver<RelayReport>,
+    /// The relay connections' tasks, awaited (briefly) when leaving.
+    relay_tasks: Vec<tokio::task::JoinHandle<()>>,
     conns: BTreeMap<ConnId, PeerConnection>,
     events: mpsc::UnboundedSender<RoomEvent>,
     sends: HashMap<SendId, oneshot::Sender<Result<usize, SendFailure>>>,
@@ -130,6 +144,7 @@ impl Driver {
             next_generation: 0,
             relay_reports,
             relay_report_rx,
+            relay_tasks: Vec::new(),
             conns: BTreeMap::new(),
             events,
             sends: HashMap::new(),
@@ -141,6 +156,14 @@ impl Driver {
         Instant::from_micros(self.origin.elapsed().as_micros() as u64)
     }
 
+    /// Passes the wall clock anew: the monotonic clock may stop while the machine sleeps, the
+    /// wall clock does not, and peers compare signaling time stamps by the wall clock.
+    fn refresh_wall_clock(&mut self) {
+        let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let origin_unix_ms = unix_ms.saturating_sub(self.origin.elapsed().as_millis() as u64);
+        self.core.set_wall_clock(WallClock { origin_unix_ms });
+    }
+
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
@@ -149,22 +172,29 @@ impl Driver {
         loop {
             self.drain();
             let deadline = self.deadline();
-            tokio::select! {
-                command = commands.recv() => match command {
-                    Some(Command::Send { action, kind, data, targets, done }) => self.send(action, kind, data, targets, done),
-                    Some(Command::Leave { done }) => {
-                        self.leave();
-                        done.send(()).ok();
-                        return;
-                    }
-                    None => {
-                        self.leave();
-                        return;
-                    }
-                },
-                Some(report) = self.relay_report_rx.recv() => self.on_relay(report),
-                Some(datagram) = datagrams.recv() => self.on_datagram(datagram),
-                () = tokio::time::sleep_until(deadline) => self.on_timeout(),
+            let event = tokio::select! {
+                command = commands.recv() => Wake::Command(command),
+                Some(report) = self.relay_report_rx.recv() => Wake::Relay(report),
+                Some(datagram) = datagrams.recv() => Wake::Datagram(datagram),
+                () = tokio::time::sleep_until(deadline) => Wake::Timeout,
+            };
+            self.refresh_wall_clock();
+            match event {
+                Wake::Command(Some(Command::Send { action, kind, data, targets, done })) => {
+                    self.send(action, kind, data, targets, done)
+                }
+                Wake::Command(Some(Command::Leave { done })) => {
+                    self.leave().await;
+                    done.send(()).ok();
+                    return;
+                }
+                Wake::Command(None) => {
+                    self.leave().await;
+                    return;
+                }
+                Wake::Relay(report) => self.on_relay(report),
+                Wake::Datagram(datagram) => self.on_datagram(datagram),
+                Wake::Timeout => self.on_timeout(),
             }
         }
     }
@@ -194,7 +224,10 @@ impl Driver {
         }
         let input = match kind {
             RelayReportKind::Opened => Input::RelayOpened { relay },
-            RelayReportKind::Message(data) => Input::RelayMessage { relay, data },
+            RelayReportKind::Message(data) => match relay_message_len(&data) {
+                len if len > MAX_RELAY_MESSAGE_LEN => Input::RelayMessageTooLarge { relay, len },
+                _ => Input::RelayMessage { relay, data },
+            },
             RelayReportKind::Closed(reason) => {
                 self.relays[relay.0] = None;
                 Input::RelayClosed { relay, reason }
@@ -233,7 +266,9 @@ impl Driver {
         }
     }
 
-    fn leave(&mut self) {
+    /// Leaves: the core closes every connection (str0m sends the closes at once) and relay; then
+    /// the relay tasks get a moment to send what the strategy said last and close.
+    async fn leave(&mut self) {
         let now = self.now();
         self.core.leave(now);
         self.drain();
@@ -241,6 +276,11 @@ impl Driver {
             conn.close();
         }
         self.flush_connections();
+        self.relays.clear();
+        let until = tokio::time::Instant::now() + RELAY_GOODBYE_WAIT;
+        for task in self.relay_tasks.drain(..) {
+            tokio::time::timeout_at(until, task).await.ok();
+        }
     }
 
     /// Carries out every output of the core and of the connections until neither has more.
@@ -270,7 +310,11 @@ impl Driver {
                         rooms.push(HUB_ROOMS);
                         rooms.extend_from_slice(&self.tag.0);
                         connection.send(&rooms);
-                        Input::ConnectionOpened { conn, max_message_size: None }
+                        let max_message_size = match connection.max_message_size() {
+                            0 => 0.0,
+                            max => max.saturating_sub(TAG_LEN as u64) as f64,
+                        };
+                        Input::ConnectionOpened { conn, max_message_size: Some(max_message_size) }
                     }
                     PeerNote::Message(message) => match message.get(..TAG_LEN) {
                         Some(tag) if tag == self.tag.0 => {
@@ -359,7 +403,9 @@ impl Driver {
 
     fn open_relay(&mut self, relay: RelayId, url: String, protocols: &'static [&'static str]) {
         self.next_generation += 1;
-        let socket = RelaySocket::open(url, protocols, relay, self.next_generation, self.relay_reports.clone());
+        let (socket, task) = RelaySocket::open(url, protocols, relay, self.next_generation, self.relay_reports.clone());
+        self.relay_tasks.retain(|task| !task.is_finished());
+        self.relay_tasks.push(task);
         self.relays[relay.0] = Some(socket);
     }
 
@@ -393,5 +439,14 @@ impl Driver {
 
     fn emit(&self, event: RoomEvent) {
         self.events.send(event).ok();
+    }
+}
+
+/// A relay message's length as the room limits it: UTF-16 units for text (as in the browser),
+/// bytes for binary.
+fn relay_message_len(data: &RelayData) -> u64 {
+    match data {
+        RelayData::Text(text) => text.encode_utf16().count() as u64,
+        RelayData::Binary(bytes) => bytes.len() as u64,
     }
 }

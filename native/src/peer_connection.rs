@@ -22,6 +22,8 @@ const LOW_WATER: usize = rendez_core::room::LOW_WATER as usize;
 /// [`rendez_core::room::HIGH_WATER`] (8 MiB), so control frames always fit on top; str0m's
 /// default (128 KiB) would refuse chunks the core counts on.
 const MAX_BUFFERED: usize = 16 * 1024 * 1024;
+/// What a peer that advertises no `a=max-message-size` takes (RFC 8841).
+const DEFAULT_MAX_MESSAGE_SIZE: u64 = 64 * 1024;
 
 /// What the connection has to tell the room, in the room's terms.
 pub(crate) enum PeerNote {
@@ -44,6 +46,10 @@ pub(crate) struct PeerConnection {
     /// Our offer awaiting its answer.
     pending: Option<SdpPendingOffer>,
     channel: Option<ChannelId>,
+    /// The peer's `a=max-message-size` (RFC 8841: 64 KiB when absent, 0 for no limit).
+    remote_max_message_size: u64,
+    /// Whether the room was told the connection closed.
+    closed: bool,
     /// When str0m next wants [`Input::Timeout`].
     pub deadline: Option<Instant>,
 }
@@ -60,7 +66,14 @@ impl PeerConnection {
                 rtc.add_local_candidate(candidate);
             }
         }
-        Self { rtc, pending: None, channel: None, deadline: Some(now) }
+        Self {
+            rtc,
+            pending: None,
+            channel: None,
+            remote_max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            closed: false,
+            deadline: Some(now),
+        }
     }
 
     /// Carries out `step`: the local SDP it made (offers and answers) or why it failed, and
@@ -95,6 +108,7 @@ impl PeerConnection {
     fn answer(&mut self, sdp: &str) -> Result<Option<String>, String> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("a malformed offer: {e}"))?;
         self.pending = None;
+        self.remote_max_message_size = max_message_size(sdp);
         let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| format!("cannot answer: {e}"))?;
         if self.channel.is_none() {
             self.channel = Some(self.rtc.direct_api().create_data_channel(channel_config()));
@@ -106,13 +120,23 @@ impl PeerConnection {
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| format!("a malformed answer: {e}"))?;
         let pending = self.pending.take().ok_or("no offer awaits an answer")?;
         self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| format!("cannot apply the answer: {e}"))?;
+        self.remote_max_message_size = max_message_size(sdp);
         Ok(None)
     }
 
-    /// Adds the peer's trickled candidate (`RTCIceCandidateInit` JSON); whether it was read (an
-    /// end-of-candidates one, with no candidate line, is not).
+    /// The largest message the peer takes (0: no limit).
+    pub fn max_message_size(&self) -> u64 {
+        self.remote_max_message_size
+    }
+
+    /// Adds the peer's trickled candidate (`RTCIceCandidateInit` JSON); whether it was read. An
+    /// end-of-candidates one (no candidate line) and one named by an mDNS `.local` host name
+    /// (which only the peer's own network resolves) count as read and are skipped.
     pub fn add_candidate(&mut self, init: &str) -> bool {
         let Ok(CandidateInit { candidate }) = serde_json::from_str(init) else { return false };
+        if candidate.is_empty() || candidate.split(' ').any(|part| part.ends_with(".local")) {
+            return true;
+        }
         match Candidate::from_sdp_string(&candidate) {
             Ok(candidate) => {
                 self.rtc.add_remote_candidate(candidate);
@@ -155,6 +179,13 @@ impl PeerConnection {
     /// Drains str0m: datagrams to send, then what the room is to hear; arms the deadline.
     pub fn poll(&mut self, transmits: &mut Vec<Transmit>, notes: &mut Vec<PeerNote>) {
         loop {
+            if !self.rtc.is_alive() {
+                self.deadline = None;
+                if !std::mem::replace(&mut self.closed, true) {
+                    notes.push(PeerNote::Closed);
+                }
+                return;
+            }
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(at)) => {
                     self.deadline = Some(at);
@@ -165,9 +196,7 @@ impl PeerConnection {
                 }
                 Ok(Output::Event(event)) => self.on_event(event, notes),
                 Err(_) => {
-                    notes.push(PeerNote::Closed);
-                    self.deadline = None;
-                    return;
+                    self.rtc.disconnect();
                 }
             }
         }
@@ -182,7 +211,9 @@ impl PeerConnection {
                 notes.push(PeerNote::Opened);
             }
             Event::ChannelData(data) if Some(data.id) == self.channel => notes.push(PeerNote::Message(data.data)),
-            Event::ChannelClose(id) if Some(id) == self.channel => notes.push(PeerNote::Closed),
+            // The peer closed the channel or the connection: the next poll reports it closed.
+            Event::ChannelClose(id) if Some(id) == self.channel => self.rtc.disconnect(),
+            Event::Closed => self.rtc.disconnect(),
             Event::ChannelBufferedAmountLow(id) if Some(id) == self.channel => {
                 let amount = self.rtc.channel(id).map_or(0, |mut c| c.buffered_amount() as u64);
                 notes.push(PeerNote::BufferedLow(amount));
@@ -198,9 +229,13 @@ impl PeerConnection {
         }
     }
 
-    /// Closes the connection.
+    /// Closes the connection: str0m queues the SCTP shutdown and DTLS close_notify, which the
+    /// next [`PeerConnection::poll`] hands out, so the peer learns at once.
     pub fn close(&mut self) {
-        self.rtc.disconnect();
+        self.closed = true;
+        if self.rtc.close().is_err() {
+            self.rtc.disconnect();
+        }
     }
 }
 
@@ -212,6 +247,13 @@ struct CandidateInit {
 
 fn channel_config() -> ChannelConfig {
     ChannelConfig { label: CHANNEL_LABEL.to_owned(), negotiated: Some(CHANNEL_ID), ..ChannelConfig::default() }
+}
+
+/// The `a=max-message-size` of an SDP, or RFC 8841's default.
+fn max_message_size(sdp: &str) -> u64 {
+    sdp.lines()
+        .find_map(|line| line.strip_prefix("a=max-message-size:")?.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
 }
 
 fn receive(source: SocketAddr, destination: SocketAddr, data: &[u8]) -> Option<Receive<'_>> {

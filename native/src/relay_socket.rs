@@ -4,11 +4,19 @@
 use futures_util::{SinkExt, StreamExt};
 use rendez_core::room::MAX_RELAY_MESSAGE_LEN;
 use rendez_core::strategy::{RelayData, RelayId};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+
+/// Largest message read off a relay: above the room's own limit
+/// ([`rendez_core::room::MAX_RELAY_MESSAGE_LEN`]), which the driver applies and reports, so a
+/// message the room refuses does not cost the connection; only larger ones close it.
+const READ_LIMIT: usize = 4 * MAX_RELAY_MESSAGE_LEN as usize;
+/// How long the connection and its handshakes (TCP, TLS, WebSocket) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a relay connection reports, with the generation of the connection (a relay reopened
 /// after a close is a new generation; reports of older ones are stale).
@@ -31,21 +39,23 @@ pub(crate) struct RelaySocket {
 }
 
 impl RelaySocket {
-    /// Starts connecting to `url`, offering `protocols`.
+    /// Starts connecting to `url`, offering `protocols`; the socket and the task that runs it
+    /// (which ends once the socket is dropped and what was sent before has gone, or the relay
+    /// closed).
     pub fn open(
         url: String,
         protocols: &'static [&'static str],
         relay: RelayId,
         generation: u64,
         reports: mpsc::UnboundedSender<RelayReport>,
-    ) -> Self {
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (outgoing, rx) = mpsc::unbounded_channel();
-        tokio::task::spawn_local(async move {
+        let task = tokio::task::spawn_local(async move {
             let report = |kind| reports.send(RelayReport { relay, generation, kind }).ok();
             let reason = run(&url, protocols, rx, &report).await;
             report(RelayReportKind::Closed(reason));
         });
-        Self { outgoing, generation }
+        (Self { outgoing, generation }, task)
     }
 
     /// Sends one message on the open connection.
@@ -70,11 +80,12 @@ async fn run(
             request.headers_mut().insert("Sec-WebSocket-Protocol", value);
         }
     }
-    let limit = MAX_RELAY_MESSAGE_LEN as usize;
-    let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
-    let (socket, _) = match tokio_tungstenite::connect_async_with_config(request, Some(config), false).await {
-        Ok(connected) => connected,
-        Err(e) => return Some(format!("cannot connect: {e}")),
+    let config = WebSocketConfig::default().max_message_size(Some(READ_LIMIT)).max_frame_size(Some(READ_LIMIT));
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(e)) => return Some(format!("cannot connect: {e}")),
+        Err(_) => return Some(format!("cannot connect: no answer within {} s", CONNECT_TIMEOUT.as_secs())),
     };
     report(RelayReportKind::Opened);
     let (mut sink, mut stream) = socket.split();

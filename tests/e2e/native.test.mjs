@@ -1,7 +1,8 @@
 // A native peer (rendez-native's echo example, str0m and tokio-tungstenite) meets a browser page
 // in the same room through each strategy's local relay: they join each other, a JSON message and
-// 3 MiB of bytes (chunked both ways) go to the native peer and come back identical, and the
-// native peer sees the page leave.
+// 3 MiB of bytes (chunked both ways) go to the native peer and come back identical; a page that
+// leaves is gone for the native peer, and a native peer that leaves is gone for a page, within
+// 5 s (the silence limit is 15-20 s, so only a closing that reaches the other side passes).
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -16,7 +17,8 @@ after(() => { for (const child of natives) child.kill() })
 
 /** Starts the echo peer in `roomId`; resolves once it printed its id. */
 function startNative (strategy, relayUrl, roomId) {
-  const child = spawn(echo, [strategy, relayUrl, 'rendez-e2e', roomId], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // It leaves the room when its standard input ends.
+  const child = spawn(echo, [strategy, relayUrl, 'rendez-e2e', roomId], { stdio: ['pipe', 'pipe', 'inherit'] })
   natives.push(child)
   const lines = []
   const waiters = []
@@ -47,9 +49,14 @@ for (const strategy of ['torrent', 'nostr', 'mqtt']) {
     try {
       const roomId = `native-${strategy}`
       const native = await startNative(strategy, relay.url, roomId)
-      const page = await openPeer(env.browser, env.files.url, relay.url, roomId, {}, strategy)
-      await waitFor(page.page, id => log.joins.includes(id), native.id, 30_000)
-      await native.until(new RegExp(`^joined ${page.selfId}$`))
+      const [page, other] = await Promise.all([
+        openPeer(env.browser, env.files.url, relay.url, roomId, {}, strategy),
+        openPeer(env.browser, env.files.url, relay.url, roomId, {}, strategy)
+      ])
+      for (const p of [page, other]) {
+        await waitFor(p.page, id => log.joins.includes(id), native.id, 30_000)
+        await native.until(new RegExp(`^joined ${p.selfId}$`))
+      }
 
       const message = { text: 'from the browser', n: 42, list: [1, 'two'] }
       await page.page.evaluate(([m, id]) => send(m, id), [message, native.id])
@@ -79,8 +86,12 @@ for (const strategy of ['torrent', 'nostr', 'mqtt']) {
       console.log(`${strategy}: 3 MiB to the native peer and back in ${Date.now() - started} ms`)
 
       await page.page.evaluate(() => room.leave())
-      await native.until(new RegExp(`^left ${page.selfId}$`))
+      await native.until(new RegExp(`^left ${page.selfId}$`), 5000)
       await page.context.close()
+      native.child.stdin.end()
+      await native.until(/^left the room$/, 5000)
+      await waitFor(other.page, id => log.leaves.includes(id), native.id, 5000)
+      await other.context.close()
       assert.deepEqual(native.lines.filter(l => l.startsWith('warning ')), [])
     } finally {
       if (strategy !== 'torrent') await relay.close()
