@@ -3,6 +3,7 @@
 //! happens back in, and after each drain arms one timer for the earliest deadline of the core and
 //! of its connections. As in the browser driver, every input is followed by a complete drain.
 
+use crate::file_streams::{FileRead, FileStreams};
 use crate::peer_connection::{PeerConnection, PeerNote, Transmit};
 use crate::relay_socket::{RelayReport, RelayReportKind, RelaySocket};
 use crate::room::{Command, JoinConfig, JoinError, RoomEvent, SendFailure, StrategyKind};
@@ -74,6 +75,7 @@ pub(crate) fn spawn(
 enum Wake {
     Command(Option<Command>),
     Relay(RelayReport),
+    FileRead(FileRead),
     Datagram(Datagram),
     Timeout,
 }
@@ -97,6 +99,8 @@ struct Driver {
     conns: BTreeMap<ConnId, PeerConnection>,
     events: mpsc::UnboundedSender<RoomEvent>,
     sends: HashMap<SendId, oneshot::Sender<Result<usize, SendFailure>>>,
+    files: FileStreams,
+    file_reads: mpsc::UnboundedReceiver<FileRead>,
 }
 
 impl Driver {
@@ -135,6 +139,7 @@ impl Driver {
         let relays = room_config.relay_urls.iter().map(|_| None).collect();
         let core = Room::new(room_config, key, strategy, random, Instant::ZERO);
         let (relay_reports, relay_report_rx) = mpsc::unbounded_channel();
+        let (read_tx, file_reads) = mpsc::unbounded_channel();
         Self {
             core,
             tag,
@@ -148,6 +153,8 @@ impl Driver {
             conns: BTreeMap::new(),
             events,
             sends: HashMap::new(),
+            files: FileStreams::new(read_tx),
+            file_reads,
         }
     }
 
@@ -175,6 +182,7 @@ impl Driver {
             let event = tokio::select! {
                 command = commands.recv() => Wake::Command(command),
                 Some(report) = self.relay_report_rx.recv() => Wake::Relay(report),
+                Some(read) = self.file_reads.recv() => Wake::FileRead(read),
                 Some(datagram) = datagrams.recv() => Wake::Datagram(datagram),
                 () = tokio::time::sleep_until(deadline) => Wake::Timeout,
             };
@@ -182,6 +190,22 @@ impl Driver {
             match event {
                 Wake::Command(Some(Command::Send { action, kind, data, targets, done })) => {
                     self.send(action, kind, data, targets, done)
+                }
+                Wake::Command(Some(Command::SendFile { peer, action, path, metadata, done })) => {
+                    let now = self.now();
+                    self.files.send(&mut self.core, now, (peer, action, path, metadata), done);
+                }
+                Wake::Command(Some(Command::ReceiveFile { stream, path, done })) => {
+                    let now = self.now();
+                    self.files.receive(&mut self.core, now, stream, path, done);
+                }
+                Wake::Command(Some(Command::CancelStream { stream })) => {
+                    let now = self.now();
+                    self.files.cancel(&mut self.core, now, stream);
+                }
+                Wake::FileRead(FileRead { stream, read }) => {
+                    let now = self.now();
+                    self.core.stream_read(now, stream, read.map(|bytes| bytes.map(SharedBytes::from)));
                 }
                 Wake::Command(Some(Command::Leave { done })) => {
                     self.leave().await;
@@ -396,7 +420,7 @@ impl Driver {
                     }
                 }
             }
-            Output::ReadStream { stream, .. } => self.core.abort_stream(now, stream),
+            Output::ReadStream { stream, offset, max } => self.files.read(stream, offset, max),
             Output::Event(event) => self.on_event(now, event),
         }
     }
@@ -427,11 +451,13 @@ impl Driver {
                     done.send(result.map_err(SendFailure::Failed)).ok();
                 }
             }
-            Event::StreamStarted { stream, peer, action, .. } => {
-                self.core.cancel_incoming_stream(now, stream);
-                self.emit(RoomEvent::Warning(format!(
-                    "{peer} streamed on {action}: streams are not taken natively yet"
-                )));
+            event @ (Event::StreamStarted { .. }
+            | Event::StreamData { .. }
+            | Event::StreamEnded { .. }
+            | Event::StreamSent { .. }) => {
+                if let Some(event) = self.files.on_event(&mut self.core, now, event) {
+                    self.emit(event);
+                }
             }
             _ => {}
         }

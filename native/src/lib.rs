@@ -20,11 +20,12 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod driver;
+mod file_streams;
 mod peer_connection;
 mod relay_socket;
 mod room;
 mod udp;
 
 pub use rendez_core::frame::PayloadKind;
-pub use rendez_core::room::{RoomError, SendError};
-pub use room::{JoinConfig, JoinError, Room, RoomEvent, SendFailure, StrategyKind};
+pub use rendez_core::room::{RoomError, SendError, StreamError};
+pub use room::{IncomingStream, JoinConfig, JoinError, Room, RoomEvent, SendFailure, StrategyKind, StreamFailure};

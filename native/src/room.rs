@@ -3,8 +3,9 @@
 
 use crate::driver;
 use rendez_core::frame::PayloadKind;
-use rendez_core::room::{RoomError, SendError};
+use rendez_core::room::{RoomError, SendError, StreamError};
 use std::fmt;
+use std::path::PathBuf;
 use tokio::sync::{mpsc, oneshot};
 
 /// How peers meet: the relay protocol of a room's relays.
@@ -93,6 +94,35 @@ impl fmt::Display for SendFailure {
 
 impl std::error::Error for SendFailure {}
 
+/// Why a streamed file did not go or arrive whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamFailure {
+    /// The room refused the call at once (the peer not connected, the room left, …).
+    Refused(RoomError),
+    /// The stream failed: the peer cancelled or left, a timeout, or a SHA-256 mismatch
+    /// (`integrity`: the received file is then removed).
+    Failed(StreamError),
+    /// The file could not be read or written (the OS error).
+    File(String),
+}
+
+impl fmt::Display for StreamFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(e) => e.fmt(f),
+            Self::Failed(e) => e.fmt(f),
+            Self::File(e) => write!(f, "file error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StreamFailure {}
+
+/// A stream a peer offers us (see [`RoomEvent::StreamOffered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IncomingStream(pub(crate) u64);
+
 /// What happens in a room.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -105,6 +135,10 @@ pub enum RoomEvent {
     JoinError { peer: String, error: String },
     /// A whole payload arrived on `action`: UTF-8 JSON or text, or bytes, by `kind`.
     Message { peer: String, action: String, kind: PayloadKind, data: Vec<u8>, metadata: Option<String> },
+    /// A peer streams us a payload on `action` (`size` bytes when it knows them): take it with
+    /// [`Room::receive_file`] or refuse it with [`Room::cancel_stream`]. Until then at most the
+    /// stream's window (8 MiB) of it is held, and the sender waits.
+    StreamOffered { stream: IncomingStream, peer: String, action: String, metadata: Option<String>, size: Option<u64> },
     /// Something was dropped or went wrong without stopping the room.
     Warning(String),
 }
@@ -117,6 +151,21 @@ pub(crate) enum Command {
         data: Vec<u8>,
         targets: Option<Vec<String>>,
         done: oneshot::Sender<Result<usize, SendFailure>>,
+    },
+    SendFile {
+        peer: String,
+        action: String,
+        path: PathBuf,
+        metadata: Option<String>,
+        done: oneshot::Sender<Result<u64, StreamFailure>>,
+    },
+    ReceiveFile {
+        stream: IncomingStream,
+        path: PathBuf,
+        done: oneshot::Sender<Result<u64, StreamFailure>>,
+    },
+    CancelStream {
+        stream: IncomingStream,
     },
     Leave {
         done: oneshot::Sender<()>,
@@ -175,6 +224,46 @@ impl Room {
             return Err(SendFailure::Refused(RoomError::Closed));
         }
         result.await.unwrap_or(Err(SendFailure::Refused(RoomError::Closed)))
+    }
+
+    /// Streams the file at `path` to `peer` on `action`, read piece by piece as the peer takes
+    /// it; resolves with its size once the peer received it whole and its SHA-256 matched.
+    pub async fn send_file(
+        &self,
+        peer: &str,
+        action: &str,
+        path: impl Into<PathBuf>,
+        metadata: Option<String>,
+    ) -> Result<u64, StreamFailure> {
+        let (done, result) = oneshot::channel();
+        let command =
+            Command::SendFile { peer: peer.to_owned(), action: action.to_owned(), path: path.into(), metadata, done };
+        self.call(command, result).await
+    }
+
+    /// Takes an offered stream into the file at `path` (created or truncated), granting the
+    /// sender more as the bytes are written; resolves with its size once it arrived whole and
+    /// its SHA-256 matched.
+    pub async fn receive_file(&self, stream: IncomingStream, path: impl Into<PathBuf>) -> Result<u64, StreamFailure> {
+        let (done, result) = oneshot::channel();
+        self.call(Command::ReceiveFile { stream, path: path.into(), done }, result).await
+    }
+
+    /// Refuses or stops an offered stream: the sender is told it was cancelled.
+    pub fn cancel_stream(&self, stream: IncomingStream) {
+        self.commands.send(Command::CancelStream { stream }).ok();
+    }
+
+    async fn call(
+        &self,
+        command: Command,
+        result: oneshot::Receiver<Result<u64, StreamFailure>>,
+    ) -> Result<u64, StreamFailure> {
+        let closed = || Err(StreamFailure::Refused(RoomError::Closed));
+        if self.commands.send(command).is_err() {
+            return closed();
+        }
+        result.await.unwrap_or_else(|_| closed())
     }
 
     /// Leaves the room: says goodbye to its peers and closes every connection.

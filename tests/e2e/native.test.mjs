@@ -1,6 +1,7 @@
 // A native peer (rendez-native's echo example, str0m and tokio-tungstenite) meets a browser page
 // in the same room through each strategy's local relay: they join each other, a JSON message and
-// 3 MiB of bytes (chunked both ways) go to the native peer and come back identical; a page that
+// 3 MiB of bytes (chunked both ways) go to the native peer and come back identical, as does a
+// 24 MiB stream (written to a file by the native peer, then streamed back from it); a page that
 // leaves is gone for the native peer, and a native peer that leaves is gone for a page, within
 // 5 s (the silence limit is 15-20 s, so only a closing that reaches the other side passes).
 import { test, after } from 'node:test'
@@ -84,6 +85,28 @@ for (const strategy of ['torrent', 'nostr', 'mqtt']) {
       })
       assert.deepEqual(back, { peerId: native.id, size: 3 * 1024 * 1024, digest: bytes.digest })
       console.log(`${strategy}: 3 MiB to the native peer and back in ${Date.now() - started} ms`)
+
+      const streamStarted = Date.now()
+      const streamed = await page.page.evaluate(async ([id, size]) => {
+        const hex = buffer => Array.from(new Uint8Array(buffer), x => x.toString(16).padStart(2, '0')).join('')
+        const file = room.makeAction('file', { stream: true })
+        const back = new Promise(resolve => {
+          file.onMessage = async (stream, { peerId, size }) => {
+            const chunks = []
+            for await (const chunk of stream) chunks.push(chunk)
+            const bytes = await new Blob(chunks).arrayBuffer()
+            resolve({ peerId, size, received: bytes.byteLength, digest: hex(await crypto.subtle.digest('SHA-256', bytes)) })
+          }
+        })
+        const bytes = new Uint8Array(size)
+        for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536))
+        const sent = await file.send(new Blob([bytes]), { target: id, metadata: { name: 'random.bin' } })
+        return { sent, digest: hex(await crypto.subtle.digest('SHA-256', bytes)), back: await back }
+      }, [native.id, 24 * 1024 * 1024])
+      const size = 24 * 1024 * 1024
+      assert.deepEqual(streamed, { sent: size, digest: streamed.digest, back: { peerId: native.id, size, received: size, digest: streamed.digest } })
+      await native.until(new RegExp(`^streamed ${page.selfId} file ${size} bytes$`))
+      console.log(`${strategy}: a 24 MiB stream to the native peer's file and back in ${Date.now() - streamStarted} ms`)
 
       await page.page.evaluate(() => room.leave())
       await native.until(new RegExp(`^left ${page.selfId}$`), 5000)

@@ -1,0 +1,208 @@
+//! Files streamed to and from peers, on the room's thread: a file we send is read piece by piece
+//! (on tokio's blocking pool) as the core asks; a stream we take is written as it arrives and the
+//! sender granted more once each piece is written, so a slow disk slows the sender and neither
+//! side holds more than the stream's window. The core checks each stream's SHA-256 end to end.
+
+use crate::room::{IncomingStream, RoomEvent, StreamFailure};
+use rendez_core::frame::PayloadKind;
+use rendez_core::payload::SharedBytes;
+use rendez_core::room::{Event, IncomingStreamId, Room, RoomError, StreamError, StreamId, StreamRequest};
+use rendez_core::time::Instant;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+type Done = oneshot::Sender<Result<u64, StreamFailure>>;
+
+/// Bytes read from a file we send, for [`Room::stream_read`]: `None` at its end.
+pub(crate) struct FileRead {
+    pub stream: StreamId,
+    pub read: Result<Option<Vec<u8>>, String>,
+}
+
+struct Outgoing {
+    file: Arc<File>,
+    done: Done,
+}
+
+enum Incoming {
+    /// Offered to the app, not taken yet: what arrived meanwhile (at most the stream's window).
+    Offered { held: Vec<SharedBytes> },
+    /// Being written to `path`.
+    Writing { file: File, path: PathBuf, written: u64, done: Done },
+}
+
+pub(crate) struct FileStreams {
+    outgoing: HashMap<StreamId, Outgoing>,
+    incoming: HashMap<IncomingStreamId, Incoming>,
+    reads: mpsc::UnboundedSender<FileRead>,
+}
+
+impl FileStreams {
+    /// Streams whose file reads are reported to `reads`.
+    pub fn new(reads: mpsc::UnboundedSender<FileRead>) -> Self {
+        Self { outgoing: HashMap::new(), incoming: HashMap::new(), reads }
+    }
+
+    /// Starts streaming the file at `path` to `peer` on `action`.
+    pub fn send(
+        &mut self,
+        core: &mut Room<SharedBytes>,
+        now: Instant,
+        (peer, action, path, metadata): (String, String, PathBuf, Option<String>),
+        done: Done,
+    ) {
+        let opened = File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
+        let (size, file) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                done.send(Err(file_error(&path, &e))).ok();
+                return;
+            }
+        };
+        let request =
+            StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size: Some(size), seekable: true };
+        match core.send_stream(now, request) {
+            Ok(stream) => {
+                self.outgoing.insert(stream, Outgoing { file: Arc::new(file), done });
+            }
+            Err(e) => {
+                done.send(Err(StreamFailure::Refused(e))).ok();
+            }
+        }
+    }
+
+    /// The core asks for at most `max` bytes of `stream` from `offset`: read off the room's
+    /// thread, reported as a [`FileRead`].
+    pub fn read(&self, stream: StreamId, offset: u64, max: u64) {
+        let Some(outgoing) = self.outgoing.get(&stream) else { return };
+        let (file, reads) = (outgoing.file.clone(), self.reads.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; max as usize];
+            let read = read_at(&file, &mut buf, offset).map(|n| {
+                buf.truncate(n);
+                (n > 0).then_some(buf)
+            });
+            reads.send(FileRead { stream, read: read.map_err(|e| e.to_string()) }).ok();
+        });
+    }
+
+    /// Takes the offered `stream` into the file at `path`.
+    pub fn receive(
+        &mut self,
+        core: &mut Room<SharedBytes>,
+        now: Instant,
+        stream: IncomingStream,
+        path: PathBuf,
+        done: Done,
+    ) {
+        let id = IncomingStreamId(stream.0);
+        let Some(Incoming::Offered { held }) = self.incoming.remove(&id) else {
+            let error = RoomError::Invalid("no such stream is offered".to_owned());
+            done.send(Err(StreamFailure::Refused(error))).ok();
+            return;
+        };
+        let file = match File::create(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                core.cancel_incoming_stream(now, id);
+                done.send(Err(file_error(&path, &e))).ok();
+                return;
+            }
+        };
+        self.incoming.insert(id, Incoming::Writing { file, path, written: 0, done });
+        for data in held {
+            self.write(core, now, id, &data);
+        }
+    }
+
+    /// Refuses or stops the offered or taken `stream`.
+    pub fn cancel(&mut self, core: &mut Room<SharedBytes>, now: Instant, stream: IncomingStream) {
+        let id = IncomingStreamId(stream.0);
+        if let Some(incoming) = self.incoming.remove(&id) {
+            core.cancel_incoming_stream(now, id);
+            if let Incoming::Writing { done, .. } = incoming {
+                let error = StreamError::Cancelled { peer: String::new() };
+                done.send(Err(StreamFailure::Failed(error))).ok();
+            }
+        }
+    }
+
+    /// A stream event of the core; what to tell the app, if anything.
+    pub fn on_event(
+        &mut self,
+        core: &mut Room<SharedBytes>,
+        now: Instant,
+        event: Event<SharedBytes>,
+    ) -> Option<RoomEvent> {
+        match event {
+            Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
+                self.incoming.insert(stream, Incoming::Offered { held: Vec::new() });
+                let stream = IncomingStream(stream.0);
+                return Some(RoomEvent::StreamOffered { stream, peer, action, metadata, size });
+            }
+            Event::StreamData { stream, data } => match self.incoming.get_mut(&stream) {
+                Some(Incoming::Offered { held }) => held.push(data),
+                Some(Incoming::Writing { .. }) => self.write(core, now, stream, &data),
+                None => {}
+            },
+            Event::StreamEnded { stream, result } => {
+                if let Some(Incoming::Writing { file, path, done, .. }) = self.incoming.remove(&stream) {
+                    let result = match result.map_err(StreamFailure::Failed) {
+                        Ok(size) => file.sync_all().map(|()| size).map_err(|e| file_error(&path, &e)),
+                        Err(failure) => {
+                            if matches!(failure, StreamFailure::Failed(StreamError::Integrity { .. })) {
+                                std::fs::remove_file(&path).ok();
+                            }
+                            Err(failure)
+                        }
+                    };
+                    done.send(result).ok();
+                }
+            }
+            Event::StreamSent { stream, result } => {
+                if let Some(outgoing) = self.outgoing.remove(&stream) {
+                    outgoing.done.send(result.map_err(StreamFailure::Failed)).ok();
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Writes bytes of a taken stream and grants the sender what was written; a failed write
+    /// stops the stream.
+    fn write(&mut self, core: &mut Room<SharedBytes>, now: Instant, stream: IncomingStreamId, data: &SharedBytes) {
+        let Some(Incoming::Writing { file, path, written, .. }) = self.incoming.get_mut(&stream) else { return };
+        match file.write_all(data.as_slice()) {
+            Ok(()) => {
+                *written += data.as_slice().len() as u64;
+                core.stream_consumed(now, stream, *written);
+            }
+            Err(e) => {
+                let failure = file_error(path, &e);
+                core.cancel_incoming_stream(now, stream);
+                if let Some(Incoming::Writing { done, .. }) = self.incoming.remove(&stream) {
+                    done.send(Err(failure)).ok();
+                }
+            }
+        }
+    }
+}
+
+fn file_error(path: &Path, error: &std::io::Error) -> StreamFailure {
+    StreamFailure::File(format!("{}: {error}", path.display()))
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
