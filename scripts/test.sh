@@ -19,8 +19,8 @@ cargo test -p rendez-sim -- --nocapture
 cargo run --profile fuzz -p rendez-fuzz
 npx tsc -p tests/types
 "${wasm_tests[@]}" --no-run
-# The native peer the e2e tests meet browsers with (tests/e2e/native.test.mjs).
-cargo build --offline -p rendez-native --example echo
+# The native peer and the command line the e2e tests meet browsers with (tests/e2e/{native,cli}.test.mjs).
+cargo build --offline -p rendez-native --example echo -p rendez-cli
 # Each test file gets 3 minutes, except the streams' (a 2 GiB transfer alone takes about 3).
 e2e=(node --test --test-concurrency=1)
 quick=()

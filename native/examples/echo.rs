@@ -64,10 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             RoomEvent::StreamOffered { stream, peer, action, .. } => {
                 received += 1;
                 let path = dir.join(format!("echo-{}-{received}.bin", room.self_id()));
-                let echoed = match room.receive_file(stream, &path).await {
+                let echoed = match room.receive_file(stream, &path, None).await {
                     Ok(size) => {
                         println!("stream {peer} {action} {size} bytes");
-                        room.send_file(&peer, &action, &path, None).await
+                        room.send_file(&peer, &action, &path, None, None).await
                     }
                     Err(e) => Err(e),
                 };

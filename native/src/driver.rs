@@ -191,13 +191,13 @@ impl Driver {
                 Wake::Command(Some(Command::Send { action, kind, data, targets, done })) => {
                     self.send(action, kind, data, targets, done)
                 }
-                Wake::Command(Some(Command::SendFile { peer, action, path, metadata, done })) => {
+                Wake::Command(Some(Command::SendFile { peer, action, path, metadata, progress, done })) => {
                     let now = self.now();
-                    self.files.send(&mut self.core, now, (peer, action, path, metadata), done);
+                    self.files.send(&mut self.core, now, (peer, action, path, metadata), progress, done);
                 }
-                Wake::Command(Some(Command::ReceiveFile { stream, path, done })) => {
+                Wake::Command(Some(Command::ReceiveFile { stream, path, progress, done })) => {
                     let now = self.now();
-                    self.files.receive(&mut self.core, now, stream, path, done);
+                    self.files.receive(&mut self.core, now, stream, path, progress, done);
                 }
                 Wake::Command(Some(Command::CancelStream { stream })) => {
                     let now = self.now();
@@ -205,6 +205,7 @@ impl Driver {
                 }
                 Wake::FileRead(FileRead { stream, read }) => {
                     let now = self.now();
+                    self.files.read_done(stream, &read);
                     self.core.stream_read(now, stream, read.map(|bytes| bytes.map(SharedBytes::from)));
                 }
                 Wake::Command(Some(Command::Leave { done })) => {

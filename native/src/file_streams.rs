@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 type Done = oneshot::Sender<Result<u64, StreamFailure>>;
 
@@ -25,14 +25,17 @@ pub(crate) struct FileRead {
 
 struct Outgoing {
     file: Arc<File>,
+    /// Bytes read so far, for the app.
+    progress: Option<watch::Sender<u64>>,
     done: Done,
 }
 
 enum Incoming {
-    /// Offered to the app, not taken yet: what arrived meanwhile (at most the stream's window).
-    Offered { held: Vec<SharedBytes> },
+    /// Offered to the app, not taken yet: what arrived meanwhile (at most the stream's window),
+    /// and how it ended if it did (a short stream may end before the app takes it).
+    Offered { held: Vec<SharedBytes>, ended: Option<Result<u64, StreamError>> },
     /// Being written to `path`.
-    Writing { file: File, path: PathBuf, written: u64, done: Done },
+    Writing { file: File, path: PathBuf, written: u64, progress: Option<watch::Sender<u64>>, done: Done },
 }
 
 pub(crate) struct FileStreams {
@@ -53,6 +56,7 @@ impl FileStreams {
         core: &mut Room<SharedBytes>,
         now: Instant,
         (peer, action, path, metadata): (String, String, PathBuf, Option<String>),
+        progress: Option<watch::Sender<u64>>,
         done: Done,
     ) {
         let opened = File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
@@ -67,7 +71,7 @@ impl FileStreams {
             StreamRequest { peer, action, kind: PayloadKind::Binary, metadata, size: Some(size), seekable: true };
         match core.send_stream(now, request) {
             Ok(stream) => {
-                self.outgoing.insert(stream, Outgoing { file: Arc::new(file), done });
+                self.outgoing.insert(stream, Outgoing { file: Arc::new(file), progress, done });
             }
             Err(e) => {
                 done.send(Err(StreamFailure::Refused(e))).ok();
@@ -90,6 +94,15 @@ impl FileStreams {
         });
     }
 
+    /// A read of `stream` came back: the app's progress follows it.
+    pub fn read_done(&self, stream: StreamId, read: &Result<Option<Vec<u8>>, String>) {
+        if let (Some(outgoing), Ok(Some(bytes))) = (self.outgoing.get(&stream), read) {
+            if let Some(progress) = &outgoing.progress {
+                progress.send_modify(|sent| *sent += bytes.len() as u64);
+            }
+        }
+    }
+
     /// Takes the offered `stream` into the file at `path`.
     pub fn receive(
         &mut self,
@@ -97,10 +110,11 @@ impl FileStreams {
         now: Instant,
         stream: IncomingStream,
         path: PathBuf,
+        progress: Option<watch::Sender<u64>>,
         done: Done,
     ) {
         let id = IncomingStreamId(stream.0);
-        let Some(Incoming::Offered { held }) = self.incoming.remove(&id) else {
+        let Some(Incoming::Offered { held, ended }) = self.incoming.remove(&id) else {
             let error = RoomError::Invalid("no such stream is offered".to_owned());
             done.send(Err(StreamFailure::Refused(error))).ok();
             return;
@@ -113,9 +127,12 @@ impl FileStreams {
                 return;
             }
         };
-        self.incoming.insert(id, Incoming::Writing { file, path, written: 0, done });
+        self.incoming.insert(id, Incoming::Writing { file, path, written: 0, progress, done });
         for data in held {
             self.write(core, now, id, &data);
+        }
+        if let Some(result) = ended {
+            self.finish(id, result);
         }
     }
 
@@ -140,29 +157,20 @@ impl FileStreams {
     ) -> Option<RoomEvent> {
         match event {
             Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
-                self.incoming.insert(stream, Incoming::Offered { held: Vec::new() });
+                self.incoming.insert(stream, Incoming::Offered { held: Vec::new(), ended: None });
                 let stream = IncomingStream(stream.0);
                 return Some(RoomEvent::StreamOffered { stream, peer, action, metadata, size });
             }
             Event::StreamData { stream, data } => match self.incoming.get_mut(&stream) {
-                Some(Incoming::Offered { held }) => held.push(data),
+                Some(Incoming::Offered { held, .. }) => held.push(data),
                 Some(Incoming::Writing { .. }) => self.write(core, now, stream, &data),
                 None => {}
             },
-            Event::StreamEnded { stream, result } => {
-                if let Some(Incoming::Writing { file, path, done, .. }) = self.incoming.remove(&stream) {
-                    let result = match result.map_err(StreamFailure::Failed) {
-                        Ok(size) => file.sync_all().map(|()| size).map_err(|e| file_error(&path, &e)),
-                        Err(failure) => {
-                            if matches!(failure, StreamFailure::Failed(StreamError::Integrity { .. })) {
-                                std::fs::remove_file(&path).ok();
-                            }
-                            Err(failure)
-                        }
-                    };
-                    done.send(result).ok();
-                }
-            }
+            Event::StreamEnded { stream, result } => match self.incoming.get_mut(&stream) {
+                Some(Incoming::Offered { ended, .. }) => *ended = Some(result),
+                Some(Incoming::Writing { .. }) => self.finish(stream, result),
+                None => {}
+            },
             Event::StreamSent { stream, result } => {
                 if let Some(outgoing) = self.outgoing.remove(&stream) {
                     outgoing.done.send(result.map_err(StreamFailure::Failed)).ok();
@@ -173,13 +181,34 @@ impl FileStreams {
         None
     }
 
+    /// A taken stream ended: its file is synced (or, failing its SHA-256, removed) and the app
+    /// told.
+    fn finish(&mut self, stream: IncomingStreamId, result: Result<u64, StreamError>) {
+        let Some(Incoming::Writing { file, path, done, .. }) = self.incoming.remove(&stream) else { return };
+        let result = match result.map_err(StreamFailure::Failed) {
+            Ok(size) => file.sync_all().map(|()| size).map_err(|e| file_error(&path, &e)),
+            Err(failure) => {
+                if matches!(failure, StreamFailure::Failed(StreamError::Integrity { .. })) {
+                    std::fs::remove_file(&path).ok();
+                }
+                Err(failure)
+            }
+        };
+        done.send(result).ok();
+    }
+
     /// Writes bytes of a taken stream and grants the sender what was written; a failed write
     /// stops the stream.
     fn write(&mut self, core: &mut Room<SharedBytes>, now: Instant, stream: IncomingStreamId, data: &SharedBytes) {
-        let Some(Incoming::Writing { file, path, written, .. }) = self.incoming.get_mut(&stream) else { return };
+        let Some(Incoming::Writing { file, path, written, progress, .. }) = self.incoming.get_mut(&stream) else {
+            return;
+        };
         match file.write_all(data.as_slice()) {
             Ok(()) => {
                 *written += data.as_slice().len() as u64;
+                if let Some(progress) = progress {
+                    progress.send_replace(*written);
+                }
                 core.stream_consumed(now, stream, *written);
             }
             Err(e) => {

@@ -6,7 +6,7 @@ use rendez_core::frame::PayloadKind;
 use rendez_core::room::{RoomError, SendError, StreamError};
 use std::fmt;
 use std::path::PathBuf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How peers meet: the relay protocol of a room's relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,19 @@ pub enum StrategyKind {
     Nostr,
     /// MQTT 3.1.1 brokers over WebSocket.
     Mqtt,
+}
+
+impl StrategyKind {
+    /// The public relays a room of this strategy meets through when it names none (as the
+    /// browser builds use them).
+    pub fn default_relay_urls(self) -> Vec<String> {
+        let (urls, count) = match self {
+            Self::Torrent => (rendez_torrent::DEFAULT_RELAY_URLS, rendez_torrent::DEFAULT_RELAY_REDUNDANCY),
+            Self::Nostr => (rendez_nostr::DEFAULT_RELAY_URLS, rendez_nostr::DEFAULT_RELAY_REDUNDANCY),
+            Self::Mqtt => (rendez_mqtt::DEFAULT_RELAY_URLS, rendez_mqtt::DEFAULT_RELAY_REDUNDANCY),
+        };
+        urls.iter().take(count).map(|url| (*url).to_owned()).collect()
+    }
 }
 
 /// What a room is: its app, strategy, relays and password.
@@ -157,11 +170,13 @@ pub(crate) enum Command {
         action: String,
         path: PathBuf,
         metadata: Option<String>,
+        progress: Option<watch::Sender<u64>>,
         done: oneshot::Sender<Result<u64, StreamFailure>>,
     },
     ReceiveFile {
         stream: IncomingStream,
         path: PathBuf,
+        progress: Option<watch::Sender<u64>>,
         done: oneshot::Sender<Result<u64, StreamFailure>>,
     },
     CancelStream {
@@ -226,27 +241,34 @@ impl Room {
         result.await.unwrap_or(Err(SendFailure::Refused(RoomError::Closed)))
     }
 
-    /// Streams the file at `path` to `peer` on `action`, read piece by piece as the peer takes
-    /// it; resolves with its size once the peer received it whole and its SHA-256 matched.
+    /// Streams the file at `path` to `peer` on `action` (with `metadata`, JSON text), read piece
+    /// by piece as the peer takes it; `progress`, if given, follows the bytes read (which run at
+    /// most the stream's window ahead of the peer). Resolves with the file's size once the peer
+    /// received it whole and its SHA-256 matched.
     pub async fn send_file(
         &self,
         peer: &str,
         action: &str,
         path: impl Into<PathBuf>,
         metadata: Option<String>,
+        progress: Option<watch::Sender<u64>>,
     ) -> Result<u64, StreamFailure> {
         let (done, result) = oneshot::channel();
-        let command =
-            Command::SendFile { peer: peer.to_owned(), action: action.to_owned(), path: path.into(), metadata, done };
-        self.call(command, result).await
+        let (peer, action, path) = (peer.to_owned(), action.to_owned(), path.into());
+        self.call(Command::SendFile { peer, action, path, metadata, progress, done }, result).await
     }
 
     /// Takes an offered stream into the file at `path` (created or truncated), granting the
-    /// sender more as the bytes are written; resolves with its size once it arrived whole and
-    /// its SHA-256 matched.
-    pub async fn receive_file(&self, stream: IncomingStream, path: impl Into<PathBuf>) -> Result<u64, StreamFailure> {
+    /// sender more as the bytes are written; `progress`, if given, follows the bytes written.
+    /// Resolves with its size once it arrived whole and its SHA-256 matched.
+    pub async fn receive_file(
+        &self,
+        stream: IncomingStream,
+        path: impl Into<PathBuf>,
+        progress: Option<watch::Sender<u64>>,
+    ) -> Result<u64, StreamFailure> {
         let (done, result) = oneshot::channel();
-        self.call(Command::ReceiveFile { stream, path: path.into(), done }, result).await
+        self.call(Command::ReceiveFile { stream, path: path.into(), progress, done }, result).await
     }
 
     /// Refuses or stops an offered stream: the sender is told it was cancelled.
