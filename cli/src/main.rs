@@ -4,7 +4,6 @@
 //! `rendez recv CODE` on another machine (or the chat example in a browser) receives the files,
 //! streamed and SHA-256 verified. Rooms are the chat example's: app `rendez-chat-example`, the
 //! code as the room id, files on its stream action `files` with `{name, size}` metadata.
-#![cfg(not(target_arch = "wasm32"))]
 
 mod code;
 mod exit;
