@@ -1,14 +1,17 @@
 //! `rendez recv CODE`: joins the sender's room, asks (unless `-y`) before taking its files, and
 //! writes each under the output directory as it arrives, verified by SHA-256. A sender that
 //! announced its files (the command line does; the chat example does not) is done when they all
-//! came; otherwise when it leaves.
+//! came; otherwise when it leaves. Files are taken resumable: a run interrupted (killed, the
+//! machine off the network) and started again within a minute, while the sender still runs,
+//! picks each unfinished file up where its bytes on disk end (its ticket lies beside it).
 
 use crate::exit::Failure;
 use crate::progress::Progress;
 use crate::{code, file_list, Outcome, RoomArgs, FILES_ACTION, MANIFEST_ACTION};
-use rendez_native::{Room, RoomEvent, StreamFailure};
+use rendez_core::stream_ticket::StreamTicket;
+use rendez_native::{Room, RoomEvent, StreamFailure, TICKET_SUFFIX};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub struct Options {
@@ -33,8 +36,15 @@ pub async fn run(typed_code: &str, output: &Path, options: Options, args: &RoomA
     let code = code::parse_code(typed_code).ok_or_else(|| Failure::BadCode(typed_code.to_owned()))?;
     std::fs::create_dir_all(output).map_err(|e| Failure::File(format!("{}: {e}", output.display())))?;
     let mut room = Room::join(args.join_config(), &code).map_err(|e| Failure::Room(e.to_string()))?;
+    let unfinished = unfinished(output);
     let sender = crate::send::wait_for_peer(&mut room, args).await?;
     let progress = Progress::new(args.quiet, 0);
+    let mut resumed = 0;
+    for path in unfinished {
+        if resume(&room, &sender, &path, output, &progress, args.quiet).await? {
+            resumed += 1;
+        }
+    }
     let mut expected = None;
     let (mut received, mut failed) = (0, Vec::new());
     let mut answer = BufReader::new(tokio::io::stdin()).lines();
@@ -72,7 +82,7 @@ pub async fn run(typed_code: &str, output: &Path, options: Options, args: &RoomA
                     std::fs::create_dir_all(parent).map_err(|e| Failure::File(format!("{}: {e}", parent.display())))?;
                 }
                 let (written, bar) = progress.file(&name, size.unwrap_or(0));
-                let result = room.receive_file(stream, &path, Some(written)).await;
+                let result = room.receive_file(stream, &path, true, Some(written)).await;
                 bar.await.ok();
                 match result {
                     Ok(_) => received += 1,
@@ -85,7 +95,7 @@ pub async fn run(typed_code: &str, output: &Path, options: Options, args: &RoomA
                 }
             }
             RoomEvent::PeerLeft { peer } if peer == sender => {
-                if expected.is_some() || received == 0 {
+                if expected.is_some() || received + resumed == 0 {
                     failed.push("the sender left before every file came".to_owned());
                 }
                 break;
@@ -99,13 +109,62 @@ pub async fn run(typed_code: &str, output: &Path, options: Options, args: &RoomA
         return Err(Failure::Transfer(failed.join("; ")));
     }
     if !args.quiet {
-        progress.println(&format!(
-            "received {received} file{} into {}, verified",
-            if received == 1 { "" } else { "s" },
-            output.display()
-        ));
+        let count = received + resumed;
+        let s = if count == 1 { "" } else { "s" };
+        progress.println(&format!("received {count} file{s} into {} ({resumed} resumed), verified", output.display()));
     }
     Ok(())
+}
+
+/// Files under `dir` that an interrupted run left unfinished (with their tickets beside them).
+fn unfinished(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Some(data) = path.to_str().and_then(|p| p.strip_suffix(TICKET_SUFFIX)) {
+                found.push(PathBuf::from(data));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Picks up the unfinished file at `path` if `sender` is the one that was sending it (whether
+/// it did); a file of another sender (that run is over) is left as it is, its ticket removed.
+async fn resume(
+    room: &Room,
+    sender: &str,
+    path: &Path,
+    output: &Path,
+    progress: &Progress,
+    quiet: bool,
+) -> Result<bool, Failure> {
+    let ticket_path = PathBuf::from(format!("{}{TICKET_SUFFIX}", path.display()));
+    let name = path.strip_prefix(output).unwrap_or(path).display().to_string();
+    let ticket = std::fs::read_to_string(&ticket_path).ok().and_then(|text| StreamTicket::decode(&text).ok());
+    if ticket.is_none_or(|ticket| ticket.peer != sender) {
+        std::fs::remove_file(&ticket_path).ok();
+        if !quiet {
+            progress.println(&format!("{name}: its sender is gone, it cannot be resumed"));
+        }
+        return Ok(false);
+    }
+    let staged = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if !quiet {
+        progress.println(&format!("resuming {name} from {staged} bytes"));
+    }
+    let (written, bar) = progress.file(&name, staged);
+    let result = room.resume_file(path, Some(written)).await;
+    bar.await.ok();
+    result.map(|_| true).map_err(|e| match e {
+        StreamFailure::File(e) => Failure::File(e),
+        e => Failure::Transfer(format!("{name}: {e}")),
+    })
 }
 
 /// Asks `question` on the terminal; whether the answer is yes.

@@ -24,16 +24,22 @@ pub async fn run(paths: &[PathBuf], recursive: bool, chat_url: &str, args: &Room
         println!("  rendez recv {code}");
         println!("or open {chat_url}?code={code}");
     }
-    let peer = wait_for_peer(&mut room, args).await?;
-    let manifest = json!({ "files": files.len(), "bytes": total }).to_string().into_bytes();
-    room.send(MANIFEST_ACTION, manifest, Some(vec![peer.clone()]))
-        .await
-        .map_err(|e| Failure::Transfer(format!("the manifest did not reach {peer}: {e}")))?;
+    let mut peer = wait_for_peer(&mut room, args).await?;
+    announce(&room, &peer, &files).await?;
     let progress = Progress::new(args.quiet, total);
-    for file in &files {
+    let mut read = 0;
+    for (i, file) in files.iter().enumerate() {
+        // A receiver that came back (its run interrupted and started again) takes the rest; it
+        // picks up the file it was in the middle of by itself.
+        if let Some(next) = receiver_now(&mut room, &peer, args).await? {
+            peer = next;
+            announce(&room, &peer, &files[i..]).await?;
+        }
         let (sent, bar) = progress.file(&file.name, file.size);
+        let mut reads = sent.subscribe();
         let metadata = json!({ "name": file.name, "size": file.size }).to_string();
         let result = room.send_file(&peer, FILES_ACTION, &file.path, Some(metadata), Some(sent)).await;
+        read += *reads.borrow_and_update();
         bar.await.ok();
         if let Err(e) = result {
             return Err(match e {
@@ -44,10 +50,44 @@ pub async fn run(paths: &[PathBuf], recursive: bool, chat_url: &str, args: &Room
     }
     progress.finish();
     if !args.quiet {
-        progress.println(&format!("sent {} file{}, verified", files.len(), if files.len() == 1 { "" } else { "s" }));
+        let s = if files.len() == 1 { "" } else { "s" };
+        progress.println(&format!(
+            "sent {} file{s}, verified ({read} bytes read, {} sent again)",
+            files.len(),
+            read - total
+        ));
     }
     room.leave().await;
     Ok(())
+}
+
+/// Tells `peer` how many files come and their total size.
+async fn announce(room: &Room, peer: &str, files: &[file_list::Outgoing]) -> Result<(), Failure> {
+    let bytes: u64 = files.iter().map(|f| f.size).sum();
+    let manifest = json!({ "files": files.len(), "bytes": bytes }).to_string().into_bytes();
+    room.send(MANIFEST_ACTION, manifest, Some(vec![peer.to_owned()]))
+        .await
+        .map(|_| ())
+        .map_err(|e| Failure::Transfer(format!("the manifest did not reach {peer}: {e}")))
+}
+
+/// The receiver to send the next file to, if it is no longer `peer`: the last peer that joined
+/// since, or, if `peer` left and none did, the next to join within the wait.
+async fn receiver_now(room: &mut Room, peer: &str, args: &RoomArgs) -> Result<Option<String>, Failure> {
+    let (mut joined, mut left) = (None, false);
+    while let Some(event) = room.try_next_event() {
+        match event {
+            RoomEvent::PeerJoined { peer: next } => joined = Some(next),
+            RoomEvent::PeerLeft { peer: gone } if gone == peer => left = true,
+            RoomEvent::PeerLeft { peer: gone } if joined.as_ref() == Some(&gone) => joined = None,
+            _ => {}
+        }
+    }
+    match (joined, left) {
+        (Some(next), _) => Ok(Some(next)),
+        (None, true) => wait_for_peer(room, args).await.map(Some),
+        (None, false) => Ok(None),
+    }
 }
 
 /// The first peer to join, within the wait.

@@ -64,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             RoomEvent::StreamOffered { stream, peer, action, .. } => {
                 received += 1;
                 let path = dir.join(format!("echo-{}-{received}.bin", room.self_id()));
-                let echoed = match room.receive_file(stream, &path, None).await {
+                let echoed = match room.receive_file(stream, &path, false, None).await {
                     Ok(size) => {
                         println!("stream {peer} {action} {size} bytes");
                         room.send_file(&peer, &action, &path, None, None).await

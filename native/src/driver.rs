@@ -195,9 +195,13 @@ impl Driver {
                     let now = self.now();
                     self.files.send(&mut self.core, now, (peer, action, path, metadata), progress, done);
                 }
-                Wake::Command(Some(Command::ReceiveFile { stream, path, progress, done })) => {
+                Wake::Command(Some(Command::ReceiveFile { stream, path, resumable, progress, done })) => {
                     let now = self.now();
-                    self.files.receive(&mut self.core, now, stream, path, progress, done);
+                    self.files.receive(&mut self.core, now, stream, path, resumable, progress, done);
+                }
+                Wake::Command(Some(Command::ResumeFile { path, progress, done })) => {
+                    let now = self.now();
+                    self.files.resume(&mut self.core, now, path, progress, done);
                 }
                 Wake::Command(Some(Command::CancelStream { stream })) => {
                     let now = self.now();

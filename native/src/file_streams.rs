@@ -2,15 +2,21 @@
 //! (on tokio's blocking pool) as the core asks; a stream we take is written as it arrives and the
 //! sender granted more once each piece is written, so a slow disk slows the sender and neither
 //! side holds more than the stream's window. The core checks each stream's SHA-256 end to end.
+//!
+//! A stream taken as resumable is staged (leaving the room does not end it for its sender, which
+//! waits 60 s for a claim) and its ticket kept beside the file (`<file>.rendez-ticket`) until it
+//! ends; a later run resumes it from the file's length: the bytes already there are hashed again
+//! (in 1 MiB reads on the room's thread) and the sender goes on from there.
 
 use crate::room::{IncomingStream, RoomEvent, StreamFailure};
 use rendez_core::frame::PayloadKind;
 use rendez_core::payload::SharedBytes;
 use rendez_core::room::{Event, IncomingStreamId, Room, RoomError, StreamError, StreamId, StreamRequest};
+use rendez_core::stream_ticket::StreamTicket;
 use rendez_core::time::Instant;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -32,10 +38,17 @@ struct Outgoing {
 
 enum Incoming {
     /// Offered to the app, not taken yet: what arrived meanwhile (at most the stream's window),
-    /// and how it ended if it did (a short stream may end before the app takes it).
-    Offered { held: Vec<SharedBytes>, ended: Option<Result<u64, StreamError>> },
-    /// Being written to `path`.
-    Writing { file: File, path: PathBuf, written: u64, progress: Option<watch::Sender<u64>>, done: Done },
+    /// how it ended if it did (a short stream may end before the app takes it), and its ticket.
+    Offered { held: Vec<SharedBytes>, ended: Option<Result<u64, StreamError>>, ticket: StreamTicket },
+    /// Being written to `path`; with its ticket's file if it is resumable.
+    Writing {
+        file: File,
+        path: PathBuf,
+        written: u64,
+        ticket_path: Option<PathBuf>,
+        progress: Option<watch::Sender<u64>>,
+        done: Done,
+    },
 }
 
 pub(crate) struct FileStreams {
@@ -103,23 +116,33 @@ impl FileStreams {
         }
     }
 
-    /// Takes the offered `stream` into the file at `path`.
+    /// Takes the offered `stream` into the file at `path`; a `resumable` one is staged and its
+    /// ticket written beside the file until it ends.
+    #[allow(clippy::too_many_arguments)]
     pub fn receive(
         &mut self,
         core: &mut Room<SharedBytes>,
         now: Instant,
         stream: IncomingStream,
         path: PathBuf,
+        resumable: bool,
         progress: Option<watch::Sender<u64>>,
         done: Done,
     ) {
         let id = IncomingStreamId(stream.0);
-        let Some(Incoming::Offered { held, ended }) = self.incoming.remove(&id) else {
+        let Some(Incoming::Offered { held, ended, ticket }) = self.incoming.remove(&id) else {
             let error = RoomError::Invalid("no such stream is offered".to_owned());
             done.send(Err(StreamFailure::Refused(error))).ok();
             return;
         };
-        let file = match File::create(&path) {
+        let ticket_path = resumable.then(|| ticket_path(&path));
+        let created = File::create(&path).and_then(|file| {
+            if let Some(ticket_path) = &ticket_path {
+                std::fs::write(ticket_path, ticket.encode())?;
+            }
+            Ok(file)
+        });
+        let file = match created {
             Ok(file) => file,
             Err(e) => {
                 core.cancel_incoming_stream(now, id);
@@ -127,13 +150,71 @@ impl FileStreams {
                 return;
             }
         };
-        self.incoming.insert(id, Incoming::Writing { file, path, written: 0, progress, done });
+        if resumable {
+            core.stage_incoming_stream(now, id);
+        }
+        self.incoming.insert(id, Incoming::Writing { file, path, written: 0, ticket_path, progress, done });
         for data in held {
             self.write(core, now, id, &data);
         }
         if let Some(result) = ended {
             self.finish(id, result);
         }
+    }
+
+    /// Resumes the stream whose ticket lies beside the file at `path`, from the file's length:
+    /// what is there is hashed again, then the sender is claimed and goes on from there.
+    pub fn resume(
+        &mut self,
+        core: &mut Room<SharedBytes>,
+        now: Instant,
+        path: PathBuf,
+        progress: Option<watch::Sender<u64>>,
+        done: Done,
+    ) {
+        let ticket_path = ticket_path(&path);
+        let ticket = std::fs::read_to_string(&ticket_path).map_err(|e| file_error(&ticket_path, &e)).and_then(|text| {
+            StreamTicket::decode(&text).map_err(|e| StreamFailure::Refused(RoomError::Invalid(e.to_string())))
+        });
+        let opened = ticket.and_then(|ticket| {
+            let file = std::fs::OpenOptions::new().read(true).append(true).open(&path);
+            let file = file.and_then(|file| Ok((file.metadata()?.len(), file))).map_err(|e| file_error(&path, &e))?;
+            Ok((ticket, file))
+        });
+        let (ticket, (staged, mut file)) = match opened {
+            Ok(opened) => opened,
+            Err(failure) => {
+                done.send(Err(failure)).ok();
+                return;
+            }
+        };
+        let id = match core.adopt_stream(now, &ticket, staged) {
+            Ok(id) => id,
+            Err(e) => {
+                done.send(Err(StreamFailure::Refused(e))).ok();
+                return;
+            }
+        };
+        let mut buf = vec![0; REHASH_LEN];
+        let mut hashed = 0;
+        while hashed < staged {
+            let want = REHASH_LEN.min((staged - hashed) as usize);
+            if let Err(e) = file.read_exact(&mut buf[..want]) {
+                core.cancel_incoming_stream(now, id);
+                done.send(Err(file_error(&path, &e))).ok();
+                return;
+            }
+            if let Err(e) = core.stream_rehash(now, id, &SharedBytes::from(&buf[..want])) {
+                done.send(Err(StreamFailure::Refused(e))).ok();
+                return;
+            }
+            hashed += want as u64;
+        }
+        if let Some(progress) = &progress {
+            progress.send_replace(staged);
+        }
+        let ticket_path = Some(ticket_path);
+        self.incoming.insert(id, Incoming::Writing { file, path, written: staged, ticket_path, progress, done });
     }
 
     /// Refuses or stops the offered or taken `stream`.
@@ -156,8 +237,16 @@ impl FileStreams {
         event: Event<SharedBytes>,
     ) -> Option<RoomEvent> {
         match event {
-            Event::StreamStarted { stream, peer, action, metadata, size, .. } => {
-                self.incoming.insert(stream, Incoming::Offered { held: Vec::new(), ended: None });
+            Event::StreamStarted { stream, peer, id, action, kind, metadata, size } => {
+                let ticket = StreamTicket {
+                    peer: peer.clone(),
+                    id,
+                    action: action.clone(),
+                    kind,
+                    metadata: metadata.clone(),
+                    size,
+                };
+                self.incoming.insert(stream, Incoming::Offered { held: Vec::new(), ended: None, ticket });
                 let stream = IncomingStream(stream.0);
                 return Some(RoomEvent::StreamOffered { stream, peer, action, metadata, size });
             }
@@ -184,7 +273,13 @@ impl FileStreams {
     /// A taken stream ended: its file is synced (or, failing its SHA-256, removed) and the app
     /// told.
     fn finish(&mut self, stream: IncomingStreamId, result: Result<u64, StreamError>) {
-        let Some(Incoming::Writing { file, path, done, .. }) = self.incoming.remove(&stream) else { return };
+        let Some(Incoming::Writing { file, path, ticket_path, done, .. }) = self.incoming.remove(&stream) else {
+            return;
+        };
+        // Only leaving keeps a stream resumable; any other end is final.
+        if let Some(ticket_path) = ticket_path.filter(|_| !matches!(result, Err(StreamError::Closed))) {
+            std::fs::remove_file(ticket_path).ok();
+        }
         let result = match result.map_err(StreamFailure::Failed) {
             Ok(size) => file.sync_all().map(|()| size).map_err(|e| file_error(&path, &e)),
             Err(failure) => {
@@ -221,6 +316,19 @@ impl FileStreams {
         }
     }
 }
+
+/// Bytes of a resumed file hashed again at a time.
+const REHASH_LEN: usize = 1024 * 1024;
+
+/// Where the ticket of a resumable stream into `path` is kept.
+pub(crate) fn ticket_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(TICKET_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// The suffix of a resumable stream's ticket file.
+pub const TICKET_SUFFIX: &str = ".rendez-ticket";
 
 fn file_error(path: &Path, error: &std::io::Error) -> StreamFailure {
     StreamFailure::File(format!("{}: {error}", path.display()))

@@ -26,6 +26,7 @@ mod relay_socket;
 mod room;
 mod udp;
 
+pub use file_streams::TICKET_SUFFIX;
 pub use rendez_core::frame::PayloadKind;
 pub use rendez_core::room::{RoomError, SendError, StreamError};
 pub use room::{IncomingStream, JoinConfig, JoinError, Room, RoomEvent, SendFailure, StrategyKind, StreamFailure};

@@ -176,6 +176,12 @@ pub(crate) enum Command {
     ReceiveFile {
         stream: IncomingStream,
         path: PathBuf,
+        resumable: bool,
+        progress: Option<watch::Sender<u64>>,
+        done: oneshot::Sender<Result<u64, StreamFailure>>,
+    },
+    ResumeFile {
+        path: PathBuf,
         progress: Option<watch::Sender<u64>>,
         done: oneshot::Sender<Result<u64, StreamFailure>>,
     },
@@ -219,6 +225,11 @@ impl Room {
         self.events.recv().await
     }
 
+    /// The next event if one is waiting.
+    pub fn try_next_event(&mut self) -> Option<RoomEvent> {
+        self.events.try_recv().ok()
+    }
+
     /// Sends `data` (UTF-8 JSON) on `action` to `targets` (every peer if `None`); resolves with
     /// the number of peers that confirmed it.
     pub async fn send(&self, action: &str, data: Vec<u8>, targets: Option<Vec<String>>) -> Result<usize, SendFailure> {
@@ -260,15 +271,32 @@ impl Room {
 
     /// Takes an offered stream into the file at `path` (created or truncated), granting the
     /// sender more as the bytes are written; `progress`, if given, follows the bytes written.
-    /// Resolves with its size once it arrived whole and its SHA-256 matched.
+    /// A `resumable` one keeps its ticket beside the file (`<file>.rendez-ticket`) until it ends,
+    /// and leaving does not end it for the sender, which waits 60 s for [`Room::resume_file`]
+    /// (from this program's next run, say). Resolves with its size once it arrived whole and its
+    /// SHA-256 matched.
     pub async fn receive_file(
         &self,
         stream: IncomingStream,
         path: impl Into<PathBuf>,
+        resumable: bool,
         progress: Option<watch::Sender<u64>>,
     ) -> Result<u64, StreamFailure> {
         let (done, result) = oneshot::channel();
-        self.call(Command::ReceiveFile { stream, path: path.into(), progress, done }, result).await
+        self.call(Command::ReceiveFile { stream, path: path.into(), resumable, progress, done }, result).await
+    }
+
+    /// Resumes the stream whose ticket [`Room::receive_file`] left beside the file at `path`,
+    /// from the file's length, once its sender is in the room: the bytes already there are
+    /// hashed again, so the whole file is verified. Fails with `gone` if the sender no longer
+    /// has the stream.
+    pub async fn resume_file(
+        &self,
+        path: impl Into<PathBuf>,
+        progress: Option<watch::Sender<u64>>,
+    ) -> Result<u64, StreamFailure> {
+        let (done, result) = oneshot::channel();
+        self.call(Command::ResumeFile { path: path.into(), progress, done }, result).await
     }
 
     /// Refuses or stops an offered stream: the sender is told it was cancelled.

@@ -1,11 +1,13 @@
 // The rendez command line against a local tracker: a directory (nested files, one of 20 MiB, one
-// empty) from one terminal to another arrives identical; a file from the command line to a
+// empty) from one terminal to another arrives identical; a 200 MiB file arrives identical after
+// the receiving command line is killed at a third and run again; a file from the command line to a
 // Chromium page on the chat example's stream action, and one from the page to the command line,
 // arrive byte-identical; a wrong password, no sender and a malformed code end with clear errors
 // and distinct exit codes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,11 +28,15 @@ function run (args, onLine = () => {}) {
   return new Promise(resolve => child.on('exit', code => resolve({ code, stdout, stderr })))
 }
 
-/** Starts `rendez send -q …`; resolves with the code it printed and the promise of its end. */
-function send (args) {
+/** Starts `rendez send …` (`-q` unless `quiet` is false); resolves with the code it printed and the promise of its end. */
+function send (args, { quiet = true } = {}) {
   let codeSeen
   const printed = new Promise(resolve => { codeSeen = resolve })
-  const done = run(['send', '-q', '--relay', env.relay.url, ...args], line => codeSeen(line.trim()))
+  const onLine = line => {
+    const code = quiet ? line.trim() : line.match(/rendez recv ([A-Z0-9]{6})/)?.[1]
+    if (code) codeSeen(code)
+  }
+  const done = run(['send', ...(quiet ? ['-q'] : []), '--relay', env.relay.url, ...args], onLine)
   return printed.then(code => ({ code, done }))
 }
 
@@ -66,6 +72,31 @@ test('a directory goes from one terminal to another whole and identical', async 
   assert.deepEqual([received.code, received.stderr], [0, ''])
   assert.deepEqual([sent.code, sent.stderr], [0, ''])
   assert.deepEqual(tree(join(work, 'out', 'album')), tree(source))
+})
+
+test('a 200 MiB file arrives identical after the receiving command line is killed at a third and run again, sending less than a tenth of it again', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'rendez-cli-'))
+  const size = 200 * 1024 * 1024
+  const source = join(work, 'large.bin')
+  writeFileSync(source, randomBytes(size))
+  const { code, done } = await send([source], { quiet: false })
+  const out = join(work, 'out')
+  const first = spawn(rendez, ['recv', code, '-y', '-q', '-o', out, '--relay', env.relay.url], { stdio: 'ignore' })
+  const staged = () => { try { return statSync(join(out, 'large.bin')).size } catch { return 0 } }
+  while (staged() < size / 3) await sleep(50)
+  first.kill('SIGKILL')
+  await new Promise(resolve => first.on('exit', resolve))
+  const killedAt = staged()
+  const second = await run(['recv', code, '-y', '-o', out, '--relay', env.relay.url])
+  const sent = await done
+  assert.deepEqual([second.code, second.stderr], [0, ''])
+  assert.match(second.stdout, /resuming large\.bin from \d+ bytes/)
+  assert.match(second.stdout, /received 1 file into .* \(1 resumed\), verified/)
+  assert.deepEqual([sent.code, sent.stderr], [0, ''])
+  const again = Number(sent.stdout.match(/(\d+) sent again/)[1])
+  console.log(`200 MiB, the receiver killed at ${(killedAt / 1024 / 1024).toFixed(1)} MiB and run again: ${(again / 1024 / 1024).toFixed(1)} MiB sent twice`)
+  assert.ok(again < size / 10, `${again} bytes were sent again`)
+  assert.equal(sha256(readFileSync(join(out, 'large.bin'))), sha256(readFileSync(source)))
 })
 
 test('a file goes from the command line to a browser page on the chat example\'s stream action', async () => {
