@@ -20,7 +20,7 @@ cargo run --profile fuzz -p rendez-fuzz
 npx tsc -p tests/types
 "${wasm_tests[@]}" --no-run
 # The native peer and the command line the e2e tests meet browsers with (tests/e2e/{native,cli}.test.mjs).
-cargo build --offline -p rendez-native --example echo -p rendez-cli
+cargo build --offline -p rendez-native -p rendez-cli --bins --examples
 # Each test file gets 3 minutes, except the streams' (a 2 GiB transfer alone takes about 3).
 e2e=(node --test --test-concurrency=1)
 quick=()

@@ -3,7 +3,7 @@
 //! directory is refused.
 
 use crate::exit::Failure;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// A file to send.
 pub struct Outgoing {
@@ -52,15 +52,11 @@ fn slashed(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-/// Where a received file named `name` goes under `dir`, unless the name is empty, absolute, or
-/// climbs out (`..`), or holds a backslash or a drive prefix.
+/// Where a received file named `name` goes under `dir`: only a name of `/`-separated plain
+/// segments (none empty, `.` or `..`; no backslash, colon or NUL, so no drive or absolute path).
 pub fn destination(dir: &Path, name: &str) -> Option<PathBuf> {
-    if name.is_empty() || name.contains('\\') || name.contains('\0') {
-        return None;
-    }
-    let relative = Path::new(name);
-    let normal = relative.components().all(|c| matches!(c, Component::Normal(_)));
-    (normal && relative.components().next().is_some()).then(|| dir.join(relative))
+    let plain = |segment: &str| !matches!(segment, "" | "." | "..") && !segment.contains(['\\', ':', '\0']);
+    name.split('/').all(plain).then(|| name.split('/').fold(dir.to_path_buf(), |path, segment| path.join(segment)))
 }
 
 #[cfg(test)]

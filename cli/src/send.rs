@@ -54,39 +54,47 @@ pub async fn run(paths: &[PathBuf], recursive: bool, chat_url: &str, args: &Room
         progress.println(&format!(
             "sent {} file{s}, verified ({read} bytes read, {} sent again)",
             files.len(),
-            read - total
+            read.saturating_sub(total)
         ));
     }
     room.leave().await;
     Ok(())
 }
 
-/// Tells `peer` how many files come and their total size.
+/// Names a manifest lists, at most (the receiver shows the first ones when it asks).
+const MANIFEST_NAMES: usize = 100;
+
+/// Tells `peer` how many files come, their total size and their first names.
 async fn announce(room: &Room, peer: &str, files: &[file_list::Outgoing]) -> Result<(), Failure> {
     let bytes: u64 = files.iter().map(|f| f.size).sum();
-    let manifest = json!({ "files": files.len(), "bytes": bytes }).to_string().into_bytes();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).take(MANIFEST_NAMES).collect();
+    let manifest = json!({ "files": files.len(), "bytes": bytes, "names": names }).to_string().into_bytes();
     room.send(MANIFEST_ACTION, manifest, Some(vec![peer.to_owned()]))
         .await
         .map(|_| ())
         .map_err(|e| Failure::Transfer(format!("the manifest did not reach {peer}: {e}")))
 }
 
-/// The receiver to send the next file to, if it is no longer `peer`: the last peer that joined
-/// since, or, if `peer` left and none did, the next to join within the wait.
+/// The receiver to send the next file to, if it is no longer `peer`: once `peer` left (and did
+/// not come back), the last peer that joined since and is still here, or the next to join within
+/// the wait (a receiver whose run was interrupted comes back under a new id). Streams offered to
+/// us are refused.
 async fn receiver_now(room: &mut Room, peer: &str, args: &RoomArgs) -> Result<Option<String>, Failure> {
-    let (mut joined, mut left) = (None, false);
+    let (mut present, mut left) = (Vec::new(), false);
     while let Some(event) = room.try_next_event() {
         match event {
-            RoomEvent::PeerJoined { peer: next } => joined = Some(next),
+            RoomEvent::PeerJoined { peer: joined } if joined == peer => left = false,
+            RoomEvent::PeerJoined { peer: joined } => present.push(joined),
             RoomEvent::PeerLeft { peer: gone } if gone == peer => left = true,
-            RoomEvent::PeerLeft { peer: gone } if joined.as_ref() == Some(&gone) => joined = None,
+            RoomEvent::PeerLeft { peer: gone } => present.retain(|p| *p != gone),
+            RoomEvent::StreamOffered { stream, .. } => room.cancel_stream(stream),
             _ => {}
         }
     }
-    match (joined, left) {
-        (Some(next), _) => Ok(Some(next)),
-        (None, true) => wait_for_peer(room, args).await.map(Some),
-        (None, false) => Ok(None),
+    match (left, present.pop()) {
+        (false, _) => Ok(None),
+        (true, Some(next)) => Ok(Some(next)),
+        (true, None) => wait_for_peer(room, args).await.map(Some),
     }
 }
 

@@ -201,7 +201,12 @@ impl Driver {
                 }
                 Wake::Command(Some(Command::ResumeFile { path, progress, done })) => {
                     let now = self.now();
-                    self.files.resume(&mut self.core, now, path, progress, done);
+                    if let Some(job) = self.files.resume(&mut self.core, now, path, progress, done) {
+                        // The claim goes out first: the sender then waits for the rehash.
+                        self.drain();
+                        let now = self.now();
+                        self.files.rehash(&mut self.core, now, job);
+                    }
                 }
                 Wake::Command(Some(Command::CancelStream { stream })) => {
                     let now = self.now();

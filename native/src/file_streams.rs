@@ -23,6 +23,20 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 type Done = oneshot::Sender<Result<u64, StreamFailure>>;
 
+/// Streams offered and not taken (nor refused) yet, at most: each holds up to its window (8 MiB)
+/// of what arrived; past this the oldest is refused.
+const MAX_OFFERED: usize = 8;
+
+/// A stream adopted by [`FileStreams::resume`] whose bytes on disk are to be hashed again.
+pub(crate) struct Rehash {
+    id: IncomingStreamId,
+    file: File,
+    path: PathBuf,
+    staged: u64,
+    progress: Option<watch::Sender<u64>>,
+    done: Done,
+}
+
 /// Bytes read from a file we send, for [`Room::stream_read`]: `None` at its end.
 pub(crate) struct FileRead {
     pub stream: StreamId,
@@ -130,15 +144,16 @@ impl FileStreams {
         done: Done,
     ) {
         let id = IncomingStreamId(stream.0);
-        let Some(Incoming::Offered { held, ended, ticket }) = self.incoming.remove(&id) else {
+        if !matches!(self.incoming.get(&id), Some(Incoming::Offered { .. })) {
             let error = RoomError::Invalid("no such stream is offered".to_owned());
             done.send(Err(StreamFailure::Refused(error))).ok();
             return;
-        };
+        }
+        let Some(Incoming::Offered { held, ended, ticket }) = self.incoming.remove(&id) else { return };
         let ticket_path = resumable.then(|| ticket_path(&path));
-        let created = File::create(&path).and_then(|file| {
+        let created = create_new(&path).and_then(|file| {
             if let Some(ticket_path) = &ticket_path {
-                std::fs::write(ticket_path, ticket.encode())?;
+                create_new(ticket_path)?.write_all(ticket.encode().as_bytes())?;
             }
             Ok(file)
         });
@@ -162,8 +177,9 @@ impl FileStreams {
         }
     }
 
-    /// Resumes the stream whose ticket lies beside the file at `path`, from the file's length:
-    /// what is there is hashed again, then the sender is claimed and goes on from there.
+    /// Adopts the stream whose ticket lies beside the file at `path`, from the file's length: the
+    /// core claims it from its sender; the bytes there are then hashed again
+    /// ([`FileStreams::rehash`]) and the sender goes on from there.
     pub fn resume(
         &mut self,
         core: &mut Room<SharedBytes>,
@@ -171,7 +187,7 @@ impl FileStreams {
         path: PathBuf,
         progress: Option<watch::Sender<u64>>,
         done: Done,
-    ) {
+    ) -> Option<Rehash> {
         let ticket_path = ticket_path(&path);
         let ticket = std::fs::read_to_string(&ticket_path).map_err(|e| file_error(&ticket_path, &e)).and_then(|text| {
             StreamTicket::decode(&text).map_err(|e| StreamFailure::Refused(RoomError::Invalid(e.to_string())))
@@ -181,20 +197,27 @@ impl FileStreams {
             let file = file.and_then(|file| Ok((file.metadata()?.len(), file))).map_err(|e| file_error(&path, &e))?;
             Ok((ticket, file))
         });
-        let (ticket, (staged, mut file)) = match opened {
+        let (ticket, (staged, file)) = match opened {
             Ok(opened) => opened,
             Err(failure) => {
                 done.send(Err(failure)).ok();
-                return;
+                return None;
             }
         };
-        let id = match core.adopt_stream(now, &ticket, staged) {
-            Ok(id) => id,
+        match core.adopt_stream(now, &ticket, staged) {
+            Ok(id) => Some(Rehash { id, file, path, staged, progress, done }),
             Err(e) => {
                 done.send(Err(StreamFailure::Refused(e))).ok();
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Hashes again the bytes on disk of a stream [`FileStreams::resume`] adopted (after the
+    /// claim went out, so the sender waits for the answer instead of for the claim), then goes
+    /// on writing after them.
+    pub fn rehash(&mut self, core: &mut Room<SharedBytes>, now: Instant, job: Rehash) {
+        let Rehash { id, mut file, path, staged, progress, done } = job;
         let mut buf = vec![0; REHASH_LEN];
         let mut hashed = 0;
         while hashed < staged {
@@ -213,7 +236,7 @@ impl FileStreams {
         if let Some(progress) = &progress {
             progress.send_replace(staged);
         }
-        let ticket_path = Some(ticket_path);
+        let ticket_path = Some(ticket_path(&path));
         self.incoming.insert(id, Incoming::Writing { file, path, written: staged, ticket_path, progress, done });
     }
 
@@ -222,7 +245,10 @@ impl FileStreams {
         let id = IncomingStreamId(stream.0);
         if let Some(incoming) = self.incoming.remove(&id) {
             core.cancel_incoming_stream(now, id);
-            if let Incoming::Writing { done, .. } = incoming {
+            if let Incoming::Writing { done, ticket_path, .. } = incoming {
+                if let Some(ticket_path) = ticket_path {
+                    std::fs::remove_file(ticket_path).ok();
+                }
                 let error = StreamError::Cancelled { peer: String::new() };
                 done.send(Err(StreamFailure::Failed(error))).ok();
             }
@@ -246,6 +272,12 @@ impl FileStreams {
                     metadata: metadata.clone(),
                     size,
                 };
+                let offered = self.incoming.iter().filter(|(_, i)| matches!(i, Incoming::Offered { .. }));
+                let oldest = offered.clone().map(|(&id, _)| id).min();
+                if let (true, Some(oldest)) = (offered.count() >= MAX_OFFERED, oldest) {
+                    self.incoming.remove(&oldest);
+                    core.cancel_incoming_stream(now, oldest);
+                }
                 self.incoming.insert(stream, Incoming::Offered { held: Vec::new(), ended: None, ticket });
                 let stream = IncomingStream(stream.0);
                 return Some(RoomEvent::StreamOffered { stream, peer, action, metadata, size });
@@ -309,7 +341,10 @@ impl FileStreams {
             Err(e) => {
                 let failure = file_error(path, &e);
                 core.cancel_incoming_stream(now, stream);
-                if let Some(Incoming::Writing { done, .. }) = self.incoming.remove(&stream) {
+                if let Some(Incoming::Writing { done, ticket_path, .. }) = self.incoming.remove(&stream) {
+                    if let Some(ticket_path) = ticket_path {
+                        std::fs::remove_file(ticket_path).ok();
+                    }
                     done.send(Err(failure)).ok();
                 }
             }
@@ -329,6 +364,11 @@ pub(crate) fn ticket_path(path: &Path) -> PathBuf {
 
 /// The suffix of a resumable stream's ticket file.
 pub const TICKET_SUFFIX: &str = ".rendez-ticket";
+
+/// A file created for writing, refusing one that exists (or a symbolic link in its place).
+fn create_new(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
 
 fn file_error(path: &Path, error: &std::io::Error) -> StreamFailure {
     StreamFailure::File(format!("{}: {error}", path.display()))

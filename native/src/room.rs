@@ -150,7 +150,8 @@ pub enum RoomEvent {
     Message { peer: String, action: String, kind: PayloadKind, data: Vec<u8>, metadata: Option<String> },
     /// A peer streams us a payload on `action` (`size` bytes when it knows them): take it with
     /// [`Room::receive_file`] or refuse it with [`Room::cancel_stream`]. Until then at most the
-    /// stream's window (8 MiB) of it is held, and the sender waits.
+    /// stream's window (8 MiB) of it is held, and the sender waits; of more than 8 such streams,
+    /// the oldest is refused.
     StreamOffered { stream: IncomingStream, peer: String, action: String, metadata: Option<String>, size: Option<u64> },
     /// Something was dropped or went wrong without stopping the room.
     Warning(String),
@@ -269,7 +270,7 @@ impl Room {
         self.call(Command::SendFile { peer, action, path, metadata, progress, done }, result).await
     }
 
-    /// Takes an offered stream into the file at `path` (created or truncated), granting the
+    /// Takes an offered stream into a new file at `path` (one that exists is refused), granting the
     /// sender more as the bytes are written; `progress`, if given, follows the bytes written.
     /// A `resumable` one keeps its ticket beside the file (`<file>.rendez-ticket`) until it ends,
     /// and leaving does not end it for the sender, which waits 60 s for [`Room::resume_file`]

@@ -2,8 +2,9 @@
 // empty) from one terminal to another arrives identical; a 200 MiB file arrives identical after
 // the receiving command line is killed at a third and run again; a file from the command line to a
 // Chromium page on the chat example's stream action, and one from the page to the command line,
-// arrive byte-identical; a wrong password, no sender and a malformed code end with clear errors
-// and distinct exit codes.
+// arrive byte-identical; a name that would leave the output directory is refused; the same
+// password meets, and a wrong one, no sender and a malformed code end with clear errors and
+// distinct exit codes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -82,8 +83,12 @@ test('a 200 MiB file arrives identical after the receiving command line is kille
   const { code, done } = await send([source], { quiet: false })
   const out = join(work, 'out')
   const first = spawn(rendez, ['recv', code, '-y', '-q', '-o', out, '--relay', env.relay.url], { stdio: 'ignore' })
-  const staged = () => { try { return statSync(join(out, 'large.bin')).size } catch { return 0 } }
-  while (staged() < size / 3) await sleep(50)
+  // The file arrives as large.bin.part, with its ticket beside it, until it is verified.
+  const staged = () => { try { return statSync(join(out, 'large.bin.part')).size } catch { return 0 } }
+  for (const until = Date.now() + 60_000; staged() < size / 3;) {
+    assert.ok(Date.now() < until, `only ${staged()} bytes arrived in 60 s`)
+    await sleep(50)
+  }
   first.kill('SIGKILL')
   await new Promise(resolve => first.on('exit', resolve))
   const killedAt = staged()
@@ -97,6 +102,7 @@ test('a 200 MiB file arrives identical after the receiving command line is kille
   console.log(`200 MiB, the receiver killed at ${(killedAt / 1024 / 1024).toFixed(1)} MiB and run again: ${(again / 1024 / 1024).toFixed(1)} MiB sent twice`)
   assert.ok(again < size / 10, `${again} bytes were sent again`)
   assert.equal(sha256(readFileSync(join(out, 'large.bin'))), sha256(readFileSync(source)))
+  assert.deepEqual(readdirSync(out), ['large.bin'])
 })
 
 test('a file goes from the command line to a browser page on the chat example\'s stream action', async () => {
@@ -135,9 +141,31 @@ test('a file goes from a browser page to the command line', async () => {
   await page.context.close()
 })
 
-test('a wrong password, no sender and a malformed code end with clear errors and distinct exit codes', async () => {
+test('a name that would leave the output directory is refused, and nothing is written outside it', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'rendez-cli-'))
+  const out = join(work, 'out')
+  const page = await openPeer(env.browser, env.files.url, env.relay.url, 'ESCAP3', CHAT)
+  const received = run(['recv', 'ESCAP3', '-y', '-q', '-o', out, '--relay', env.relay.url])
+  await waitFor(page.page, () => log.joins.length === 1, undefined, 30_000)
+  const sent = await page.page.evaluate(() => room.makeAction('files', { stream: true })
+    .send(new Blob(['not for you']), { target: log.joins[0], metadata: { name: '../escaped.txt', size: 11 } })
+    .then(() => 'sent', e => e.code))
+  const { code, stderr } = await received
+  assert.equal(sent, 'cancelled')
+  assert.equal(code, 5)
+  assert.match(stderr, /may not be written in the output directory/)
+  assert.deepEqual(readdirSync(work), ['out'])
+  await page.context.close()
+})
+
+test('a password seals the room: the same one meets, a wrong one, no sender and a malformed code end with clear errors and distinct exit codes', async () => {
   const work = mkdtempSync(join(tmpdir(), 'rendez-cli-'))
   writeFileSync(join(work, 'secret.txt'), 'secret')
+  const right = await send(['--password', 'right', join(work, 'secret.txt')])
+  const ok = await run(['recv', right.code, '-y', '-q', '--password', 'right', '-o', join(work, 'in'), '--relay', env.relay.url])
+  assert.deepEqual([ok.code, ok.stderr, (await right.done).code], [0, '', 0])
+  assert.equal(readFileSync(join(work, 'in', 'secret.txt'), 'utf8'), 'secret')
+
   const { code, done } = await send(['--password', 'right', '--wait', '8', join(work, 'secret.txt')])
   const wrong = await run(['recv', code, '-y', '--password', 'wrong', '--wait', '4', '-o', work, '--relay', env.relay.url])
   assert.equal(wrong.code, 3)
