@@ -3,7 +3,7 @@
 
 use crate::exit::Failure;
 use crate::progress::Progress;
-use crate::{code, file_list, Outcome, RoomArgs, FILES_ACTION, MANIFEST_ACTION};
+use crate::{code, file_list, Outcome, RoomArgs, Strategy, FILES_ACTION, MANIFEST_ACTION};
 use rendez_native::{Room, RoomEvent};
 use serde_json::json;
 use std::path::PathBuf;
@@ -22,7 +22,12 @@ pub async fn run(paths: &[PathBuf], recursive: bool, chat_url: &str, args: &Room
             if files.len() == 1 { "" } else { "s" }
         );
         println!("  rendez recv {code}");
-        println!("or open {chat_url}?code={code}");
+        match chat_link(chat_url, &code, args) {
+            Some(link) => println!("or open {link}"),
+            None => {
+                println!("(the chat example meets through trackers only: send with --strategy torrent to reach it)")
+            }
+        }
     }
     let mut peer = wait_for_peer(&mut room, args).await?;
     announce(&room, &peer, &files).await?;
@@ -59,6 +64,26 @@ pub async fn run(paths: &[PathBuf], recursive: bool, chat_url: &str, args: &Room
     }
     room.leave().await;
     Ok(())
+}
+
+/// The chat example's page in the room of `code`, with the tracker given, if any (the page meets
+/// through trackers only).
+fn chat_link(chat_url: &str, code: &str, args: &RoomArgs) -> Option<String> {
+    if !matches!(args.strategy, Strategy::Torrent) {
+        return None;
+    }
+    let tracker = args.relays.first().map(|url| format!("&tracker={}", query_escaped(url))).unwrap_or_default();
+    Some(format!("{chat_url}?code={code}{tracker}"))
+}
+
+/// `text` as a URL query value: what is not unreserved, percent-encoded.
+fn query_escaped(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Names a manifest lists, at most (the receiver shows the first ones when it asks).
@@ -108,5 +133,15 @@ pub async fn wait_for_peer(room: &mut Room, args: &RoomArgs) -> Result<String, F
             Ok(None) => return Err(Failure::Room("the room stopped".to_owned())),
             Err(_) => return Err(Failure::NoPeer { waited_secs: args.wait }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_escaped;
+
+    #[test]
+    fn relay_urls_are_escaped_for_the_link() {
+        assert_eq!(query_escaped("ws://127.0.0.1:8000/a b"), "ws%3A%2F%2F127.0.0.1%3A8000%2Fa%20b");
     }
 }

@@ -1,6 +1,7 @@
 //! The room's UDP sockets: one per local address, so each datagram's destination is known (str0m
 //! matches it against our ICE candidates), each read on a task of its own.
 
+use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::UdpSocket;
@@ -8,6 +9,10 @@ use tokio::sync::mpsc;
 
 /// Largest datagram read; WebRTC keeps packets under the path MTU.
 const MAX_DATAGRAM: usize = 2048;
+/// Socket buffer asked for each way (the system may grant less, e.g. Linux up to `rmem_max`):
+/// the room's thread also writes files and hashes, and a data channel at full speed overflows the
+/// usual 208 KiB receive buffer meanwhile, which costs SCTP retransmissions.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
 /// A datagram that arrived: its bytes, who sent it, and which of our addresses it reached.
 pub(crate) struct Datagram {
@@ -26,7 +31,7 @@ impl Sockets {
     pub async fn bind(arrived: mpsc::UnboundedSender<Datagram>) -> std::io::Result<Self> {
         let mut sockets = Vec::new();
         for ip in local_addresses()? {
-            let Ok(socket) = UdpSocket::bind(SocketAddr::new(ip, 0)).await else { continue };
+            let Ok(socket) = bind(SocketAddr::new(ip, 0)) else { continue };
             let socket = Arc::new(socket);
             let destination = socket.local_addr()?;
             let reader = socket.clone();
@@ -57,6 +62,16 @@ impl Sockets {
             socket.try_send_to(data, destination).ok();
         }
     }
+}
+
+/// A UDP socket on `address` with large buffers.
+fn bind(address: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_recv_buffer_size(SOCKET_BUFFER).ok();
+    socket.set_send_buffer_size(SOCKET_BUFFER).ok();
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// The interface addresses worth offering: IPv4 ones, and IPv6 ones that are not link-local
