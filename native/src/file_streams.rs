@@ -262,16 +262,9 @@ impl FileStreams {
         now: Instant,
         event: Event<SharedBytes>,
     ) -> Option<RoomEvent> {
-        match event {
-            Event::StreamStarted { stream, peer, id, action, kind, metadata, size } => {
-                let ticket = StreamTicket {
-                    peer: peer.clone(),
-                    id,
-                    action: action.clone(),
-                    kind,
-                    metadata: metadata.clone(),
-                    size,
-                };
+        let ticket = event.stream_ticket();
+        match (event, ticket) {
+            (Event::StreamStarted { stream, peer, action, metadata, size, .. }, Some(ticket)) => {
                 let offered = self.incoming.iter().filter(|(_, i)| matches!(i, Incoming::Offered { .. }));
                 let oldest = offered.clone().map(|(&id, _)| id).min();
                 if let (true, Some(oldest)) = (offered.count() >= MAX_OFFERED, oldest) {
@@ -282,17 +275,17 @@ impl FileStreams {
                 let stream = IncomingStream(stream.0);
                 return Some(RoomEvent::StreamOffered { stream, peer, action, metadata, size });
             }
-            Event::StreamData { stream, data } => match self.incoming.get_mut(&stream) {
+            (Event::StreamData { stream, data }, _) => match self.incoming.get_mut(&stream) {
                 Some(Incoming::Offered { held, .. }) => held.push(data),
                 Some(Incoming::Writing { .. }) => self.write(core, now, stream, &data),
                 None => {}
             },
-            Event::StreamEnded { stream, result } => match self.incoming.get_mut(&stream) {
+            (Event::StreamEnded { stream, result }, _) => match self.incoming.get_mut(&stream) {
                 Some(Incoming::Offered { ended, .. }) => *ended = Some(result),
                 Some(Incoming::Writing { .. }) => self.finish(stream, result),
                 None => {}
             },
-            Event::StreamSent { stream, result } => {
+            (Event::StreamSent { stream, result }, _) => {
                 if let Some(outgoing) = self.outgoing.remove(&stream) {
                     outgoing.done.send(result.map_err(StreamFailure::Failed)).ok();
                 }

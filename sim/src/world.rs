@@ -12,7 +12,6 @@ use rendez_core::room::{
     StreamError, StreamId, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, LOW_WATER,
 };
 use rendez_core::strategy::{RelayData, RelayId, Strategy};
-use rendez_core::stream_ticket::StreamTicket;
 use rendez_core::time::{Instant, WallClock};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -748,17 +747,10 @@ impl World {
             Event::RequestDone { request, result } => {
                 log.requests.insert(request, result.map(|delivery| bytes_of(&delivery)));
             }
-            Event::StreamStarted { stream, peer, id, action, kind, metadata, size } => {
-                let ticket = StreamTicket {
-                    peer: peer.clone(),
-                    id,
-                    action: action.clone(),
-                    kind,
-                    metadata: metadata.clone(),
-                    size,
-                };
-                let incoming =
-                    IncomingLog { peer, action, metadata, size, ticket: Some(ticket), ..IncomingLog::default() };
+            event @ Event::StreamStarted { .. } => {
+                let ticket = event.stream_ticket();
+                let Event::StreamStarted { stream, peer, action, metadata, size, .. } = event else { return };
+                let incoming = IncomingLog { peer, action, metadata, size, ticket, ..IncomingLog::default() };
                 log.streams.insert(stream, incoming);
             }
             Event::StreamData { stream, data } => self.stream_data(p, stream, &data),

@@ -5,6 +5,7 @@ use super::error::{PingError, RequestError, SendError, StreamError};
 use super::requests::{Delivery, IncomingId, RequestId};
 use crate::frame::PayloadKind;
 use crate::strategy::{RelayData, RelayId};
+use crate::stream_ticket::StreamTicket;
 use std::time::Duration;
 
 /// A peer connection (an `RTCPeerConnection` with its data channel), named by the room.
@@ -177,6 +178,16 @@ pub enum Event<P> {
     PingDone { ping: PingId, result: Result<Duration, PingError> },
     /// Something was dropped or went wrong without stopping the room: worth a console warning.
     Warning(String),
+}
+
+impl<P> Event<P> {
+    /// The ticket of the stream a [`Event::StreamStarted`] announces, for a later page or run to
+    /// pick it up with; none for other events.
+    pub fn stream_ticket(&self) -> Option<StreamTicket> {
+        let Event::StreamStarted { peer, id, action, kind, metadata, size, .. } = self else { return None };
+        let (peer, action, metadata) = (peer.clone(), action.clone(), metadata.clone());
+        Some(StreamTicket { peer, id: *id, action, kind: *kind, metadata, size: *size })
+    }
 }
 
 /// Something for the driver to carry out.
